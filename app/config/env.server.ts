@@ -1,0 +1,114 @@
+import { z } from "zod";
+
+const WEAK_SECRETS = new Set(["changeme", "secret", "password", "development", "test"]);
+
+const secret = (name: string, minLength: number) =>
+  z
+    .string({ error: `${name} is required` })
+    .min(minLength, `${name} must be at least ${minLength} characters`)
+    .refine((v) => !WEAK_SECRETS.has(v.toLowerCase()), `${name} is a well-known placeholder; generate a real one`);
+
+const hexKey = (name: string) =>
+  z
+    .string({ error: `${name} is required` })
+    .regex(/^[0-9a-fA-F]{64}$/, `${name} must be 64 hex characters (32 random bytes)`);
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const schema = z.object({
+  NODE_ENV: z.enum(["production", "development", "test"]).default("production"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default("127.0.0.1"),
+  DATABASE_PATH: z.string().min(1).default("data/linkdesk.db"),
+  SESSION_SECRET: secret("SESSION_SECRET", 32),
+  TOKEN_ENCRYPTION_KEY: hexKey("TOKEN_ENCRYPTION_KEY"),
+  CUSTOMER_ID_HMAC_KEY: secret("CUSTOMER_ID_HMAC_KEY", 32),
+  PLAID_ENV: z.enum(["sandbox", "production"]).default("sandbox"),
+  PLAID_BASE_URL: z.url().optional(),
+  PLAID_CLIENT_ID: z.string().min(1).optional(),
+  PLAID_SECRET: z.string().min(1).optional(),
+  PLAID_WEBHOOK_URL: z.url().optional(),
+  CARDLYTICS_BASE_URL: z.url().default("https://publisher-rewards-api.cardlytics.com"),
+  CARDLYTICS_CLIENT_ID: z.string().min(1).optional(),
+  CARDLYTICS_SECRET: z.string().min(1).optional(),
+  // The switch that starts the Plaid and Cardlytics simulators in-process and points the base URLs at them.
+  LINKDESK_SIMULATORS: z.enum(["on", "off"]).default("off"),
+  // Behind a reverse proxy, trust its X-Forwarded-For so audit and throttling see the real client address.
+  TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  SESSION_IDLE_MINUTES: positiveInt(30),
+  SESSION_MAX_HOURS: positiveInt(12),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt(5),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(20),
+  LOGIN_FAILURE_WINDOW_MINUTES: positiveInt(15),
+});
+
+export type Config = {
+  nodeEnv: "production" | "development" | "test";
+  port: number;
+  host: string;
+  databasePath: string;
+  sessionSecret: string;
+  tokenEncryptionKey: Buffer;
+  customerIdHmacKey: string;
+  plaid: { env: "sandbox" | "production"; baseUrl: string; clientId?: string; secret?: string; webhookUrl?: string };
+  cardlytics: { baseUrl: string; clientId?: string; secret?: string };
+  simulators: boolean;
+  trustProxy: boolean;
+  session: { idleMs: number; maxMs: number };
+  loginThrottle: { maxPerAccount: number; maxPerAddress: number; windowMs: number };
+};
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Linkdesk cannot start; fix its configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const PLAID_HOSTS = { sandbox: "https://sandbox.plaid.com", production: "https://production.plaid.com" } as const;
+
+/** Reads and checks the environment once; every problem is reported at once, each naming its variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? "environment");
+        return issue.message.includes(name) ? issue.message : `${name}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databasePath: e.DATABASE_PATH,
+    sessionSecret: e.SESSION_SECRET,
+    tokenEncryptionKey: Buffer.from(e.TOKEN_ENCRYPTION_KEY, "hex"),
+    customerIdHmacKey: e.CUSTOMER_ID_HMAC_KEY,
+    plaid: {
+      env: e.PLAID_ENV,
+      baseUrl: e.PLAID_BASE_URL ?? PLAID_HOSTS[e.PLAID_ENV],
+      clientId: e.PLAID_CLIENT_ID,
+      secret: e.PLAID_SECRET,
+      webhookUrl: e.PLAID_WEBHOOK_URL,
+    },
+    cardlytics: { baseUrl: e.CARDLYTICS_BASE_URL, clientId: e.CARDLYTICS_CLIENT_ID, secret: e.CARDLYTICS_SECRET },
+    simulators: e.LINKDESK_SIMULATORS === "on",
+    trustProxy: e.TRUST_PROXY === "true",
+    session: { idleMs: e.SESSION_IDLE_MINUTES * 60_000, maxMs: e.SESSION_MAX_HOURS * 3_600_000 },
+    loginThrottle: {
+      maxPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowMs: e.LOGIN_FAILURE_WINDOW_MINUTES * 60_000,
+    },
+  };
+}
+
+export type EnvironmentBadge = "SIMULATOR" | "SANDBOX" | "PRODUCTION";
+
+export function environmentBadge(config: Pick<Config, "simulators" | "plaid">): EnvironmentBadge {
+  if (config.simulators) return "SIMULATOR";
+  return config.plaid.env === "production" ? "PRODUCTION" : "SANDBOX";
+}

@@ -1,0 +1,15 @@
+import type { Db } from "../db/open";
+import type { Config } from "./config/env.server";
+
+/** What the server hands every loader and action: routes never open their own handles or read the environment. */
+export type AppContext = {
+  db: Db;
+  config: Config;
+  clientAddress: string;
+  now: () => Date;
+};
+
+declare module "@remix-run/node" {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface AppLoadContext extends AppContext {}
+}

@@ -1,0 +1,191 @@
+import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import {
+  Form,
+  isRouteErrorResponse,
+  Link,
+  Links,
+  Meta,
+  NavLink,
+  Outlet,
+  Scripts,
+  ScrollRestoration,
+  useLocation,
+  useRouteError,
+  useRouteLoaderData,
+} from "@remix-run/react";
+import { useEffect, useRef, type ReactNode } from "react";
+import { environmentBadge, type EnvironmentBadge } from "./config/env.server";
+import { getCurrentStaff } from "./staff/guards.server";
+import { ROLE_LABELS } from "./staff/permissions";
+import stylesheet from "./tailwind.css?url";
+import { navFor } from "./ui/nav";
+import { can } from "./staff/permissions";
+
+export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
+export const meta: MetaFunction = () => [{ title: "Linkdesk" }];
+
+// Public: it tells a visitor only who they themselves are signed in as, and which environment this is.
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const staff = await getCurrentStaff(request, context);
+  return {
+    staff: staff ? { name: staff.name, email: staff.email, role: staff.role } : null,
+    badge: environmentBadge(context.config),
+  };
+}
+
+const BADGE_STYLES: Record<EnvironmentBadge, string> = {
+  SIMULATOR: "bg-emerald-100 text-emerald-900 border-emerald-300",
+  SANDBOX: "bg-amber-100 text-amber-900 border-amber-300",
+  PRODUCTION: "bg-red-600 text-white border-red-800 animate-none",
+};
+
+function EnvironmentBanner({ badge }: { badge: EnvironmentBadge }) {
+  return (
+    <span
+      data-testid="environment-badge"
+      title={badge === "PRODUCTION" ? "Real customers, real money: every action here is live." : undefined}
+      className={`rounded border px-2 py-0.5 text-xs font-bold tracking-wider ${BADGE_STYLES[badge]}`}
+    >
+      {badge}
+    </span>
+  );
+}
+
+function CustomerSearch() {
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    // "/" focuses the search from anywhere, unless the user is already typing in a field.
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement | null;
+      const typing = target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+      if (event.key === "/" && !typing && !event.metaKey && !event.ctrlKey && !event.altKey) {
+        event.preventDefault();
+        input.current?.focus();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+  return (
+    <Form method="get" action="/customers" role="search" className="flex items-center">
+      <label htmlFor="global-customer-search" className="sr-only">
+        Find a customer
+      </label>
+      <input
+        ref={input}
+        id="global-customer-search"
+        name="q"
+        type="search"
+        autoComplete="off"
+        placeholder="Find a customer: hashed or internal id  ( / )"
+        className="w-80 rounded-md border border-slate-600 bg-slate-800 px-3 py-1 text-sm text-white placeholder:text-slate-400 focus:border-indigo-400 focus:outline-none"
+      />
+    </Form>
+  );
+}
+
+export function Layout({ children }: { children: ReactNode }) {
+  const data = useRouteLoaderData<typeof loader>("root");
+  const staff = data?.staff;
+  return (
+    <html lang="en" className="h-full bg-slate-50">
+      <head>
+        <meta charSet="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <Meta />
+        <Links />
+      </head>
+      <body className={`h-full text-slate-900 ${data?.badge === "PRODUCTION" ? "border-t-4 border-red-600" : ""}`}>
+        <header className="bg-slate-900 text-white">
+          <div className="mx-auto flex max-w-7xl items-center gap-4 px-4 py-2">
+            <Link to="/" className="font-semibold tracking-tight">
+              Linkdesk
+            </Link>
+            {data ? <EnvironmentBanner badge={data.badge} /> : null}
+            {staff ? (
+              <nav aria-label="Main" className="flex gap-1">
+                {navFor(staff.role).map((item) => (
+                  <NavLink
+                    key={item.to}
+                    to={item.to}
+                    end={item.to === "/"}
+                    className={({ isActive }) =>
+                      `rounded px-2 py-1 text-sm ${isActive ? "bg-slate-700 text-white" : "text-slate-300 hover:text-white"}`
+                    }
+                  >
+                    {item.label}
+                  </NavLink>
+                ))}
+              </nav>
+            ) : null}
+            <div className="ml-auto flex items-center gap-3">
+              {staff && can(staff.role, "view:customer") ? <CustomerSearch /> : null}
+              {staff ? (
+                <>
+                  <span className="text-sm text-slate-300" data-testid="signed-in-as">
+                    {staff.name} · {ROLE_LABELS[staff.role]}
+                  </span>
+                  <Form method="post" action="/logout">
+                    <button type="submit" className="rounded px-2 py-1 text-sm text-slate-300 hover:text-white">
+                      Sign out
+                    </button>
+                  </Form>
+                </>
+              ) : null}
+            </div>
+          </div>
+        </header>
+        <main className="mx-auto max-w-7xl px-4 py-6">{children}</main>
+        <ScrollRestoration />
+        <Scripts />
+      </body>
+    </html>
+  );
+}
+
+export default function App() {
+  return <Outlet />;
+}
+
+const MESSAGES: Record<number, { title: string; body: string }> = {
+  400: { title: "That request could not be read", body: "Something in it was missing or malformed." },
+  401: { title: "Sign in to continue", body: "You are not signed in, or your session has ended." },
+  403: { title: "You don't have access to this", body: "Your role does not include this page or action." },
+  404: { title: "Page not found", body: "There is nothing at this address. Check the link, or start from Home." },
+  405: { title: "Not allowed", body: "This address does not accept that kind of request." },
+  413: { title: "Too large", body: "What was sent is larger than this page accepts." },
+  429: { title: "Slow down", body: "Too many requests in a short time. Wait a moment and try again." },
+  500: { title: "Something went wrong on our side", body: "The error has been logged. Try again, and tell the team if it keeps happening." },
+};
+
+function SignInRedirect() {
+  const location = useLocation();
+  const target = `/login?redirectTo=${encodeURIComponent(location.pathname + location.search)}`;
+  useEffect(() => {
+    window.location.replace(target);
+  }, [target]);
+  return (
+    <Link className="btn-primary" to={target}>
+      Sign in
+    </Link>
+  );
+}
+
+export function ErrorBoundary() {
+  const error = useRouteError();
+  const status = isRouteErrorResponse(error) ? error.status : 500;
+  const message = MESSAGES[status] ?? MESSAGES[500]!;
+  // A thrown Response's body is our own plain-text explanation; anything else (a crash) is never shown raw.
+  const detail = isRouteErrorResponse(error) && typeof error.data === "string" && status < 500 ? error.data : null;
+  return (
+    <div className="mx-auto max-w-xl py-12" data-testid="error-page" data-status={status}>
+      <p className="text-sm font-semibold text-indigo-600">Error {status}</p>
+      <h1 className="mt-1 text-2xl font-bold">{message.title}</h1>
+      <p className="mt-2 text-slate-600">{message.body}</p>
+      {detail ? <p className="mt-2 text-slate-800">{detail}</p> : null}
+      <div className="mt-6 flex gap-2">
+        {status === 401 ? <SignInRedirect /> : <Link className="btn" to="/">Go to Home</Link>}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,182 @@
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { Form, Link, useLoaderData, useNavigation } from "@remix-run/react";
+import { distinctAuditActions, listAudit } from "~/staff/audit.server";
+import { parseAuditQuery } from "~/staff/audit-filter";
+import { requirePermission } from "~/staff/guards.server";
+import { listStaff } from "~/staff/staff-users.server";
+import { Time } from "~/ui/time";
+
+export const meta: MetaFunction = () => [{ title: "Audit log · Linkdesk" }];
+
+const PAGE_SIZE = 50;
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requirePermission(request, context, "view:audit");
+  const url = new URL(request.url);
+  const { filter, before, values, errors } = parseAuditQuery(url.searchParams);
+  const page = listAudit(context.db, filter, { beforeId: before, limit: PAGE_SIZE });
+  const filterOnly = new URLSearchParams(Object.entries(values).filter(([k]) => k !== "before" && !errors[k]));
+  return {
+    entries: page.entries.map((e) => ({
+      id: e.id,
+      at: e.at.getTime(),
+      staffUserId: e.staffUserId,
+      staffEmail: e.staffEmail,
+      role: e.role,
+      action: e.action,
+      target: e.targetType ? `${e.targetType}:${e.targetId ?? ""}` : null,
+      customerHash: e.customerHash,
+      clientAddress: e.clientAddress,
+      details: e.details ? JSON.stringify(e.details) : null,
+    })),
+    nextPage: page.nextBeforeId ? `?${new URLSearchParams([...filterOnly, ["before", String(page.nextBeforeId)]])}` : null,
+    firstPage: before ? `?${filterOnly}` : null,
+    exportHref: `/admin/audit.csv?${filterOnly}`,
+    values,
+    errors,
+    staff: listStaff(context.db).map((s) => ({ id: s.id, email: s.email })),
+    actions: distinctAuditActions(context.db),
+    now: context.now().getTime(),
+  };
+}
+
+function FilterError({ message }: { message?: string }) {
+  return message ? (
+    <p role="alert" className="mt-1 text-xs text-red-700">
+      {message}
+    </p>
+  ) : null;
+}
+
+export default function AuditLog() {
+  const { entries, nextPage, firstPage, exportHref, values, errors, staff, actions, now } = useLoaderData<typeof loader>();
+  const loading = useNavigation().state === "loading";
+  return (
+    <div className="space-y-4">
+      <div className="flex items-center justify-between">
+        <h1 className="text-2xl font-bold">Audit log</h1>
+        <a className="btn" href={exportHref} download>
+          Export CSV
+        </a>
+      </div>
+      <Form method="get" className="card grid grid-cols-2 gap-3 md:grid-cols-6" aria-label="Filter the audit log">
+        <div>
+          <label className="label" htmlFor="f-staff">
+            Staff
+          </label>
+          <select id="f-staff" name="staff" className="input" defaultValue={values.staff ?? ""}>
+            <option value="">Anyone</option>
+            {staff.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.email}
+              </option>
+            ))}
+          </select>
+          <FilterError message={errors.staff} />
+        </div>
+        <div>
+          <label className="label" htmlFor="f-action">
+            Action
+          </label>
+          <select id="f-action" name="action" className="input" defaultValue={values.action ?? ""}>
+            <option value="">Any</option>
+            {[...new Set(actions.map((a) => `${a.split(".")[0]}.*`))].map((family) => (
+              <option key={family} value={family}>
+                {family}
+              </option>
+            ))}
+            {actions.map((a) => (
+              <option key={a} value={a}>
+                {a}
+              </option>
+            ))}
+          </select>
+          <FilterError message={errors.action} />
+        </div>
+        <div className="col-span-2">
+          <label className="label" htmlFor="f-customer">
+            Customer hash
+          </label>
+          <input id="f-customer" name="customer" className="input font-mono" defaultValue={values.customer ?? ""} placeholder="64 hex characters" />
+          <FilterError message={errors.customer} />
+        </div>
+        <div>
+          <label className="label" htmlFor="f-from">
+            From (UTC)
+          </label>
+          <input id="f-from" name="from" type="date" className="input" defaultValue={values.from ?? ""} />
+          <FilterError message={errors.from} />
+        </div>
+        <div>
+          <label className="label" htmlFor="f-to">
+            To (UTC, inclusive)
+          </label>
+          <input id="f-to" name="to" type="date" className="input" defaultValue={values.to ?? ""} />
+          <FilterError message={errors.to} />
+        </div>
+        <div className="col-span-2 flex gap-2 md:col-span-6">
+          <button type="submit" className="btn-primary">
+            {loading ? "Filtering…" : "Filter"}
+          </button>
+          <Link to="/admin/audit" className="btn">
+            Clear
+          </Link>
+        </div>
+      </Form>
+      <div className="card overflow-x-auto p-0">
+        <table className="table-basic" aria-label="Audit entries">
+          <thead>
+            <tr>
+              <th>When</th>
+              <th>Who</th>
+              <th>Action</th>
+              <th>Target</th>
+              <th>Customer</th>
+              <th>Address</th>
+              <th>Details</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {entries.map((e) => (
+              <tr key={e.id}>
+                <td>
+                  <Time value={e.at} now={now} />
+                </td>
+                <td>
+                  {e.staffEmail ?? <span className="text-slate-400">anonymous</span>}
+                  {e.role ? <span className="ml-1 text-xs text-slate-500">({e.role})</span> : null}
+                </td>
+                <td className="font-mono text-xs">{e.action}</td>
+                <td className="font-mono text-xs">{e.target}</td>
+                <td className="max-w-[10rem] truncate font-mono text-xs" title={e.customerHash ?? undefined}>
+                  {e.customerHash}
+                </td>
+                <td className="font-mono text-xs">{e.clientAddress}</td>
+                <td className="max-w-md break-all font-mono text-xs text-slate-600">{e.details}</td>
+              </tr>
+            ))}
+            {entries.length === 0 ? (
+              <tr>
+                <td colSpan={7} className="py-6 text-center text-slate-500">
+                  No entries match these filters.
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </div>
+      <nav className="flex gap-2" aria-label="Pages">
+        {firstPage ? (
+          <Link className="btn" to={firstPage}>
+            ← Newest
+          </Link>
+        ) : null}
+        {nextPage ? (
+          <Link className="btn" to={nextPage}>
+            Older →
+          </Link>
+        ) : null}
+      </nav>
+    </div>
+  );
+}

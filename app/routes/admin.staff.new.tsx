@@ -1,0 +1,64 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
+import { newStaffForm, parseForm } from "~/staff/forms";
+import { requirePermission } from "~/staff/guards.server";
+import { createStaff, StaffRuleError } from "~/staff/staff-users.server";
+import { Field, FormError } from "~/ui/field";
+import { RoleSelect } from "~/ui/role-select";
+
+export const meta: MetaFunction = () => [{ title: "New staff account · Linkdesk" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requirePermission(request, context, "manage:staff");
+  return null;
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const admin = await requirePermission(request, context, "manage:staff");
+  const parsed = parseForm(newStaffForm, await request.formData());
+  if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields." }, { status: 400 });
+  try {
+    const id = await createStaff(context.db, parsed.data, {
+      actor: admin,
+      clientAddress: context.clientAddress,
+      now: context.now(),
+    });
+    return redirect(`/admin/staff/${id}?created=1`);
+  } catch (error) {
+    if (!(error instanceof StaffRuleError)) throw error;
+    return data({ fieldErrors: error.field ? { [error.field]: error.message } : {}, message: error.message }, { status: 409 });
+  }
+}
+
+export default function NewStaff() {
+  const result = useActionData<typeof action>();
+  const submitting = useNavigation().state === "submitting";
+  return (
+    <div className="max-w-lg space-y-4">
+      <p className="text-sm">
+        <Link to="/admin/staff" className="text-indigo-700 hover:underline">
+          ← Staff
+        </Link>
+      </p>
+      <h1 className="text-2xl font-bold">New staff account</h1>
+      <Form method="post" className="card space-y-4" noValidate>
+        <FormError message={result?.message} />
+        <Field label="Name" name="name" required maxLength={100} error={result?.fieldErrors.name} />
+        <Field label="Email" name="email" type="email" required error={result?.fieldErrors.email} />
+        <RoleSelect error={result?.fieldErrors.role} />
+        <Field
+          label="Initial password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          error={result?.fieldErrors.password}
+          hint="12 to 128 characters. Give it to the person over a channel you trust; they can be reset any time."
+        />
+        <button type="submit" className="btn-primary" disabled={submitting}>
+          {submitting ? "Creating…" : "Create account"}
+        </button>
+      </Form>
+    </div>
+  );
+}

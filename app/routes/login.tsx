@@ -1,0 +1,69 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { createAuthenticator, LoginRefused, safeRedirectPath, startStaffSession } from "~/staff/auth.server";
+import { assertSameOrigin, commitSessionCookie, getCurrentStaff } from "~/staff/guards.server";
+import { Field, FormError } from "~/ui/field";
+
+export const meta: MetaFunction = () => [{ title: "Sign in · Linkdesk" }];
+
+// Public by nature. A signed-in visitor is sent on to where they were going.
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const staff = await getCurrentStaff(request, context);
+  if (staff) throw redirect(safeRedirectPath(new URL(request.url).searchParams.get("redirectTo")));
+  return null;
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  assertSameOrigin(request);
+  const redirectTo = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"));
+  try {
+    const user = await createAuthenticator(context).authenticate("form", request);
+    const sessionId = startStaffSession(context, user, request.headers.get("User-Agent") ?? "");
+    return redirect(redirectTo, { headers: { "Set-Cookie": await commitSessionCookie(request, context, sessionId) } });
+  } catch (error) {
+    if (!(error instanceof LoginRefused)) throw error;
+    return data(
+      { message: error.message, fieldErrors: error.fieldErrors },
+      {
+        status: error.status,
+        headers: error.retryAfterSeconds ? { "Retry-After": String(error.retryAfterSeconds) } : undefined,
+      },
+    );
+  }
+}
+
+export default function Login() {
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const [params] = useSearchParams();
+  const submitting = navigation.state === "submitting";
+  return (
+    <div className="mx-auto mt-12 max-w-sm">
+      <h1 className="text-2xl font-bold">Sign in to Linkdesk</h1>
+      <p className="mt-1 text-sm text-slate-600">Staff accounts only. Ask an administrator if you need one.</p>
+      <Form method="post" action={`/login?${params.toString()}`} className="card mt-6 space-y-4" noValidate>
+        <FormError message={result?.message} />
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          autoFocus
+          error={result?.fieldErrors.email}
+        />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          error={result?.fieldErrors.password}
+        />
+        <button type="submit" className="btn-primary w-full justify-center" disabled={submitting}>
+          {submitting ? "Signing in…" : "Sign in"}
+        </button>
+      </Form>
+    </div>
+  );
+}

@@ -1,0 +1,107 @@
+import { eq } from "drizzle-orm";
+import { Authenticator } from "remix-auth";
+import { FormStrategy } from "remix-auth-form";
+import type { Db } from "../../db/open";
+import { staffUsers } from "../../db/schema";
+import type { Config } from "../config/env.server";
+import { recordAudit } from "./audit.server";
+import { loginForm, parseForm, type FieldErrors } from "./forms";
+import { dummyPasswordHash, verifyPassword } from "./password.server";
+import { isRole, type Role } from "./permissions";
+import { createSession } from "./sessions.server";
+import { checkLoginThrottle, clearLoginFailures, recordLoginFailure } from "./throttle.server";
+
+export type LoginDeps = { db: Db; config: Config; clientAddress: string; now: () => Date };
+
+export type AuthenticatedStaff = { id: number; email: string; role: Role };
+
+// One message for a wrong email and a wrong password alike, so the form does not reveal which accounts exist.
+export const BAD_CREDENTIALS = "That email and password do not match an active staff account.";
+
+export class LoginRefused extends Error {
+  constructor(
+    public readonly status: 400 | 401 | 429,
+    message: string,
+    public readonly fieldErrors: FieldErrors = {},
+    public readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = "LoginRefused";
+  }
+}
+
+function formatWait(seconds: number): string {
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? "" : "s"}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+}
+
+/** remix-auth only answers "who is this?"; the session is created by `startStaffSession`. */
+export function createAuthenticator(deps: LoginDeps): Authenticator<AuthenticatedStaff> {
+  const authenticator = new Authenticator<AuthenticatedStaff>();
+  authenticator.use(
+    new FormStrategy(async ({ form }) => {
+      const parsed = parseForm(loginForm, form);
+      if (!parsed.ok) throw new LoginRefused(400, "Check the highlighted fields.", parsed.fieldErrors);
+      const { email, password } = parsed.data;
+      const now = deps.now();
+      const limits = deps.config.loginThrottle;
+      const throttle = checkLoginThrottle(deps.db, { email, clientAddress: deps.clientAddress, now, limits });
+      if (throttle.limited) {
+        throw new LoginRefused(
+          429,
+          `Too many failed sign-in attempts. Wait ${formatWait(throttle.retryAfterSeconds)} and try again.`,
+          {},
+          throttle.retryAfterSeconds,
+        );
+      }
+      const user = deps.db.select().from(staffUsers).where(eq(staffUsers.email, email)).get();
+      const passwordMatches = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
+      if (!user || !passwordMatches || user.disabledAt || !isRole(user.role)) {
+        recordLoginFailure(deps.db, { email, clientAddress: deps.clientAddress, now, limits });
+        recordAudit(deps.db, {
+          actor: user && isRole(user.role) ? { id: user.id, email: user.email, role: user.role } : null,
+          action: "staff.login_failed",
+          clientAddress: deps.clientAddress,
+          details: { email, reason: !user ? "unknown email" : user.disabledAt ? "disabled" : "wrong password" },
+          at: now,
+        });
+        throw new LoginRefused(401, BAD_CREDENTIALS);
+      }
+      clearLoginFailures(deps.db, email);
+      return { id: user.id, email: user.email, role: user.role };
+    }),
+    "form",
+  );
+  return authenticator;
+}
+
+export function startStaffSession(
+  deps: LoginDeps,
+  user: AuthenticatedStaff,
+  userAgent: string,
+): string {
+  const now = deps.now();
+  return deps.db.transaction((tx) => {
+    const sessionId = createSession(tx, {
+      staffUserId: user.id,
+      clientAddress: deps.clientAddress,
+      userAgent,
+      now,
+      limits: deps.config.session,
+    });
+    tx.update(staffUsers).set({ lastLoginAt: now }).where(eq(staffUsers.id, user.id)).run();
+    recordAudit(tx, { actor: user, action: "staff.login", clientAddress: deps.clientAddress, at: now });
+    return sessionId;
+  });
+}
+
+/** Only a path on this site: "/x" but not "//evil.example", "/\\evil.example" or "https://…". */
+export function safeRedirectPath(value: unknown, fallback = "/"): string {
+  if (typeof value !== "string" || value.length > 2000) return fallback;
+  if (!value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return fallback;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\\]/.test(value)) return fallback;
+  const parsed = new URL(value, "http://linkdesk.invalid");
+  return parsed.origin === "http://linkdesk.invalid" ? parsed.pathname + parsed.search + parsed.hash : fallback;
+}

@@ -1,0 +1,14 @@
+import type { Permission } from "./permissions";
+
+export const PERMISSION_LABELS: Record<Permission, string> = {
+  "view:console": "Use the console",
+  "view:customer": "Look customers up and read their links, items, reports and webhooks",
+  "mint:sandbox-token": "Mint Plaid sandbox public tokens",
+  "create:processor-token": "Create Cardlytics processor tokens",
+  "manage:cra-user": "Create Plaid Check users",
+  "regenerate:report": "Regenerate consumer reports",
+  "rehandle:webhook": "Re-run webhook handlers",
+  "view:funnel": "Read funnel metrics",
+  "manage:staff": "Manage staff accounts",
+  "view:audit": "Read the audit log",
+};

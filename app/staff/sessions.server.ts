@@ -1,0 +1,88 @@
+import { createHash, randomBytes } from "node:crypto";
+import { eq, lt, or } from "drizzle-orm";
+import type { Db, Queryable } from "../../db/open";
+import { staffSessions, staffUsers } from "../../db/schema";
+import { isRole, type Role } from "./permissions";
+
+export type SessionLimits = { idleMs: number; maxMs: number };
+
+export type CurrentStaff = {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+  sessionIdHash: string;
+};
+
+// last_seen_at is refreshed at most this often, so that reading a page is not a write every time.
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function hashSessionId(sessionId: string): string {
+  return createHash("sha256").update(sessionId).digest("hex");
+}
+
+export function createSession(
+  db: Queryable,
+  input: { staffUserId: number; clientAddress: string; userAgent: string; now: Date; limits: SessionLimits },
+): string {
+  const sessionId = randomBytes(32).toString("base64url");
+  db.insert(staffSessions)
+    .values({
+      idHash: hashSessionId(sessionId),
+      staffUserId: input.staffUserId,
+      createdAt: input.now,
+      lastSeenAt: input.now,
+      expiresAt: new Date(input.now.getTime() + input.limits.maxMs),
+      clientAddress: input.clientAddress.slice(0, 100),
+      userAgent: input.userAgent.slice(0, 300),
+    })
+    .run();
+  return sessionId;
+}
+
+/**
+ * The staff member behind a session id, read fresh from the database, or null when the session is unknown, idle for
+ * too long, past its absolute limit, or its user is disabled. A dead session is deleted on the way out.
+ */
+export function resolveSession(db: Db, sessionId: string, now: Date, limits: SessionLimits): CurrentStaff | null {
+  const idHash = hashSessionId(sessionId);
+  const row = db
+    .select({
+      lastSeenAt: staffSessions.lastSeenAt,
+      expiresAt: staffSessions.expiresAt,
+      id: staffUsers.id,
+      email: staffUsers.email,
+      name: staffUsers.name,
+      role: staffUsers.role,
+      disabledAt: staffUsers.disabledAt,
+    })
+    .from(staffSessions)
+    .innerJoin(staffUsers, eq(staffUsers.id, staffSessions.staffUserId))
+    .where(eq(staffSessions.idHash, idHash))
+    .get();
+  if (!row) return null;
+  const idleFor = now.getTime() - row.lastSeenAt.getTime();
+  if (row.disabledAt || now >= row.expiresAt || idleFor >= limits.idleMs || !isRole(row.role)) {
+    db.delete(staffSessions).where(eq(staffSessions.idHash, idHash)).run();
+    return null;
+  }
+  if (idleFor >= TOUCH_INTERVAL_MS) {
+    db.update(staffSessions).set({ lastSeenAt: now }).where(eq(staffSessions.idHash, idHash)).run();
+  }
+  return { id: row.id, email: row.email, name: row.name, role: row.role, sessionIdHash: idHash };
+}
+
+export function deleteSession(db: Db, sessionId: string): void {
+  db.delete(staffSessions).where(eq(staffSessions.idHash, hashSessionId(sessionId))).run();
+}
+
+export function deleteSessionsOfUser(db: Queryable, staffUserId: number): number {
+  return db.delete(staffSessions).where(eq(staffSessions.staffUserId, staffUserId)).run().changes;
+}
+
+export function pruneSessions(db: Db, now: Date, limits: SessionLimits): number {
+  return db
+    .delete(staffSessions)
+    .where(or(lt(staffSessions.expiresAt, now), lt(staffSessions.lastSeenAt, new Date(now.getTime() - limits.idleMs))))
+    .run().changes;
+}

@@ -1,0 +1,38 @@
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["year", 365 * 24 * 3600_000],
+  ["month", 30 * 24 * 3600_000],
+  ["week", 7 * 24 * 3600_000],
+  ["day", 24 * 3600_000],
+  ["hour", 3600_000],
+  ["minute", 60_000],
+  ["second", 1000],
+];
+
+const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+
+/** "3 days ago", "in 2 hours": the largest unit that fits, relative to `now`. */
+export function formatRelative(date: Date, now: Date): string {
+  const diff = date.getTime() - now.getTime();
+  for (const [unit, ms] of UNITS) {
+    if (Math.abs(diff) >= ms || unit === "second") return relativeFormat.format(Math.round(diff / ms), unit);
+  }
+  return "now";
+}
+
+/** UTC, to the second, so that what support reads matches what vendors log. */
+export function formatExact(date: Date): string {
+  return date.toISOString().replace("T", " ").replace(/\.\d{3}Z$/, " UTC");
+}
+
+/** A time shown both ways: relative in the text, exact on hover and for screen readers. */
+export function Time({ value, now }: { value: string | number | Date | null | undefined; now: string | number | Date }) {
+  if (value === null || value === undefined) return <span className="text-slate-400">never</span>;
+  const date = new Date(value);
+  const exact = formatExact(date);
+  return (
+    <time dateTime={date.toISOString()} title={exact} className="whitespace-nowrap">
+      {formatRelative(date, new Date(now))}
+      <span className="ml-1 text-xs text-slate-500">({exact})</span>
+    </time>
+  );
+}

@@ -1,0 +1,85 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+// Times are stored as epoch milliseconds (UTC) so that ordering and range filters are plain integer comparisons.
+const createdAt = () =>
+  integer("created_at", { mode: "timestamp_ms" })
+    .notNull()
+    .default(sql`(cast(unixepoch('subsec') * 1000 as integer))`);
+
+/** Reference data: the rows are inserted by a migration, never by a seed, because the code depends on them. */
+export const roles = sqliteTable("roles", {
+  name: text("name").primaryKey(),
+  label: text("label").notNull(),
+  description: text("description").notNull(),
+});
+
+export const staffUsers = sqliteTable("staff_users", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  email: text("email").notNull().unique(),
+  name: text("name").notNull(),
+  role: text("role")
+    .notNull()
+    .references(() => roles.name),
+  passwordHash: text("password_hash").notNull(),
+  disabledAt: integer("disabled_at", { mode: "timestamp_ms" }),
+  lastLoginAt: integer("last_login_at", { mode: "timestamp_ms" }),
+  passwordChangedAt: integer("password_changed_at", { mode: "timestamp_ms" }).notNull(),
+  createdAt: createdAt(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/** The cookie carries a random session id; only its SHA-256 is stored, so a copy of the database opens no session. */
+export const staffSessions = sqliteTable(
+  "staff_sessions",
+  {
+    idHash: text("id_hash").primaryKey(),
+    staffUserId: integer("staff_user_id")
+      .notNull()
+      .references(() => staffUsers.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    clientAddress: text("client_address").notNull(),
+    userAgent: text("user_agent").notNull(),
+  },
+  (t) => [index("staff_sessions_user").on(t.staffUserId)],
+);
+
+export const loginFailures = sqliteTable(
+  "login_failures",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    email: text("email").notNull(),
+    clientAddress: text("client_address").notNull(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("login_failures_email_at").on(t.email, t.at), index("login_failures_address_at").on(t.clientAddress, t.at)],
+);
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    staffUserId: integer("staff_user_id").references(() => staffUsers.id, { onDelete: "set null" }),
+    // Kept beside the id: the log must still say who it was after the account is renamed or its role changes.
+    staffEmail: text("staff_email"),
+    role: text("role"),
+    action: text("action").notNull(),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    customerHash: text("customer_hash"),
+    clientAddress: text("client_address"),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index("audit_log_at").on(t.at),
+    index("audit_log_staff").on(t.staffUserId, t.id),
+    index("audit_log_action").on(t.action, t.id),
+    index("audit_log_customer").on(t.customerHash, t.id),
+  ],
+);
+
+export type StaffUser = typeof staffUsers.$inferSelect;
+export type AuditEntry = typeof auditLog.$inferSelect;
