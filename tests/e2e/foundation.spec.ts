@@ -1,0 +1,93 @@
+import { demoLogin, expect, signIn, test } from "./fixtures";
+
+const NAV = {
+  support: ["Home", "Customers"],
+  ops: ["Home", "Customers"],
+  pm: ["Home"],
+  admin: ["Home", "Customers", "Staff", "Audit log"],
+} as const;
+
+for (const [role, items] of Object.entries(NAV) as [keyof typeof NAV, readonly string[]][]) {
+  test(`${role} signs in and sees their own navigation`, async ({ signInAs }) => {
+    const page = await signInAs(role);
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link")).toHaveText([...items]);
+    await expect(page.getByTestId("environment-badge")).toHaveText(/SIMULATOR|SANDBOX|PRODUCTION/);
+    await expect(page.getByRole("search")).toHaveCount(role === "pm" ? 0 : 1);
+  });
+}
+
+test("support is refused the admin pages", async ({ signInAs }) => {
+  const page = await signInAs("support");
+  for (const path of ["/admin/staff", "/admin/staff/new", "/admin/audit"]) {
+    const response = await page.goto(path);
+    expect(response?.status()).toBe(403);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("You don't have access to this");
+  }
+});
+
+test("an anonymous visitor is sent to sign in and then back to the page they asked for", async ({ page }) => {
+  const response = await page.goto("/admin/audit?action=staff.*");
+  expect(response?.status()).toBe(401);
+  await expect(page).toHaveURL(/\/login\?redirectTo=%2Fadmin%2Faudit/);
+  const admin = demoLogin("admin");
+  await signIn(page, admin.email, admin.password);
+  await expect(page).toHaveURL(/\/admin\/audit\?action=staff\.\*/);
+  await expect(page.getByRole("table", { name: "Audit entries" })).toContainText("staff.login");
+});
+
+test("a wrong password gets one clear message and no session", async ({ page }) => {
+  await page.goto("/login");
+  await signIn(page, demoLogin("ops").email, "definitely-not-it");
+  await expect(page.getByRole("alert")).toHaveText("That email and password do not match an active staff account.");
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login/);
+});
+
+test("admin creates a staff user who then signs in", async ({ signInAs, browser }) => {
+  const page = await signInAs("admin");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Staff" }).click();
+  await page.getByRole("link", { name: "New staff account" }).click();
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByText("Enter a name")).toBeVisible();
+  const email = `new.agent.${Date.now()}@linkdesk.test`;
+  await page.getByLabel("Name").fill("Nova Agent");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Role").selectOption("support");
+  await page.getByLabel("Initial password").fill("a-very-long-initial-pass");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Nova Agent");
+  await expect(page.getByRole("status")).toContainText("Account created");
+
+  const other = await browser.newContext();
+  const newcomer = await other.newPage();
+  await newcomer.goto("/login");
+  await signIn(newcomer, email, "a-very-long-initial-pass");
+  await expect(newcomer.getByTestId("signed-in-as")).toHaveText("Nova Agent · Support agent");
+  await other.close();
+
+  await page.getByRole("link", { name: "Full audit log" }).click();
+  await expect(page.getByRole("table", { name: "Audit entries" })).toContainText("staff.login");
+});
+
+test("signing out ends the session on the server", async ({ signInAs, context }) => {
+  const page = await signInAs("pm");
+  const cookies = await context.cookies();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  // Putting the old cookie back does not bring the session back.
+  await context.addCookies(cookies);
+  const response = await page.goto("/");
+  expect(response?.status()).toBe(401);
+  await expect(page).toHaveURL(/\/login/);
+});
+
+test("'/' focuses the customer search and unknown pages say 404", async ({ signInAs }) => {
+  const page = await signInAs("support");
+  await page.locator("body").click();
+  await page.keyboard.press("/");
+  await expect(page.getByRole("searchbox", { name: "Find a customer" })).toBeFocused();
+  const response = await page.goto("/no/such/page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Page not found");
+});

@@ -1,0 +1,85 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { PERMISSIONS, ROLES, type Permission, type Role } from "../../app/staff/permissions";
+import { createHarness, statusOf, type Harness } from "../support/context";
+
+type RouteModule = { loader?: (args: unknown) => unknown; action?: (args: unknown) => unknown };
+type Access = Permission | "public";
+
+// Every route module, found on disk: a new route that is missing from the table below fails this test.
+const modules = import.meta.glob<RouteModule>("../../app/routes/*.{ts,tsx}", { eager: true });
+
+const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
+  "_index.tsx": { loader: "view:console" },
+  "$.tsx": { loader: "public", action: "public" },
+  "healthz.ts": { loader: "public" },
+  "login.tsx": { loader: "public", action: "public" },
+  "logout.tsx": { loader: "public", action: "public" },
+  "admin.staff._index.tsx": { loader: "manage:staff" },
+  "admin.staff.new.tsx": { loader: "manage:staff", action: "manage:staff" },
+  "admin.staff.$id.tsx": { loader: "manage:staff", action: "manage:staff" },
+  "admin.audit.tsx": { loader: "view:audit" },
+  "admin.audit[.]csv.ts": { loader: "view:audit" },
+};
+
+const fileName = (path: string) => path.split("/").pop()!;
+const allowed = (permission: Permission): readonly Role[] => PERMISSIONS[permission];
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+
+function args(request: Request, clientAddress?: string) {
+  return { request, context: h.context(clientAddress), params: { id: String(h.users.support.id) } };
+}
+
+describe("route permission table", () => {
+  it("lists every route module, and each module exports exactly the handlers listed", () => {
+    expect(Object.keys(modules).map(fileName).sort()).toEqual(Object.keys(EXPECTED).sort());
+    for (const [path, mod] of Object.entries(modules)) {
+      const expected = EXPECTED[fileName(path)]!;
+      expect(Boolean(mod.loader), `${fileName(path)} loader`).toBe(Boolean(expected.loader));
+      expect(Boolean(mod.action), `${fileName(path)} action`).toBe(Boolean(expected.action));
+    }
+  });
+});
+
+for (const [path, mod] of Object.entries(modules)) {
+  const name = fileName(path);
+  const expected = EXPECTED[name];
+  for (const kind of ["loader", "action"] as const) {
+    const access = expected?.[kind];
+    const handler = mod[kind];
+    if (!handler || !access || access === "public") continue;
+    const method = kind === "loader" ? "GET" : "POST";
+    describe(`${name} ${kind} needs ${access}`, () => {
+      const send = async (role?: Role, headers?: Record<string, string>) =>
+        statusOf(async () =>
+          handler(args(await h.request("/x", { method, role, headers, body: method === "POST" ? new URLSearchParams() : undefined }))),
+        );
+
+      it("refuses an anonymous request with 401", async () => {
+        expect(await send()).toBe(401);
+      });
+
+      for (const role of ROLES) {
+        if (allowed(access).includes(role)) {
+          it(`lets ${role} through`, async () => {
+            expect([401, 403]).not.toContain(await send(role));
+          });
+        } else {
+          it(`refuses ${role} with 403`, async () => {
+            expect(await send(role)).toBe(403);
+          });
+        }
+      }
+
+      if (kind === "action") {
+        it("refuses a POST from another origin, even from a permitted role", async () => {
+          const role = allowed(access)[0]!;
+          expect(await send(role, { Origin: "https://evil.example" })).toBe(403);
+        });
+      }
+    });
+  }
+}

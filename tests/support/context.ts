@@ -1,0 +1,106 @@
+import { randomBytes } from "node:crypto";
+import { loadConfig, type Config } from "../../app/config/env.server";
+import type { AppContext } from "../../app/context";
+import { commitSessionCookie } from "../../app/staff/guards.server";
+import { hashPassword } from "../../app/staff/password.server";
+import { ROLES, type Role } from "../../app/staff/permissions";
+import { createSession } from "../../app/staff/sessions.server";
+import type { Db } from "../../db/open";
+import { staffUsers } from "../../db/schema";
+import { freshDb } from "./db";
+
+export const ORIGIN = "http://linkdesk.test";
+
+export function testEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: "test",
+    SESSION_SECRET: randomBytes(32).toString("hex"),
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+    CUSTOMER_ID_HMAC_KEY: randomBytes(32).toString("hex"),
+    ...overrides,
+  };
+}
+
+/** A controllable clock: tests move time forward instead of sleeping. */
+export class TestClock {
+  constructor(public current = new Date("2026-11-22T12:00:00Z")) {}
+  now = () => new Date(this.current);
+  advance(ms: number) {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+export type Harness = {
+  db: Db;
+  config: Config;
+  clock: TestClock;
+  context: (clientAddress?: string) => AppContext;
+  users: Record<Role, { id: number; email: string; password: string }>;
+  cookieFor: (role: Role) => Promise<string>;
+  request: (path: string, init?: RequestInit & { role?: Role; cookie?: string }) => Promise<Request>;
+};
+
+// Cheap to hash: these users exist to be signed in through sessions, and login tests use their own password.
+const PASSWORD = "correct horse battery staple";
+
+export async function createHarness(envOverrides: Record<string, string> = {}): Promise<Harness> {
+  const db = freshDb();
+  const config = loadConfig(testEnv(envOverrides));
+  const clock = new TestClock();
+  const passwordHash = await hashPassword(PASSWORD);
+  const users = {} as Harness["users"];
+  for (const role of ROLES) {
+    const email = `${role}@example.test`;
+    const { id } = db
+      .insert(staffUsers)
+      .values({ email, name: `Test ${role}`, role, passwordHash, passwordChangedAt: clock.now(), createdAt: clock.now(), updatedAt: clock.now() })
+      .returning({ id: staffUsers.id })
+      .get();
+    users[role] = { id, email, password: PASSWORD };
+  }
+  const context = (clientAddress = "127.0.0.1"): AppContext => ({ db, config, clientAddress, now: clock.now });
+  const cookieFor = async (role: Role) => {
+    const sessionId = createSession(db, {
+      staffUserId: users[role].id,
+      clientAddress: "127.0.0.1",
+      userAgent: "vitest",
+      now: clock.now(),
+      limits: config.session,
+    });
+    return cookieHeader(await commitSessionCookie(new Request(ORIGIN), { config }, sessionId));
+  };
+  const request = async (path: string, init: RequestInit & { role?: Role; cookie?: string } = {}) => {
+    const { role, cookie, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    const method = (rest.method ?? "GET").toUpperCase();
+    if (method !== "GET" && !headers.has("Origin")) headers.set("Origin", ORIGIN);
+    const c = cookie ?? (role ? await cookieFor(role) : undefined);
+    if (c) headers.set("Cookie", c);
+    return new Request(`${ORIGIN}${path}`, { ...rest, method, headers });
+  };
+  return { db, config, clock, context, users, cookieFor, request };
+}
+
+/** "name=value" from a Set-Cookie header, as a browser would send it back. */
+export function cookieHeader(setCookie: string): string {
+  return setCookie.split(";")[0]!;
+}
+
+export function form(values: Record<string, string>): URLSearchParams {
+  return new URLSearchParams(values);
+}
+
+/** The HTTP status of whatever a loader or action produced: a Response, thrown or returned, or `data(…, {status})`. */
+export async function statusOf(run: () => unknown): Promise<number> {
+  try {
+    const result = await run();
+    if (result instanceof Response) return result.status;
+    if (result && typeof result === "object" && "init" in result) {
+      return (result as { init?: { status?: number } }).init?.status ?? 200;
+    }
+    return 200;
+  } catch (thrown) {
+    if (thrown instanceof Response) return thrown.status;
+    throw thrown;
+  }
+}

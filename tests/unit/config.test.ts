@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, environmentBadge, loadConfig } from "../../app/config/env.server";
+import { testEnv } from "../support/context";
+
+function problems(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  it("refuses to start without secrets, naming each missing variable", () => {
+    const found = problems({});
+    expect(found.join("\n")).toContain("SESSION_SECRET is required");
+    expect(found.join("\n")).toContain("TOKEN_ENCRYPTION_KEY is required");
+    expect(found.join("\n")).toContain("CUSTOMER_ID_HMAC_KEY is required");
+  });
+
+  it("refuses short, placeholder and malformed secrets", () => {
+    expect(problems(testEnv({ SESSION_SECRET: "short" }))).toEqual(["SESSION_SECRET must be at least 32 characters"]);
+    expect(problems(testEnv({ TOKEN_ENCRYPTION_KEY: "z".repeat(64) }))).toEqual([
+      "TOKEN_ENCRYPTION_KEY must be 64 hex characters (32 random bytes)",
+    ]);
+    expect(problems(testEnv({ PORT: "99999" }))[0]).toMatch(/^PORT: /);
+    expect(problems(testEnv({ PLAID_ENV: "development" }))[0]).toMatch(/^PLAID_ENV: /);
+  });
+
+  it("derives Plaid's host from PLAID_ENV unless a base URL is given", () => {
+    expect(loadConfig(testEnv()).plaid.baseUrl).toBe("https://sandbox.plaid.com");
+    expect(loadConfig(testEnv({ PLAID_ENV: "production" })).plaid.baseUrl).toBe("https://production.plaid.com");
+    expect(loadConfig(testEnv({ PLAID_BASE_URL: "http://127.0.0.1:4010" })).plaid.baseUrl).toBe("http://127.0.0.1:4010");
+  });
+
+  it("shows SIMULATOR, SANDBOX or PRODUCTION", () => {
+    expect(environmentBadge(loadConfig(testEnv({ LINKDESK_SIMULATORS: "on" })))).toBe("SIMULATOR");
+    expect(environmentBadge(loadConfig(testEnv()))).toBe("SANDBOX");
+    expect(environmentBadge(loadConfig(testEnv({ PLAID_ENV: "production" })))).toBe("PRODUCTION");
+  });
+});
