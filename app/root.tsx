@@ -67,7 +67,7 @@ function CustomerSearch() {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
   return (
-    <Form method="get" action="/customers" role="search" className="flex items-center">
+    <Form method="post" action="/customers?index" role="search" className="flex items-center">
       <label htmlFor="global-customer-search" className="sr-only">
         Find a customer
       </label>
@@ -77,7 +77,7 @@ function CustomerSearch() {
         name="q"
         type="search"
         autoComplete="off"
-        placeholder="Find a customer: hashed or internal id  ( / )"
+        placeholder="Find a customer   /"
         className="w-80 rounded-md border border-slate-600 bg-slate-800 px-3 py-1 text-sm text-white placeholder:text-slate-400 focus:border-indigo-400 focus:outline-none"
       />
     </Form>

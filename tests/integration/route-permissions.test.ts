@@ -18,6 +18,8 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "admin.staff.new.tsx": { loader: "manage:staff", action: "manage:staff" },
   "admin.staff.$id.tsx": { loader: "manage:staff", action: "manage:staff" },
   "admin.audit.tsx": { loader: "view:audit" },
+  "customers._index.tsx": { loader: "view:customer", action: "view:customer" },
+  "customers.$hash.tsx": { loader: "view:customer" },
   "admin.audit[.]csv.ts": { loader: "view:audit" },
 };
 
@@ -30,7 +32,7 @@ beforeAll(async () => {
 });
 
 function args(request: Request, clientAddress?: string) {
-  return { request, context: h.context(clientAddress), params: { id: String(h.users.support.id) } };
+  return { request, context: h.context(clientAddress), params: { id: String(h.users.support.id), hash: "c".repeat(64) } };
 }
 
 describe("route permission table", () => {

@@ -14,7 +14,7 @@ function problems(env: NodeJS.ProcessEnv): string[] {
 
 describe("configuration", () => {
   it("refuses to start without secrets, naming each missing variable", () => {
-    const found = problems({});
+    const found = problems({} as NodeJS.ProcessEnv);
     expect(found.join("\n")).toContain("SESSION_SECRET is required");
     expect(found.join("\n")).toContain("TOKEN_ENCRYPTION_KEY is required");
     expect(found.join("\n")).toContain("CUSTOMER_ID_HMAC_KEY is required");
