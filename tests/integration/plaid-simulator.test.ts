@@ -264,6 +264,19 @@ describe("Plaid Check", () => {
     expect(await plaidError(plaid.userCreate({ client_user_id: "cust-cra-2", identity: { ...identity, phone_numbers: [{ data: "+10005550123", primary: true }] } } as never))).toMatchObject({ status: 403, error_type: "USER_ERROR", error_code: "INVALID_USER_IDENTITY_DATA" });
   });
 
+  it("removes a user with its items; the new generation may then reuse the client_user_id, the legacy one never", async () => {
+    const first = (await plaid.userCreate({ client_user_id: "cust-remove" })).data;
+    await plaid.sandboxPublicTokenCreate({ institution_id: "ins_109508", initial_products: [Products.Transactions], user_id: first.user_id } as never);
+    expect((await plaid.userItemsGet({ user_id: first.user_id })).data.items).toHaveLength(1);
+    await plaid.userRemove({ user_id: first.user_id });
+    expect(await plaidError(plaid.userItemsGet({ user_id: first.user_id }))).toMatchObject({ error_code: "USER_NOT_FOUND" });
+    const again = (await plaid.userCreate({ client_user_id: "cust-remove" })).data;
+    expect(again.user_id).not.toBe(first.user_id);
+    const old = (await legacy().userCreate({ client_user_id: "cust-remove-legacy" })).data;
+    await legacy().userRemove({ user_token: old.user_token });
+    expect(await plaidError(legacy().userCreate({ client_user_id: "cust-remove-legacy" }))).toMatchObject({ error_code: "INVALID_FIELD" });
+  });
+
   async function userWithItem(username: string, password: string, api = plaid, clientUserId = `cust-${Math.random()}`) {
     const created = (await api.userCreate({ client_user_id: clientUserId })).data;
     await api.sandboxPublicTokenCreate({ institution_id: "ins_109508", initial_products: [Products.Transactions], options: { override_username: username, override_password: password }, ...(created.user_token ? { user_token: created.user_token } : { user_id: created.user_id }) });
