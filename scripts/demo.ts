@@ -7,6 +7,7 @@ import { openDatabase } from "../db/open";
 import { runMigrations } from "../db/migrate";
 import { newDemoLogins, seedDemoStaff, type DemoLogin } from "../db/seed";
 import { closeOnSignals, exitOnConfigError, startConsole } from "../server/main";
+import { playTraffic, trafficSummary } from "../simulators/traffic";
 
 const dataDir = resolve(process.env.LINKDESK_DATA_DIR ?? "data");
 if (process.argv.includes("--fresh")) rmSync(dataDir, { recursive: true, force: true });
@@ -31,6 +32,7 @@ const env: NodeJS.ProcessEnv = {
   ...process.env,
   ...secrets,
   DATABASE_PATH: process.env.DATABASE_PATH ?? join(dataDir, "linkdesk.db"),
+  LINKDESK_SIMULATORS: process.env.LINKDESK_SIMULATORS ?? "on",
   PORT: process.env.PORT ?? "3000",
 };
 
@@ -51,9 +53,29 @@ try {
       "Sign in as:",
       ...logins.map((l) => `  ${l.role.padEnd(8)} ${l.email.padEnd(width)}  ${l.password}`),
       "",
+      ...(running.simulators
+        ? [
+            `Plaid simulator ${running.simulators.plaid.url}, Cardlytics simulator ${running.simulators.cardlytics.url}`,
+            "Seeded Cardlytics customers (internal id → hash):",
+            ...running.simulators.cardlytics.seeded.map((c) => `  ${c.rawId.padEnd(16)} ${c.hash}  ${c.description}`),
+          ]
+        : []),
+      "",
       "Stop with Ctrl+C.",
     ].join("\n"),
   );
+  const trafficCount = Number(process.env.DEMO_TRAFFIC ?? 40);
+  if (running.simulators && trafficCount > 0) {
+    const sims = running.simulators;
+    const outcomes = await playTraffic({
+      customers: trafficCount,
+      plaid: { baseUrl: sims.plaid.url, ...sims.credentials.plaid },
+      cardlytics: { baseUrl: sims.cardlytics.url, ...sims.credentials.cardlytics },
+      customerIdHmacKey: running.config.customerIdHmacKey,
+      webhookUrl: running.config.plaid.webhookUrl ?? null,
+    });
+    console.log(["", ...trafficSummary(outcomes)].join("\n"));
+  }
 } catch (error) {
   exitOnConfigError(error);
 }

@@ -5,11 +5,23 @@ import { openDatabase, type Db } from "../db/open";
 import { runMigrations } from "../db/migrate";
 import { pruneSessions } from "../app/staff/sessions.server";
 import { startHttpServer, type RunningServer } from "./app";
+import { startSimulators, type RunningSimulators } from "../simulators";
 
-export type Console = RunningServer & { db: Db; config: Config };
+export type Console = RunningServer & { db: Db; config: Config; simulators: RunningSimulators | null };
+
+/** Points the vendor settings at the in-process simulators: the only place the console knows they exist. */
+function onSimulators(config: Config, sims: RunningSimulators): Config {
+  return {
+    ...config,
+    plaid: { ...config.plaid, env: "sandbox", baseUrl: sims.plaid.url, ...sims.credentials.plaid },
+    cardlytics: { baseUrl: sims.cardlytics.url, ...sims.credentials.cardlytics },
+  };
+}
 
 export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promise<Console> {
-  const config = loadConfig(env);
+  let config = loadConfig(env);
+  const simulators = config.simulators ? await startSimulators({ customerIdHmacKey: config.customerIdHmacKey, env }) : null;
+  if (simulators) config = onSimulators(config, simulators);
   const db = openDatabase(config.databasePath);
   runMigrations(db);
   pruneSessions(db, new Date(), config.session);
@@ -19,15 +31,19 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
     db,
     dev ? { kind: "development" } : { kind: "production", buildPath: resolve("build") },
   );
+  // Plaid must call back somewhere: by default, this console's own receiver.
+  config.plaid.webhookUrl ??= `${running.url}/webhooks/plaid`;
   const sweep = setInterval(() => pruneSessions(db, new Date(), config.session), 10 * 60_000);
   sweep.unref();
   return {
     ...running,
     db,
     config,
+    simulators,
     close: async () => {
       clearInterval(sweep);
       await running.close();
+      await simulators?.close();
       db.$client.close();
     },
   };

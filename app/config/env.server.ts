@@ -79,6 +79,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  if (e.LINKDESK_SIMULATORS === "on" && e.PLAID_ENV === "production") {
+    throw new ConfigError(["LINKDESK_SIMULATORS: the simulators cannot stand in for production; set PLAID_ENV=sandbox or turn them off"]);
+  }
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,

@@ -1,0 +1,178 @@
+import { createHmac } from "node:crypto";
+import { Configuration, ConsumerReportPermissiblePurpose, CountryCode, PlaidApi, Products, ProcessorTokenCreateRequestProcessorEnum } from "plaid";
+import { request } from "undici";
+
+export type TrafficOptions = {
+  customers: number;
+  plaid: { baseUrl: string; clientId: string; secret: string };
+  cardlytics: { baseUrl: string; clientId: string; secret: string };
+  customerIdHmacKey: string;
+  /** Where the publisher's Plaid webhooks go: the console's receiver. */
+  webhookUrl: string | null;
+  seed?: number;
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+};
+
+export type CustomerOutcome = {
+  rawId: string;
+  hash: string;
+  institutionId: string;
+  reached: "OPEN" | "SELECT_INSTITUTION" | "SUBMIT_CREDENTIALS" | "ITEM_ADDED" | "PROCESSOR_TOKEN" | "CARDLYTICS_LINKED";
+  linkError?: string;
+  itemError?: string;
+  report?: boolean;
+};
+
+// Small deterministic PRNG so a given seed always plays the same traffic.
+function mulberry32(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const INSTITUTIONS: [string, number][] = [
+  ["ins_109508", 0.34],
+  ["ins_109511", 0.2],
+  ["ins_109509", 0.15],
+  ["ins_109512", 0.12],
+  ["ins_109510", 0.1],
+  ["ins_132363", 0.05],
+  ["ins_132361", 0.04],
+];
+
+function pick<T>(random: () => number, weighted: [T, number][]): T {
+  let roll = random() * weighted.reduce((s, [, w]) => s + w, 0);
+  for (const [value, weight] of weighted) {
+    roll -= weight;
+    if (roll <= 0) return value;
+  }
+  return weighted[weighted.length - 1]![0];
+}
+
+export const hashCustomerId = (rawId: string, key: string) => createHmac("sha256", key).update(rawId, "utf8").digest("hex");
+
+/**
+ * Plays customers through the publisher's flow against the simulators (or any Plaid sandbox and Cardlytics API):
+ * Link with realistic drop-off, exchange, a Cardlytics processor token, the Cardlytics connection, some Plaid Check
+ * reports, some item errors. Customers are identified to the vendors only by their hash.
+ */
+export async function playTraffic(options: TrafficOptions): Promise<CustomerOutcome[]> {
+  const random = mulberry32(options.seed ?? 42);
+  const plaid = new PlaidApi(
+    new Configuration({ basePath: options.plaid.baseUrl, baseOptions: { headers: { "PLAID-CLIENT-ID": options.plaid.clientId, "PLAID-SECRET": options.plaid.secret } } }),
+  );
+  // Decide every customer's path up front so the outcome does not depend on timing.
+  const plans = Array.from({ length: options.customers }, (_, i) => {
+    const rawId = `cust-${String(i + 1).padStart(5, "0")}`;
+    return {
+      rawId,
+      hash: hashCustomerId(rawId, options.customerIdHmacKey),
+      institutionId: pick(random, INSTITUTIONS),
+      exitAfter: pick<string | null>(random, [["OPEN", 0.12], ["SELECT_INSTITUTION", 0.1], ["SUBMIT_CREDENTIALS", 0.06], [null, 0.72]]),
+      password: pick(random, [["pass_good", 0.93], ["error_INVALID_CREDENTIALS", 0.04], ["error_ITEM_LOCKED", 0.03]]),
+      connectCardlytics: random() < 0.88,
+      report: random() < 0.25,
+      itemTrouble: pick<string | null>(random, [["reset_login", 0.05], ["USER_PERMISSION_REVOKED", 0.03], ["PENDING_DISCONNECT", 0.03], [null, 0.89]]),
+    };
+  });
+
+  const outcomes: CustomerOutcome[] = new Array(plans.length);
+  let done = 0;
+  let next = 0;
+  async function worker() {
+    while (next < plans.length) {
+      const index = next++;
+      outcomes[index] = await playOne(plans[index]!);
+      options.onProgress?.(++done, plans.length);
+    }
+  }
+
+  async function playOne(plan: (typeof plans)[number]): Promise<CustomerOutcome> {
+    const outcome: CustomerOutcome = { rawId: plan.rawId, hash: plan.hash, institutionId: plan.institutionId, reached: "OPEN" };
+    const { data: link } = await plaid.linkTokenCreate({
+      client_name: "Rewards Demo",
+      language: "en",
+      country_codes: [CountryCode.Us],
+      user: { client_user_id: plan.hash },
+      products: [Products.Transactions],
+      ...(options.webhookUrl ? { webhook: options.webhookUrl } : {}),
+    });
+    const session = await simControl<{ status: string; public_token: string | null; error: { error_code: string } | null }>(options.plaid.baseUrl, "/__sim/plaid/link/session", {
+      link_token: link.link_token,
+      institution_id: plan.institutionId,
+      username: "user_good",
+      password: plan.password,
+      ...(plan.exitAfter ? { exit_after: plan.exitAfter } : {}),
+    });
+    if (session.error) outcome.linkError = session.error.error_code;
+    if (!session.public_token) {
+      outcome.reached = (plan.exitAfter ?? "SUBMIT_CREDENTIALS") as CustomerOutcome["reached"];
+      return outcome;
+    }
+    outcome.reached = "ITEM_ADDED";
+    const { data: exchanged } = await plaid.itemPublicTokenExchange({ public_token: session.public_token });
+    const { data: accounts } = await plaid.accountsGet({ access_token: exchanged.access_token });
+    const checking = accounts.accounts.find((a) => a.subtype === "checking") ?? accounts.accounts[0]!;
+    const { data: processor } = await plaid.processorTokenCreate({ access_token: exchanged.access_token, account_id: checking.account_id, processor: ProcessorTokenCreateRequestProcessorEnum.Cardlytics });
+    outcome.reached = "PROCESSOR_TOKEN";
+    if (plan.connectCardlytics && (await connectCardlytics(options.cardlytics, plan.hash, processor.processor_token))) outcome.reached = "CARDLYTICS_LINKED";
+    if (plan.itemTrouble === "reset_login") {
+      await plaid.sandboxItemResetLogin({ access_token: exchanged.access_token });
+      outcome.itemError = "ITEM_LOGIN_REQUIRED";
+    } else if (plan.itemTrouble && options.webhookUrl) {
+      await plaid.sandboxItemFireWebhook({ access_token: exchanged.access_token, webhook_code: plan.itemTrouble as never });
+      outcome.itemError = plan.itemTrouble;
+    }
+    if (plan.report && options.webhookUrl) {
+      const { data: user } = await plaid.userCreate({ client_user_id: plan.hash });
+      await plaid.sandboxPublicTokenCreate({ institution_id: "ins_109508", initial_products: [Products.Transactions], user_id: user.user_id, options: { override_username: "user_bank_income", override_password: "{}", webhook: options.webhookUrl } } as never);
+      await plaid.craCheckReportCreate({ user_id: user.user_id, webhook: options.webhookUrl, days_requested: 365, consumer_report_permissible_purpose: ConsumerReportPermissiblePurpose.AccountReviewCredit, products: [Products.CraIncomeInsights] } as never);
+      outcome.report = true;
+    }
+    return outcome;
+  }
+
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 4) }, worker));
+  return outcomes;
+}
+
+async function simControl<T>(baseUrl: string, path: string, body: unknown): Promise<T> {
+  const res = await request(`${baseUrl}${path}`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  return (await res.body.json()) as T;
+}
+
+async function connectCardlytics(cardlytics: TrafficOptions["cardlytics"], hash: string, processorToken: string): Promise<boolean> {
+  const session = await request(`${cardlytics.baseUrl}/v2/session/startSession`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-source-customer-id": hash },
+    body: JSON.stringify({ clientId: cardlytics.clientId, secret: cardlytics.secret }),
+  });
+  if (session.statusCode !== 200) {
+    await session.body.dump();
+    return false;
+  }
+  const { sessionToken } = (await session.body.json()) as { sessionToken: string };
+  const res = await request(`${cardlytics.baseUrl}/v2/data/connections`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${sessionToken}`, "x-source-customer-id": hash },
+    body: JSON.stringify({ processorToken }),
+  });
+  await res.body.dump();
+  return res.statusCode === 200;
+}
+
+export function trafficSummary(outcomes: CustomerOutcome[]): string[] {
+  const by = (reached: CustomerOutcome["reached"]) => outcomes.filter((o) => o.reached === reached).length;
+  const leftLink = outcomes.length - by("CARDLYTICS_LINKED") - by("PROCESSOR_TOKEN") - by("ITEM_ADDED");
+  return [
+    `Traffic: ${outcomes.length} customers: ${by("CARDLYTICS_LINKED")} linked at Cardlytics, ${by("PROCESSOR_TOKEN")} stopped at the processor token, ${leftLink} left Link early; ${outcomes.filter((o) => o.report).length} consumer reports requested, ${outcomes.filter((o) => o.itemError).length} item errors.`,
+    "A few of them to look up (internal id → hash):",
+    ...outcomes.slice(0, 5).map((o) => `  ${o.rawId}  ${o.hash}  ${o.reached.toLowerCase().replaceAll("_", " ")}`),
+  ];
+}
