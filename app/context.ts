@@ -1,10 +1,12 @@
 import type { Db } from "../db/open";
+import type { CardlyticsClient } from "./cardlytics/client.server";
 import type { Config } from "./config/env.server";
 
 /** What the server hands every loader and action: routes never open their own handles or read the environment. */
 export type AppContext = {
   db: Db;
   config: Config;
+  cardlytics: CardlyticsClient;
   clientAddress: string;
   now: () => Date;
 };

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 // Times are stored as epoch milliseconds (UTC) so that ordering and range filters are plain integer comparisons.
 const createdAt = () =>
@@ -83,3 +83,63 @@ export const auditLog = sqliteTable(
 
 export type StaffUser = typeof staffUsers.$inferSelect;
 export type AuditEntry = typeof auditLog.$inferSelect;
+
+/** Every customer hash the console has seen, from any source. Never a raw id. */
+export const customers = sqliteTable("customers", {
+  hash: text("hash").primaryKey(),
+  firstSeenAt: integer("first_seen_at", { mode: "timestamp_ms" }).notNull(),
+  lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/** Every answer Cardlytics gave to GET /v2/data/accountLink, kept as history. */
+export const accountLinkChecks = sqliteTable(
+  "account_link_checks",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    customerHash: text("customer_hash").notNull(),
+    checkedAt: integer("checked_at", { mode: "timestamp_ms" }).notNull(),
+    outcome: text("outcome", { enum: ["linked", "none", "failed"] }).notNull(),
+    httpStatus: integer("http_status"),
+    failureReason: text("failure_reason"),
+    message: text("message"),
+    requestId: text("request_id").notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    attempts: integer("attempts").notNull(),
+    mockData: integer("mock_data", { mode: "boolean" }).notNull(),
+    accounts: text("accounts", { mode: "json" }).$type<unknown[]>(),
+    staffUserId: integer("staff_user_id").references(() => staffUsers.id, { onDelete: "set null" }),
+  },
+  (t) => [index("account_link_checks_customer").on(t.customerHash, t.checkedAt)],
+);
+
+/** Each customer's linked accounts as of the latest successful check: what the expiring-links list reads. */
+export const cardlyticsAccounts = sqliteTable(
+  "cardlytics_accounts",
+  {
+    customerHash: text("customer_hash").notNull(),
+    accountId: text("account_id").notNull(),
+    status: text("status").notNull(),
+    last4: text("last4"),
+    cardType: text("card_type"),
+    name: text("name"),
+    fiName: text("fi_name"),
+    linkedDate: text("linked_date"),
+    expirationDate: integer("expiration_date"),
+    checkId: integer("check_id")
+      .notNull()
+      .references(() => accountLinkChecks.id),
+  },
+  (t) => [primaryKey({ columns: [t.customerHash, t.accountId] }), index("cardlytics_accounts_expiration").on(t.status, t.expirationDate)],
+);
+
+/** A batch of account-link re-checks run in the background; each check it makes lands in account_link_checks. */
+export const recheckJobs = sqliteTable("recheck_jobs", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
+  customerHashes: text("customer_hashes", { mode: "json" }).$type<string[]>().notNull(),
+  done: integer("done").notNull().default(0),
+  failed: integer("failed").notNull().default(0),
+  status: text("status", { enum: ["running", "finished", "interrupted"] }).notNull(),
+  finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+});

@@ -6,7 +6,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Db } from "../db/open";
 import type { AppContext } from "../app/context";
 import type { Config } from "../app/config/env.server";
 
@@ -16,9 +15,9 @@ type BuildSource = { kind: "production"; buildPath: string } | { kind: "developm
 
 /**
  * The HTTP front: static assets, security headers, and Remix with the context every loader and action receives.
- * The caller owns the database handle (opened and migrated before this runs).
+ * The caller owns the database handle (opened and migrated before this runs) and the vendor clients.
  */
-export async function startHttpServer(config: Config, db: Db, source: BuildSource): Promise<RunningServer> {
+export async function startHttpServer(config: Config, services: Pick<AppContext, "db" | "cardlytics">, source: BuildSource): Promise<RunningServer> {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
@@ -53,7 +52,7 @@ export async function startHttpServer(config: Config, db: Db, source: BuildSourc
       build,
       mode: source.kind,
       getLoadContext: (req): AppContext => ({
-        db,
+        ...services,
         config,
         clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown",
         now: () => new Date(),

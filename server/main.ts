@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from "../app/config/env.server";
 import { openDatabase, type Db } from "../db/open";
 import { runMigrations } from "../db/migrate";
 import { pruneSessions } from "../app/staff/sessions.server";
+import { CardlyticsClient } from "../app/cardlytics/client.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
 
@@ -26,9 +27,10 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   runMigrations(db);
   pruneSessions(db, new Date(), config.session);
   const dev = env.LINKDESK_DEV === "1";
+  const cardlytics = new CardlyticsClient(config.cardlytics);
   const running = await startHttpServer(
     config,
-    db,
+    { db, cardlytics },
     dev ? { kind: "development" } : { kind: "production", buildPath: resolve("build") },
   );
   // Plaid must call back somewhere: by default, this console's own receiver.

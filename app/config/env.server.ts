@@ -35,6 +35,8 @@ const schema = z.object({
   LINKDESK_SIMULATORS: z.enum(["on", "off"]).default("off"),
   // Behind a reverse proxy, trust its X-Forwarded-For so audit and throttling see the real client address.
   TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  // An OPEN Cardlytics account this close to its expirationDate is shown as expiring.
+  EXPIRING_WITHIN_DAYS: positiveInt(14),
   SESSION_IDLE_MINUTES: positiveInt(30),
   SESSION_MAX_HOURS: positiveInt(12),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt(5),
@@ -51,10 +53,11 @@ export type Config = {
   tokenEncryptionKey: Buffer;
   customerIdHmacKey: string;
   plaid: { env: "sandbox" | "production"; baseUrl: string; clientId?: string; secret?: string; webhookUrl?: string };
-  cardlytics: { baseUrl: string; clientId?: string; secret?: string };
+  cardlytics: { baseUrl: string; clientId: string; secret: string };
   simulators: boolean;
   trustProxy: boolean;
   session: { idleMs: number; maxMs: number };
+  expiringWithinDays: number;
   loginThrottle: { maxPerAccount: number; maxPerAddress: number; windowMs: number };
 };
 
@@ -79,6 +82,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  // Without the simulators the console talks to the vendors and cannot work without their credentials.
+  if (e.LINKDESK_SIMULATORS === "off") {
+    const missing = (["PLAID_CLIENT_ID", "PLAID_SECRET", "CARDLYTICS_CLIENT_ID", "CARDLYTICS_SECRET"] as const).filter((name) => !e[name]);
+    if (missing.length) throw new ConfigError(missing.map((name) => `${name} is required (or set LINKDESK_SIMULATORS=on to run against the simulators)`));
+  }
   if (e.LINKDESK_SIMULATORS === "on" && e.PLAID_ENV === "production") {
     throw new ConfigError(["LINKDESK_SIMULATORS: the simulators cannot stand in for production; set PLAID_ENV=sandbox or turn them off"]);
   }
@@ -97,10 +105,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secret: e.PLAID_SECRET,
       webhookUrl: e.PLAID_WEBHOOK_URL,
     },
-    cardlytics: { baseUrl: e.CARDLYTICS_BASE_URL, clientId: e.CARDLYTICS_CLIENT_ID, secret: e.CARDLYTICS_SECRET },
+    // With the simulators on, these are replaced by the simulators' own credentials at start-up.
+    cardlytics: { baseUrl: e.CARDLYTICS_BASE_URL, clientId: e.CARDLYTICS_CLIENT_ID ?? "", secret: e.CARDLYTICS_SECRET ?? "" },
     simulators: e.LINKDESK_SIMULATORS === "on",
     trustProxy: e.TRUST_PROXY === "true",
     session: { idleMs: e.SESSION_IDLE_MINUTES * 60_000, maxMs: e.SESSION_MAX_HOURS * 3_600_000 },
+    expiringWithinDays: e.EXPIRING_WITHIN_DAYS,
     loginThrottle: {
       maxPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,

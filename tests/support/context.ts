@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { CardlyticsClient } from "../../app/cardlytics/client.server";
 import { loadConfig, type Config } from "../../app/config/env.server";
 import type { AppContext } from "../../app/context";
 import { commitSessionCookie } from "../../app/staff/guards.server";
@@ -17,6 +18,10 @@ export function testEnv(overrides: Record<string, string> = {}): NodeJS.ProcessE
     SESSION_SECRET: randomBytes(32).toString("hex"),
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
     CUSTOMER_ID_HMAC_KEY: randomBytes(32).toString("hex"),
+    PLAID_CLIENT_ID: "test-plaid-client",
+    PLAID_SECRET: "test-plaid-secret",
+    CARDLYTICS_CLIENT_ID: "test-cardlytics-client",
+    CARDLYTICS_SECRET: "test-cardlytics-secret",
     ...overrides,
   };
 }
@@ -45,7 +50,9 @@ const PASSWORD = "correct horse battery staple";
 
 export async function createHarness(envOverrides: Record<string, string> = {}): Promise<Harness> {
   const db = freshDb();
-  const config = loadConfig(testEnv(envOverrides));
+  // Unless a test points it at a simulator, Cardlytics is a closed loopback port: calls fail fast as unreachable.
+  const config = loadConfig(testEnv({ CARDLYTICS_BASE_URL: "http://127.0.0.1:9", ...envOverrides }));
+  const cardlytics = new CardlyticsClient({ ...config.cardlytics, retries: 0, timeoutMs: 3000 });
   const clock = new TestClock();
   const passwordHash = await hashPassword(PASSWORD);
   const users = {} as Harness["users"];
@@ -58,7 +65,7 @@ export async function createHarness(envOverrides: Record<string, string> = {}): 
       .get();
     users[role] = { id, email, password: PASSWORD };
   }
-  const context = (clientAddress = "127.0.0.1"): AppContext => ({ db, config, clientAddress, now: clock.now });
+  const context = (clientAddress = "127.0.0.1"): AppContext => ({ db, config, cardlytics, clientAddress, now: clock.now });
   const cookieFor = async (role: Role) => {
     const sessionId = createSession(db, {
       staffUserId: users[role].id,

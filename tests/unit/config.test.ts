@@ -29,6 +29,16 @@ describe("configuration", () => {
     expect(problems(testEnv({ PLAID_ENV: "development" }))[0]).toMatch(/^PLAID_ENV: /);
   });
 
+  it("needs the vendors' credentials unless the simulators stand in for them", () => {
+    const { CARDLYTICS_SECRET: _c, PLAID_CLIENT_ID: _p, ...rest } = testEnv();
+    expect(problems(rest as NodeJS.ProcessEnv)).toEqual([
+      "PLAID_CLIENT_ID is required (or set LINKDESK_SIMULATORS=on to run against the simulators)",
+      "CARDLYTICS_SECRET is required (or set LINKDESK_SIMULATORS=on to run against the simulators)",
+    ]);
+    expect(problems({ ...rest, LINKDESK_SIMULATORS: "on" } as NodeJS.ProcessEnv)).toEqual([]);
+    expect(problems({ ...rest, LINKDESK_SIMULATORS: "on", PLAID_ENV: "production" } as NodeJS.ProcessEnv)[0]).toMatch(/^LINKDESK_SIMULATORS: /);
+  });
+
   it("derives Plaid's host from PLAID_ENV unless a base URL is given", () => {
     expect(loadConfig(testEnv()).plaid.baseUrl).toBe("https://sandbox.plaid.com");
     expect(loadConfig(testEnv({ PLAID_ENV: "production" })).plaid.baseUrl).toBe("https://production.plaid.com");

@@ -1,0 +1,88 @@
+import type { AppContext } from "../context";
+import { checkAccountLink, checkHistory, knownAccounts, type StoredCheck } from "../cardlytics/account-links.server";
+import type { CardlyticsAccount } from "../cardlytics/client.server";
+import { classifyAccount } from "../cardlytics/expiry";
+import { listAudit, recordAudit, type Actor } from "../staff/audit.server";
+import { verdictFor } from "./verdict";
+
+export type TimelineEvent = { at: number; kind: "check" | "staff"; title: string; detail: string | null; requestId: string | null };
+
+function accountsSignature(check: Pick<StoredCheck, "outcome" | "accounts">): string {
+  if (check.outcome === "failed") return "failed";
+  const accounts = (check.accounts ?? []) as CardlyticsAccount[];
+  return accounts.map((a) => `${a.accountId}:${a.status}:${a.expirationDate}`).sort().join("|") || "none";
+}
+
+function describeCheck(c: StoredCheck): string {
+  if (c.outcome === "none") return "No linked account (204)";
+  if (c.outcome === "failed") return `Failed: ${c.failureReason}${c.httpStatus ? ` (HTTP ${c.httpStatus})` : ""}`;
+  const accounts = (c.accounts ?? []) as CardlyticsAccount[];
+  return `${accounts.length} account(s): ${accounts.map((a) => `${a.fiName ?? "?"} ••${a.last4 ?? "??"} ${a.status}`).join(", ")}`;
+}
+
+/**
+ * Everything the customer page shows. The Cardlytics call starts first; the database reads happen while it is in
+ * flight. Every view is audited, and every answer from Cardlytics is stored, failures included.
+ */
+export async function customerOverview(
+  ctx: Pick<AppContext, "db" | "cardlytics" | "config" | "clientAddress" | "now">,
+  input: { customerHash: string; mockData: boolean; actor: NonNullable<Actor> },
+) {
+  const { db } = ctx;
+  const pending = checkAccountLink({ db, cardlytics: ctx.cardlytics, now: ctx.now }, { customerHash: input.customerHash, mockData: input.mockData, staffUserId: input.actor.id });
+  recordAudit(db, { actor: input.actor, action: "customer.view", customerHash: input.customerHash, clientAddress: ctx.clientAddress, details: input.mockData ? { mockData: true } : undefined, at: ctx.now() });
+  const lastKnown = knownAccounts(db, input.customerHash);
+  const staffActivity = listAudit(db, { customerHash: input.customerHash }, { limit: 100 }).entries;
+  const { check, result } = await pending;
+  const history = checkHistory(db, input.customerHash, 100);
+  const now = ctx.now().getTime();
+  const live = result.outcome === "linked" ? result.accounts : result.outcome === "none" ? [] : null;
+  const accounts = (live ?? lastKnown).map((a) => ({ ...a, state: classifyAccount(a, now, ctx.config.expiringWithinDays) }));
+  const verdict = verdictFor({
+    now,
+    expiringWithinDays: ctx.config.expiringWithinDays,
+    mockData: input.mockData,
+    cardlytics:
+      result.outcome === "linked" ? { outcome: "linked", accounts: result.accounts } : result.outcome === "none" ? { outcome: "none" } : { outcome: "failed", reason: result.reason, requestId: result.requestId },
+  });
+  const checks = history.map((c, i) => {
+    const previous = history[i + 1];
+    return {
+      id: c.id,
+      at: c.checkedAt.getTime(),
+      outcome: c.outcome,
+      httpStatus: c.httpStatus,
+      summary: describeCheck(c),
+      requestId: c.requestId,
+      latencyMs: c.latencyMs,
+      mockData: c.mockData,
+      changed: previous !== undefined && c.outcome !== "failed" && accountsSignature(c) !== accountsSignature(previous),
+    };
+  });
+  const timeline: TimelineEvent[] = [
+    ...history.map((c) => ({ at: c.checkedAt.getTime(), kind: "check" as const, title: `Cardlytics accountLink: ${c.outcome}${c.mockData ? " (mock data)" : ""}`, detail: describeCheck(c), requestId: c.requestId })),
+    ...staffActivity.map((e) => ({ at: e.at.getTime(), kind: "staff" as const, title: e.action, detail: `${e.staffEmail ?? "unknown"}${e.role ? ` (${e.role})` : ""}`, requestId: null })),
+  ].sort((a, b) => b.at - a.at);
+  return {
+    now,
+    verdict,
+    live: result.outcome === "failed" ? { ok: false as const, reason: result.reason, message: result.message, requestId: result.requestId, httpStatus: result.httpStatus, lastKnownAt: history.find((c) => c.outcome !== "failed")?.checkedAt.getTime() ?? null } : { ok: true as const, requestId: result.requestId, latencyMs: result.latencyMs },
+    accounts,
+    checks,
+    timeline,
+    escalation: escalationPacket(input.customerHash, accounts, history.slice(0, 5)),
+    checkId: check.id,
+  };
+}
+
+/** The ids Cardlytics or Plaid support ask for, as plain text to paste into a ticket. Hash only, never a raw id. */
+function escalationPacket(hash: string, accounts: CardlyticsAccount[], checks: StoredCheck[]): string {
+  return [
+    `x-source-customer-id: ${hash}`,
+    `Cardlytics accountId: ${accounts.map((a) => `${a.accountId} (${a.status})`).join(", ") || "none"}`,
+    "Plaid item_id: none recorded",
+    "Plaid link_session_id: none recorded",
+    "Recent Cardlytics calls (UTC):",
+    ...checks.map((c) => `  GET /v2/data/accountLink ${c.checkedAt.toISOString()} HTTP ${c.httpStatus ?? "no answer"} requestId ${c.requestId}`),
+  ].join("\n");
+}

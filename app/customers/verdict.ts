@@ -1,0 +1,92 @@
+import { classifyAccount } from "../cardlytics/expiry";
+import type { CardlyticsAccount, FailureReason } from "../cardlytics/client.server";
+
+// "Can this customer earn cash-back?" One cause, one next step. Inputs grow as capabilities land: Plaid items and
+// their webhooks are optional so the verdict works with whatever is known.
+
+export type PlaidItemSignal = { itemId: string; institution: string | null; status: "active" | "login-required" | "pending-disconnect" | "permission-revoked" | "removed" };
+
+export type VerdictInput = {
+  now: number;
+  expiringWithinDays: number;
+  mockData: boolean;
+  cardlytics:
+    | { outcome: "linked"; accounts: CardlyticsAccount[] }
+    | { outcome: "none" }
+    | { outcome: "failed"; reason: FailureReason; requestId: string }
+    | { outcome: "unknown" };
+  items?: PlaidItemSignal[];
+};
+
+export type VerdictCode =
+  | "mock-data"
+  | "credentials-rejected"
+  | "cardlytics-unreachable"
+  | "item-removed"
+  | "item-permission-revoked"
+  | "item-login-required"
+  | "item-pending-disconnect"
+  | "no-linked-account"
+  | "not-open"
+  | "expired"
+  | "expiring-soon"
+  | "earning"
+  | "never-checked";
+
+export type Verdict = { answer: "yes" | "at-risk" | "no" | "unknown"; code: VerdictCode; cause: string; nextStep: string };
+
+const DAY = 86_400_000;
+const days = (ms: number) => Math.max(0, Math.ceil(ms / DAY));
+const account = (a: CardlyticsAccount) => `${a.fiName ?? "the bank"} ••${a.last4 ?? "??"}`;
+
+export function verdictFor(input: VerdictInput): Verdict {
+  const { cardlytics } = input;
+  if (input.mockData) {
+    return { answer: "unknown", code: "mock-data", cause: "Cardlytics mock data is on: these are canned accounts, not this customer's.", nextStep: "Turn mock data off to see the customer's real link status." };
+  }
+  if (cardlytics.outcome === "failed") {
+    if (cardlytics.reason === "credentials-rejected") {
+      return { answer: "unknown", code: "credentials-rejected", cause: "Cardlytics rejected our credentials (startSession answered 500), so no customer can be checked.", nextStep: "Check CARDLYTICS_CLIENT_ID, CARDLYTICS_SECRET and the base URL for this environment; escalate to Cardlytics with the request id if they are right." };
+    }
+    return { answer: "unknown", code: "cardlytics-unreachable", cause: `Cardlytics could not be asked just now (${cardlytics.reason.replace("-", " ")}). What is shown is the last known state.`, nextStep: `Try again in a minute; if it persists, escalate to Cardlytics with request id ${cardlytics.requestId}.` };
+  }
+  const items = input.items ?? [];
+  const removed = items.find((i) => i.status === "removed");
+  const revoked = items.find((i) => i.status === "permission-revoked");
+  const login = items.find((i) => i.status === "login-required");
+  const disconnect = items.find((i) => i.status === "pending-disconnect");
+  const hasActiveItem = items.some((i) => i.status === "active");
+  if (removed && !hasActiveItem) {
+    return { answer: "no", code: "item-removed", cause: "The customer's Plaid item was removed, which revoked the processor token Cardlytics reads.", nextStep: "Ask the customer to link their bank again through Plaid, then send the new processor token to Cardlytics." };
+  }
+  if (revoked) {
+    return { answer: "no", code: "item-permission-revoked", cause: "The customer revoked Plaid's access to their bank (USER_PERMISSION_REVOKED).", nextStep: "Ask the customer to link their bank again if they want to keep earning cash-back." };
+  }
+  if (login) {
+    return { answer: "at-risk", code: "item-login-required", cause: "The customer's Plaid item needs them to log in again (ITEM_LOGIN_REQUIRED); Cardlytics stops receiving transactions.", nextStep: "Ask the customer to reconnect their bank in the app (Link update mode)." };
+  }
+  if (cardlytics.outcome === "unknown") {
+    return { answer: "unknown", code: "never-checked", cause: "Cardlytics has not been asked about this customer yet.", nextStep: "Check the account link now." };
+  }
+  if (cardlytics.outcome === "none") {
+    return { answer: "no", code: "no-linked-account", cause: "Cardlytics holds no linked account under this customer hash (204).", nextStep: "Ask the customer to link a card; if they say they did, check that the app hashes their id with the same key and rule (wrong key, case or a raw id all land on another hash)." };
+  }
+  const classified = cardlytics.accounts.map((a) => ({ a, state: classifyAccount(a, input.now, input.expiringWithinDays) }));
+  const active = classified.filter((c) => c.state === "active");
+  const expiring = classified.filter((c) => c.state === "expiring").sort((x, y) => x.a.expirationDate! - y.a.expirationDate!);
+  const expired = classified.filter((c) => c.state === "expired");
+  if (active.length) {
+    if (disconnect) return { answer: "at-risk", code: "item-pending-disconnect", cause: "Plaid warned that the customer's item will disconnect soon (PENDING_DISCONNECT).", nextStep: "Ask the customer to reconnect their bank before the disconnect time." };
+    return { answer: "yes", code: "earning", cause: `${account(active[0]!.a)} is linked and OPEN.`, nextStep: "Nothing to fix. If rewards are missing, look at the offer's activation and the redemption events." };
+  }
+  if (expiring.length) {
+    const first = expiring[0]!.a;
+    return { answer: "at-risk", code: "expiring-soon", cause: `${account(first)} expires in ${days(first.expirationDate! - input.now)} day(s).`, nextStep: "Ask the customer to relink before it expires, or they stop earning." };
+  }
+  if (expired.length) {
+    const last = expired.sort((x, y) => y.a.expirationDate! - x.a.expirationDate!)[0]!.a;
+    return { answer: "no", code: "expired", cause: `${account(last)} expired ${days(input.now - last.expirationDate!)} day(s) ago.`, nextStep: "Ask the customer to link the account again." };
+  }
+  const statuses = [...new Set(cardlytics.accounts.map((a) => a.status))].join(", ");
+  return { answer: "no", code: "not-open", cause: `No linked account is OPEN (Cardlytics says ${statuses}).`, nextStep: "A CLOSED account needs a new link; DISPUTE or FRAUD needs Cardlytics: escalate with the account id and request id." };
+}
