@@ -5,6 +5,7 @@ import { openDatabase, type Db } from "../db/open";
 import { runMigrations } from "../db/migrate";
 import { pruneSessions } from "../app/staff/sessions.server";
 import { CardlyticsClient } from "../app/cardlytics/client.server";
+import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
 
@@ -26,6 +27,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   const db = openDatabase(config.databasePath);
   runMigrations(db);
   pruneSessions(db, new Date(), config.session);
+  markInterruptedJobs(db, new Date());
   const dev = env.LINKDESK_DEV === "1";
   const cardlytics = new CardlyticsClient(config.cardlytics);
   const running = await startHttpServer(

@@ -36,7 +36,7 @@ export type VerdictCode =
 export type Verdict = { answer: "yes" | "at-risk" | "no" | "unknown"; code: VerdictCode; cause: string; nextStep: string };
 
 const DAY = 86_400_000;
-const days = (ms: number) => Math.max(0, Math.ceil(ms / DAY));
+const days = (ms: number) => Math.max(0, Math.round(ms / DAY));
 const account = (a: CardlyticsAccount) => `${a.fiName ?? "the bank"} ••${a.last4 ?? "??"}`;
 
 export function verdictFor(input: VerdictInput): Verdict {

@@ -3,6 +3,7 @@ import type { Permission } from "./permissions";
 export const PERMISSION_LABELS: Record<Permission, string> = {
   "view:console": "Use the console",
   "view:customer": "Look customers up and read their links, items, reports and webhooks",
+  "recheck:account-links": "Re-check Cardlytics account links in bulk",
   "mint:sandbox-token": "Mint Plaid sandbox public tokens",
   "create:processor-token": "Create Cardlytics processor tokens",
   "manage:cra-user": "Create Plaid Check users",

@@ -16,6 +16,7 @@ const OPS = ["ops", "admin"] as const;
 export const PERMISSIONS = {
   "view:console": ROLES,
   "view:customer": SUPPORT,
+  "recheck:account-links": OPS,
   "mint:sandbox-token": OPS,
   "create:processor-token": OPS,
   "manage:cra-user": OPS,

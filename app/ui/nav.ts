@@ -6,6 +6,7 @@ export type NavItem = { to: string; label: string; permission: Permission };
 export const NAV_ITEMS: NavItem[] = [
   { to: "/", label: "Home", permission: "view:console" },
   { to: "/customers", label: "Customers", permission: "view:customer" },
+  { to: "/customers/expiring", label: "Expiring links", permission: "view:customer" },
   { to: "/admin/staff", label: "Staff", permission: "manage:staff" },
   { to: "/admin/audit", label: "Audit log", permission: "view:audit" },
 ];

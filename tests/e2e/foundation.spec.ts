@@ -1,10 +1,10 @@
 import { demoLogin, expect, signIn, test } from "./fixtures";
 
 const NAV = {
-  support: ["Home", "Customers"],
-  ops: ["Home", "Customers"],
+  support: ["Home", "Customers", "Expiring links"],
+  ops: ["Home", "Customers", "Expiring links"],
   pm: ["Home"],
-  admin: ["Home", "Customers", "Staff", "Audit log"],
+  admin: ["Home", "Customers", "Expiring links", "Staff", "Audit log"],
 } as const;
 
 for (const [role, items] of Object.entries(NAV) as [keyof typeof NAV, readonly string[]][]) {

@@ -20,6 +20,8 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "admin.audit.tsx": { loader: "view:audit" },
   "customers._index.tsx": { loader: "view:customer", action: "view:customer" },
   "customers.$hash.tsx": { loader: "view:customer" },
+  "customers.expiring.tsx": { loader: "view:customer", action: "recheck:account-links" },
+  "customers.expiring[.]csv.ts": { loader: "view:customer" },
   "admin.audit[.]csv.ts": { loader: "view:audit" },
 };
 
