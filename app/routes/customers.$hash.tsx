@@ -140,8 +140,8 @@ export default function Customer() {
                     <Time value={a.linkedDate} now={data.now} />
                   </td>
                   <td>{a.expirationDate === null ? <span className="text-slate-500">not given</span> : <Time value={a.expirationDate} now={data.now} />}</td>
-                  <td className="font-mono text-xs">
-                    {a.accountId} <CopyButton value={a.accountId} />
+                  <td className="whitespace-nowrap font-mono text-xs" title={a.accountId}>
+                    {a.accountId.length > 12 ? `${a.accountId.slice(0, 12)}…` : a.accountId} <CopyButton value={a.accountId} />
                   </td>
                 </tr>
               ))}
