@@ -1,4 +1,5 @@
 import type { Db } from "../db/open";
+import type { PlaidApi } from "plaid";
 import type { CardlyticsClient } from "./cardlytics/client.server";
 import type { Config } from "./config/env.server";
 
@@ -7,6 +8,7 @@ export type AppContext = {
   db: Db;
   config: Config;
   cardlytics: CardlyticsClient;
+  plaid: PlaidApi;
   clientAddress: string;
   now: () => Date;
 };

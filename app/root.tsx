@@ -104,7 +104,7 @@ export function Layout({ children }: { children: ReactNode }) {
             {data ? <EnvironmentBanner badge={data.badge} /> : null}
             {staff ? (
               <nav aria-label="Main" className="flex gap-1">
-                {navFor(staff.role).map((item) => (
+                {navFor(staff.role, data?.badge === "PRODUCTION").map((item) => (
                   <NavLink
                     key={item.to}
                     to={item.to}

@@ -143,3 +143,62 @@ export const recheckJobs = sqliteTable("recheck_jobs", {
   status: text("status", { enum: ["running", "finished", "interrupted"] }).notNull(),
   finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
 });
+
+/** Plaid items created or registered for a customer. The access token is stored encrypted (AES-256-GCM). */
+export const plaidItems = sqliteTable(
+  "plaid_items",
+  {
+    itemId: text("item_id").primaryKey(),
+    customerHash: text("customer_hash").notNull(),
+    institutionId: text("institution_id"),
+    institutionName: text("institution_name"),
+    accessTokenEnc: text("access_token_enc").notNull(),
+    products: text("products", { mode: "json" }).$type<string[]>().notNull(),
+    webhookUrl: text("webhook_url"),
+    status: text("status", { enum: ["active", "login-required", "pending-disconnect", "permission-revoked", "removed"] }).notNull(),
+    errorCode: text("error_code"),
+    createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+    removedAt: integer("removed_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("plaid_items_customer").on(t.customerHash)],
+);
+
+export const plaidAccounts = sqliteTable(
+  "plaid_accounts",
+  {
+    accountId: text("account_id").primaryKey(),
+    itemId: text("item_id")
+      .notNull()
+      .references(() => plaidItems.itemId, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    officialName: text("official_name"),
+    mask: text("mask"),
+    type: text("type").notNull(),
+    subtype: text("subtype"),
+    balances: text("balances", { mode: "json" }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index("plaid_accounts_item").on(t.itemId)],
+);
+
+export const processorTokens = sqliteTable(
+  "processor_tokens",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    itemId: text("item_id")
+      .notNull()
+      .references(() => plaidItems.itemId),
+    accountId: text("account_id").notNull(),
+    processor: text("processor").notNull(),
+    tokenEnc: text("token_enc").notNull(),
+    // Enough to tell tokens apart on screen; the whole token is shown once, at creation.
+    tokenHint: text("token_hint").notNull(),
+    createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    sentToCardlyticsAt: integer("sent_to_cardlytics_at", { mode: "timestamp_ms" }),
+    cardlyticsRequestId: text("cardlytics_request_id"),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("processor_tokens_item").on(t.itemId)],
+);

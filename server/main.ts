@@ -5,6 +5,7 @@ import { openDatabase, type Db } from "../db/open";
 import { runMigrations } from "../db/migrate";
 import { pruneSessions } from "../app/staff/sessions.server";
 import { CardlyticsClient } from "../app/cardlytics/client.server";
+import { createPlaidClient } from "../app/plaid/client.server";
 import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
@@ -32,7 +33,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   const cardlytics = new CardlyticsClient(config.cardlytics);
   const running = await startHttpServer(
     config,
-    { db, cardlytics },
+    { db, cardlytics, plaid: createPlaidClient(config) },
     dev ? { kind: "development" } : { kind: "production", buildPath: resolve("build") },
   );
   // Plaid must call back somewhere: by default, this console's own receiver.

@@ -147,7 +147,33 @@ export class CardlyticsClient {
     }
     throw new Error("unreachable");
   }
+
+  /**
+   * POST /v2/data/connections: hands Cardlytics a Plaid processor token for the customer. Not retried blindly (it
+   * binds a token); only a 401 gets one new session and one more try.
+   */
+  async connect(customerId: string, processorToken: string): Promise<ConnectResult> {
+    for (const fresh of [false, true]) {
+      const session = await this.session(customerId, fresh);
+      if ("failure" in session) {
+        const f = session.failure;
+        return { ok: false, reason: f.reason, httpStatus: "status" in f ? f.status : null, requestId: f.requestId, message: "error" in f ? f.message : (vendorMessage(f.body) ?? `HTTP ${f.status}`) };
+      }
+      const a = await this.send("POST", "/v2/data/connections", { authorization: `Bearer ${session.token}`, "x-source-customer-id": customerId }, { processorToken });
+      if ("error" in a) return { ok: false, reason: a.error, httpStatus: null, requestId: a.requestId, message: a.message };
+      if (a.status === 401 && !fresh) continue;
+      if (a.status === 200) return { ok: true, requestId: a.requestId, accounts: parseAccounts(a.body) ?? [] };
+      const reason = a.status === 409 ? "conflict" : a.status === 400 ? "refused" : classify(a.status);
+      const detail = (safeParse(a.body) as { validationErrors?: { message?: string }[] } | undefined)?.validationErrors?.[0]?.message;
+      return { ok: false, reason, httpStatus: a.status, requestId: a.requestId, message: detail ?? vendorMessage(a.body) ?? `HTTP ${a.status}` };
+    }
+    throw new Error("unreachable");
+  }
 }
+
+export type ConnectResult =
+  | { ok: true; requestId: string; accounts: CardlyticsAccount[] }
+  | { ok: false; reason: FailureReason | "refused" | "conflict"; httpStatus: number | null; requestId: string; message: string };
 
 function failed(a: Attempt, reason: FailureReason, latencyMs: number, attempts: number): AccountLinkResult {
   const httpStatus = "status" in a ? a.status : null;

@@ -4,8 +4,9 @@ import type { CardlyticsAccount } from "../cardlytics/client.server";
 import { classifyAccount } from "../cardlytics/expiry";
 import { listAudit, recordAudit, type Actor } from "../staff/audit.server";
 import { verdictFor } from "./verdict";
+import { itemsOfCustomer } from "../plaid/items.server";
 
-export type TimelineEvent = { at: number; kind: "check" | "staff"; title: string; detail: string | null; requestId: string | null };
+export type TimelineEvent = { at: number; kind: "check" | "staff" | "item"; title: string; detail: string | null; requestId: string | null };
 
 function accountsSignature(check: Pick<StoredCheck, "outcome" | "accounts">): string {
   if (check.outcome === "failed") return "failed";
@@ -33,6 +34,7 @@ export async function customerOverview(
   recordAudit(db, { actor: input.actor, action: "customer.view", customerHash: input.customerHash, clientAddress: ctx.clientAddress, details: input.mockData ? { mockData: true } : undefined, at: ctx.now() });
   const lastKnown = knownAccounts(db, input.customerHash);
   const staffActivity = listAudit(db, { customerHash: input.customerHash }, { limit: 100 }).entries;
+  const items = itemsOfCustomer(db, input.customerHash);
   const { check, result } = await pending;
   const history = checkHistory(db, input.customerHash, 100);
   const now = ctx.now().getTime();
@@ -44,6 +46,7 @@ export async function customerOverview(
     mockData: input.mockData,
     cardlytics:
       result.outcome === "linked" ? { outcome: "linked", accounts: result.accounts } : result.outcome === "none" ? { outcome: "none" } : { outcome: "failed", reason: result.reason, requestId: result.requestId },
+    items: items.map((i) => ({ itemId: i.itemId, institution: i.institutionName, status: i.status })),
   });
   const checks = history.map((c, i) => {
     const previous = history[i + 1];
@@ -61,6 +64,10 @@ export async function customerOverview(
   });
   const timeline: TimelineEvent[] = [
     ...history.map((c) => ({ at: c.checkedAt.getTime(), kind: "check" as const, title: `Cardlytics accountLink: ${c.outcome}${c.mockData ? " (mock data)" : ""}`, detail: describeCheck(c), requestId: c.requestId })),
+    ...items.flatMap((i) => [
+      { at: i.createdAt.getTime(), kind: "item" as const, title: "Plaid item added", detail: `${i.institutionName ?? "?"} (${i.itemId})`, requestId: null },
+      ...(i.removedAt ? [{ at: i.removedAt.getTime(), kind: "item" as const, title: "Plaid item removed; its processor tokens are revoked", detail: i.itemId, requestId: null }] : []),
+    ]),
     ...staffActivity.map((e) => ({ at: e.at.getTime(), kind: "staff" as const, title: e.action, detail: `${e.staffEmail ?? "unknown"}${e.role ? ` (${e.role})` : ""}`, requestId: null })),
   ].sort((a, b) => b.at - a.at);
   return {
@@ -70,17 +77,18 @@ export async function customerOverview(
     accounts,
     checks,
     timeline,
-    escalation: escalationPacket(input.customerHash, accounts, history.slice(0, 5)),
+    items: items.map((i) => ({ itemId: i.itemId, institutionName: i.institutionName, status: i.status, errorCode: i.errorCode, createdAt: i.createdAt.getTime() })),
+    escalation: escalationPacket(input.customerHash, accounts, history.slice(0, 5), items.map((i) => i.itemId)),
     checkId: check.id,
   };
 }
 
 /** The ids Cardlytics or Plaid support ask for, as plain text to paste into a ticket. Hash only, never a raw id. */
-function escalationPacket(hash: string, accounts: CardlyticsAccount[], checks: StoredCheck[]): string {
+function escalationPacket(hash: string, accounts: CardlyticsAccount[], checks: StoredCheck[], itemIds: string[]): string {
   return [
     `x-source-customer-id: ${hash}`,
     `Cardlytics accountId: ${accounts.map((a) => `${a.accountId} (${a.status})`).join(", ") || "none"}`,
-    "Plaid item_id: none recorded",
+    `Plaid item_id: ${itemIds.join(", ") || "none recorded"}`,
     "Plaid link_session_id: none recorded",
     "Recent Cardlytics calls (UTC):",
     ...checks.map((c) => `  GET /v2/data/accountLink ${c.checkedAt.toISOString()} HTTP ${c.httpStatus ?? "no answer"} requestId ${c.requestId}`),

@@ -1,5 +1,6 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
+import { environmentBadge } from "~/config/env.server";
 import { listAudit } from "~/staff/audit.server";
 import { requirePermission } from "~/staff/guards.server";
 import { PERMISSION_LABELS } from "~/staff/permission-labels";
@@ -16,13 +17,14 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     staff: { name: staff.name, role: staff.role },
     recent: entries.map((e) => ({ id: e.id, at: e.at.getTime(), action: e.action, customerHash: e.customerHash, targetId: e.targetId })),
     now: context.now().getTime(),
+    production: environmentBadge(context.config) === "PRODUCTION",
   };
 }
 
 export default function Home() {
-  const { staff, recent, now } = useLoaderData<typeof loader>();
+  const { staff, recent, now, production } = useLoaderData<typeof loader>();
   const permissions = (Object.keys(PERMISSIONS) as Permission[]).filter((p) => can(staff.role, p) && p !== "view:console");
-  const sections = navFor(staff.role).filter((item) => item.to !== "/");
+  const sections = navFor(staff.role, production).filter((item) => item.to !== "/");
   return (
     <div className="space-y-6">
       <div>

@@ -8,6 +8,7 @@ import { customerOverview } from "~/customers/overview.server";
 import type { Verdict } from "~/customers/verdict";
 import { environmentBadge } from "~/config/env.server";
 import { requirePermission } from "~/staff/guards.server";
+import { can } from "~/staff/permissions";
 import { Badge, type Tone } from "~/ui/badge";
 import { CopyButton } from "~/ui/copy-button";
 import { Time } from "~/ui/time";
@@ -22,10 +23,11 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     throw new Response("A customer address ends in the 64 hex characters of the hashed customer id.", { status: 404 });
   }
   const mockAllowed = environmentBadge(context.config) !== "PRODUCTION";
+  const canMint = mockAllowed && can(staff.role, "mint:sandbox-token");
   const mockData = new URL(request.url).searchParams.get("mock") === "1";
   if (mockData && !mockAllowed) throw new Response("Cardlytics mock data is not available in production.", { status: 400 });
   const overview = await customerOverview(context, { customerHash: hash, mockData, actor: staff });
-  return { hash, mockAllowed, mockData, ...overview };
+  return { hash, mockAllowed, mockData, canMint, ...overview };
 }
 
 const VERDICT_STYLE: Record<Verdict["answer"], { box: string; label: string }> = {
@@ -45,7 +47,7 @@ const STATE_BADGE: Record<AccountState, { tone: Tone; label: string }> = {
 export default function Customer() {
   const data = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
-  const [show, setShow] = useState<"all" | "check" | "staff">("all");
+  const [show, setShow] = useState<"all" | "check" | "staff" | "item">("all");
   const style = VERDICT_STYLE[data.verdict.answer];
   const timeline = data.timeline.filter((e) => show === "all" || e.kind === show);
   return (
@@ -156,6 +158,36 @@ export default function Customer() {
         )}
       </section>
 
+      <section className="card" aria-labelledby="items-heading">
+        <div className="flex items-center justify-between">
+          <h2 id="items-heading" className="font-semibold">
+            Plaid items
+          </h2>
+          {data.canMint ? (
+            <Link className="btn text-xs" to={`/plaid/sandbox?customer=${data.hash}`}>
+              Mint a sandbox item
+            </Link>
+          ) : null}
+        </div>
+        {data.items.length ? (
+          <ul className="mt-2 divide-y divide-slate-100 text-sm">
+            {data.items.map((i) => (
+              <li key={i.itemId} className="flex flex-wrap items-center justify-between gap-2 py-1.5">
+                <Link className="text-indigo-700 hover:underline" to={`/plaid/items/${i.itemId}`}>
+                  {i.institutionName ?? i.itemId}
+                </Link>
+                <span className="flex items-center gap-2">
+                  <Badge tone={i.status === "active" ? "green" : i.status === "removed" || i.status === "permission-revoked" ? "red" : "amber"}>{i.status.replace("-", " ")}</Badge>
+                  <Time value={i.createdAt} now={data.now} />
+                </span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p className="mt-2 text-sm text-slate-600">No Plaid item is recorded for this customer.</p>
+        )}
+      </section>
+
       <section className="card overflow-x-auto p-0" aria-labelledby="checks-heading">
         <h2 id="checks-heading" className="px-4 pt-3 font-semibold">
           Account-link checks
@@ -195,9 +227,9 @@ export default function Customer() {
             Timeline
           </h2>
           <div className="flex gap-1 text-sm" role="group" aria-label="Show in the timeline">
-            {(["all", "check", "staff"] as const).map((kind) => (
+            {(["all", "check", "item", "staff"] as const).map((kind) => (
               <button key={kind} type="button" className={`btn px-2 py-0.5 text-xs ${show === kind ? "bg-slate-200" : ""}`} aria-pressed={show === kind} onClick={() => setShow(kind)}>
-                {kind === "all" ? "Everything" : kind === "check" ? "Cardlytics checks" : "Staff actions"}
+                {{ all: "Everything", check: "Cardlytics checks", item: "Plaid items", staff: "Staff actions" }[kind]}
               </button>
             ))}
           </div>

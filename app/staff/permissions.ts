@@ -19,6 +19,7 @@ export const PERMISSIONS = {
   "recheck:account-links": OPS,
   "mint:sandbox-token": OPS,
   "create:processor-token": OPS,
+  "manage:plaid-item": OPS,
   "manage:cra-user": OPS,
   "regenerate:report": OPS,
   "rehandle:webhook": OPS,

@@ -22,6 +22,8 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "customers.$hash.tsx": { loader: "view:customer" },
   "customers.expiring.tsx": { loader: "view:customer", action: "recheck:account-links" },
   "customers.expiring[.]csv.ts": { loader: "view:customer" },
+  "plaid.sandbox.tsx": { loader: "mint:sandbox-token", action: "mint:sandbox-token" },
+  "plaid.items.$itemId.tsx": { loader: "view:customer", action: "create:processor-token" },
   "admin.audit[.]csv.ts": { loader: "view:audit" },
 };
 
@@ -34,7 +36,7 @@ beforeAll(async () => {
 });
 
 function args(request: Request, clientAddress?: string) {
-  return { request, context: h.context(clientAddress), params: { id: String(h.users.support.id), hash: "c".repeat(64) } };
+  return { request, context: h.context(clientAddress), params: { id: String(h.users.support.id), hash: "c".repeat(64), itemId: "no-such-item" } };
 }
 
 describe("route permission table", () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { CardlyticsClient } from "../../app/cardlytics/client.server";
+import { createPlaidClient } from "../../app/plaid/client.server";
 import { loadConfig, type Config } from "../../app/config/env.server";
 import type { AppContext } from "../../app/context";
 import { commitSessionCookie } from "../../app/staff/guards.server";
@@ -51,7 +52,7 @@ const PASSWORD = "correct horse battery staple";
 export async function createHarness(envOverrides: Record<string, string> = {}): Promise<Harness> {
   const db = freshDb();
   // Unless a test points it at a simulator, Cardlytics is a closed loopback port: calls fail fast as unreachable.
-  const config = loadConfig(testEnv({ CARDLYTICS_BASE_URL: "http://127.0.0.1:9", ...envOverrides }));
+  const config = loadConfig(testEnv({ CARDLYTICS_BASE_URL: "http://127.0.0.1:9", PLAID_BASE_URL: "http://127.0.0.1:9", ...envOverrides }));
   const cardlytics = new CardlyticsClient({ ...config.cardlytics, retries: 0, timeoutMs: 3000 });
   const clock = new TestClock();
   const passwordHash = await hashPassword(PASSWORD);
@@ -65,7 +66,8 @@ export async function createHarness(envOverrides: Record<string, string> = {}): 
       .get();
     users[role] = { id, email, password: PASSWORD };
   }
-  const context = (clientAddress = "127.0.0.1"): AppContext => ({ db, config, cardlytics, clientAddress, now: clock.now });
+  const plaid = createPlaidClient(config, 5000);
+  const context = (clientAddress = "127.0.0.1"): AppContext => ({ db, config, cardlytics, plaid, clientAddress, now: clock.now });
   const cookieFor = async (role: Role) => {
     const sessionId = createSession(db, {
       staffUserId: users[role].id,

@@ -1,0 +1,320 @@
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { z } from "zod";
+import { environmentBadge } from "~/config/env.server";
+import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
+import { PlaidCallError } from "~/plaid/client.server";
+import { plaidErrorHelp } from "~/plaid/error-help";
+import {
+  accountsOfItem,
+  createProcessorToken,
+  fireWebhook,
+  getItem,
+  processorTokensOfItem,
+  refreshItem,
+  removeItem,
+  resetLogin,
+  sendToCardlytics,
+  updateWebhookUrl,
+} from "~/plaid/items.server";
+import { FIRE_WEBHOOK_CODES } from "~/plaid/sandbox-options";
+import { requirePermission } from "~/staff/guards.server";
+import { parseForm } from "~/staff/forms";
+import { can, type Permission } from "~/staff/permissions";
+import { Badge } from "~/ui/badge";
+import { CopyButton } from "~/ui/copy-button";
+import { PlaidErrorPanel } from "~/ui/plaid-error";
+import { Time } from "~/ui/time";
+
+export const meta: MetaFunction = () => [{ title: "Plaid item · Linkdesk" }];
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const staff = await requirePermission(request, context, "view:customer");
+  const itemId = params.itemId ?? "";
+  if (!getItem(context.db, itemId)) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
+  let liveError = null;
+  try {
+    await refreshItem(context, itemId);
+  } catch (error) {
+    if (!(error instanceof PlaidCallError)) throw error;
+    liveError = { ...error.failure, help: plaidErrorHelp(error.failure.errorCode) };
+  }
+  const item = getItem(context.db, itemId)!;
+  return {
+    item: { itemId: item.itemId, customerHash: item.customerHash, institutionName: item.institutionName, institutionId: item.institutionId, status: item.status, errorCode: item.errorCode, webhookUrl: item.webhookUrl, products: item.products, createdAt: item.createdAt.getTime(), removedAt: item.removedAt?.getTime() ?? null },
+    accounts: accountsOfItem(context.db, itemId).map((a) => ({ accountId: a.accountId, name: a.name, mask: a.mask, type: a.type, subtype: a.subtype })),
+    tokens: processorTokensOfItem(context.db, itemId).map((t) => ({ ...t, createdAt: t.createdAt.getTime(), sentToCardlyticsAt: t.sentToCardlyticsAt?.getTime() ?? null, revokedAt: t.revokedAt?.getTime() ?? null })),
+    liveError,
+    sandbox: environmentBadge(context.config) !== "PRODUCTION",
+    may: { token: can(staff.role, "create:processor-token"), sandbox: can(staff.role, "mint:sandbox-token"), manage: can(staff.role, "manage:plaid-item") },
+    now: context.now().getTime(),
+  };
+}
+
+const intents = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("processor-token"), accountId: z.string().min(1, "Pick an account") }),
+  z.object({ intent: z.literal("send"), tokenId: z.coerce.number().int().positive() }),
+  z.object({ intent: z.literal("reset-login") }),
+  z.object({ intent: z.literal("fire-webhook"), code: z.enum(FIRE_WEBHOOK_CODES, { error: "Choose a webhook code from the list" }) }),
+  z.object({ intent: z.literal("webhook-url"), url: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: "Enter an http(s) URL, or leave it empty to clear it" })]) }),
+  z.object({ intent: z.literal("remove"), confirm: z.literal("remove", { error: "Type remove to confirm" }) }),
+]);
+
+const NEEDS: Record<z.infer<typeof intents>["intent"], Permission> = {
+  "processor-token": "create:processor-token",
+  send: "create:processor-token",
+  "reset-login": "mint:sandbox-token",
+  "fire-webhook": "mint:sandbox-token",
+  "webhook-url": "manage:plaid-item",
+  remove: "manage:plaid-item",
+};
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  await requirePermission(request, context, "create:processor-token");
+  const itemId = params.itemId ?? "";
+  const parsed = parseForm(intents, await request.formData());
+  if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
+  const form = parsed.data;
+  const staff = await requirePermission(request, context, NEEDS[form.intent]);
+  if (form.intent === "reset-login" || form.intent === "fire-webhook") requireSandbox(context);
+  if (!getItem(context.db, itemId)) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
+  const ctx = { actor: staff, clientAddress: context.clientAddress };
+  try {
+    switch (form.intent) {
+      case "processor-token": {
+        const created = await createProcessorToken(context, { itemId, accountId: form.accountId }, ctx);
+        return { ok: true as const, message: "Processor token created. Copy it now: it is shown only this once.", newToken: created };
+      }
+      case "send": {
+        const { result, check } = await sendToCardlytics(context, { itemId, tokenId: form.tokenId }, ctx);
+        if (!result.ok) return data({ ok: false as const, message: `Cardlytics refused the token (${result.reason}${result.httpStatus ? `, HTTP ${result.httpStatus}` : ""}): ${result.message}. Request id ${result.requestId}.` }, { status: 502 });
+        return { ok: true as const, message: `Sent to Cardlytics (request id ${result.requestId}). accountLink now answers ${check?.outcome === "linked" ? `${check.accounts.length} linked account(s)` : check?.outcome ?? "nothing"}.`, customerHash: getItem(context.db, itemId)!.customerHash };
+      }
+      case "reset-login":
+        await resetLogin(context, itemId, ctx);
+        return { ok: true as const, message: "The item now needs the customer to log in again (ITEM_LOGIN_REQUIRED); Plaid sends an ITEM ERROR webhook." };
+      case "fire-webhook":
+        await fireWebhook(context, itemId, form.code, ctx);
+        return { ok: true as const, message: `Plaid fired ${form.code}.` };
+      case "webhook-url":
+        await updateWebhookUrl(context, itemId, form.url || null, ctx);
+        return { ok: true as const, message: form.url ? "Webhook URL updated; Plaid acknowledges it at the new URL." : "Webhook URL cleared." };
+      case "remove":
+        await removeItem(context, itemId, ctx);
+        return redirect(`/plaid/items/${itemId}?removed=1`);
+    }
+  } catch (error) {
+    return plaidErrorResponse(error);
+  }
+}
+
+const STATUS_TONE = { active: "green", "login-required": "amber", "pending-disconnect": "amber", "permission-revoked": "red", removed: "slate" } as const;
+
+export default function PlaidItem() {
+  const d = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const [params] = useSearchParams();
+  const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
+  const removed = d.item.status === "removed";
+  const fieldErrors = result && !result.ok && "fieldErrors" in result ? result.fieldErrors : {};
+  return (
+    <div className="space-y-4">
+      <p className="text-sm">
+        <Link to={`/customers/${d.item.customerHash}`} className="text-indigo-700 hover:underline">
+          ← Customer {d.item.customerHash.slice(0, 12)}…
+        </Link>
+      </p>
+      <div className="flex flex-wrap items-center gap-3">
+        <h1 className="text-2xl font-bold">{d.item.institutionName ?? d.item.institutionId ?? "Plaid item"}</h1>
+        <Badge tone={STATUS_TONE[d.item.status]}>{d.item.status.replace("-", " ")}</Badge>
+        {d.item.errorCode ? <span className="font-mono text-sm">{d.item.errorCode}</span> : null}
+      </div>
+      <p className="font-mono text-sm">
+        item_id {d.item.itemId} <CopyButton value={d.item.itemId} />
+      </p>
+      {params.get("created") && !result ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">Item exchanged and stored; its access token is encrypted and never shown.</p> : null}
+      {params.get("removed") && !result ? <p role="status" className="rounded-md border border-slate-300 bg-slate-100 px-3 py-2 text-sm">Item removed. Its access token and processor tokens no longer work.</p> : null}
+      {d.liveError ? (
+        <div>
+          <p className="text-sm text-slate-700">Plaid could not be asked for this item's live status; showing what is stored.</p>
+          <PlaidErrorPanel error={d.liveError} />
+        </div>
+      ) : null}
+      {result && "plaidError" in result ? <PlaidErrorPanel error={result.plaidError} /> : null}
+      {result && "message" in result ? (
+        <p role={result.ok ? "status" : "alert"} className={`rounded-md border px-3 py-2 text-sm ${result.ok ? "border-emerald-200 bg-emerald-50" : "border-red-200 bg-red-50"}`}>
+          {result.message}{" "}
+          {result.ok && "customerHash" in result ? (
+            <Link className="text-indigo-700 underline" to={`/customers/${result.customerHash}`}>
+              See the customer's linked accounts
+            </Link>
+          ) : null}
+        </p>
+      ) : null}
+      {result?.ok && "newToken" in result && result.newToken ? (
+        <div className="card border-amber-300 bg-amber-50">
+          <p className="text-sm font-semibold">New Cardlytics processor token (shown once)</p>
+          <p className="mt-1 flex flex-wrap items-center gap-2 break-all font-mono text-sm">
+            <span data-testid="new-processor-token">{result.newToken.token}</span> <CopyButton value={result.newToken.token} />
+          </p>
+        </div>
+      ) : null}
+
+      <section className="card overflow-x-auto p-0" aria-labelledby="accounts-heading">
+        <h2 id="accounts-heading" className="px-4 pt-3 font-semibold">
+          Accounts
+        </h2>
+        <table className="table-basic" aria-label="Item accounts">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Mask</th>
+              <th>Type</th>
+              <th>account_id</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {d.accounts.map((a) => (
+              <tr key={a.accountId}>
+                <td>{a.name}</td>
+                <td className="font-mono">{a.mask}</td>
+                <td>
+                  {a.type} / {a.subtype}
+                </td>
+                <td className="font-mono text-xs">{a.accountId}</td>
+                <td>
+                  {d.may.token && !removed ? (
+                    <Form method="post">
+                      <input type="hidden" name="intent" value="processor-token" />
+                      <input type="hidden" name="accountId" value={a.accountId} />
+                      <button type="submit" className="btn text-xs" disabled={busy("processor-token")}>
+                        Create Cardlytics processor token
+                      </button>
+                    </Form>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      <section className="card overflow-x-auto p-0" aria-labelledby="tokens-heading">
+        <h2 id="tokens-heading" className="px-4 pt-3 font-semibold">
+          Processor tokens
+        </h2>
+        <table className="table-basic" aria-label="Processor tokens">
+          <thead>
+            <tr>
+              <th>Token</th>
+              <th>Processor</th>
+              <th>Account</th>
+              <th>Created</th>
+              <th>Cardlytics</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {d.tokens.map((t) => (
+              <tr key={t.id}>
+                <td className="font-mono text-xs">{t.tokenHint}</td>
+                <td>{t.processor}</td>
+                <td className="font-mono text-xs">{t.accountId.slice(0, 10)}…</td>
+                <td>
+                  <Time value={t.createdAt} now={d.now} />
+                </td>
+                <td>
+                  {t.revokedAt ? <Badge tone="slate">revoked</Badge> : t.sentToCardlyticsAt ? <Badge tone="green">sent</Badge> : <Badge tone="amber">not sent</Badge>}
+                </td>
+                <td>
+                  {d.may.token && !t.revokedAt ? (
+                    <Form method="post">
+                      <input type="hidden" name="intent" value="send" />
+                      <input type="hidden" name="tokenId" value={t.id} />
+                      <button type="submit" className="btn text-xs" disabled={busy("send")}>
+                        {busy("send") ? "Sending…" : "Send to Cardlytics"}
+                      </button>
+                    </Form>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+            {d.tokens.length === 0 ? (
+              <tr>
+                <td colSpan={6} className="py-4 text-center text-slate-500">
+                  No processor token yet.
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </section>
+
+      {!removed && (d.may.sandbox || d.may.manage) ? (
+        <section className="card space-y-4" aria-labelledby="actions-heading">
+          <h2 id="actions-heading" className="font-semibold">
+            Actions
+          </h2>
+          {d.sandbox && d.may.sandbox ? (
+            <div className="flex flex-wrap items-end gap-3">
+              <Form method="post">
+                <input type="hidden" name="intent" value="reset-login" />
+                <button type="submit" className="btn" disabled={busy("reset-login")}>
+                  Reset login (sandbox)
+                </button>
+              </Form>
+              <Form method="post" className="flex items-end gap-2">
+                <input type="hidden" name="intent" value="fire-webhook" />
+                <div>
+                  <label className="label" htmlFor="code">
+                    Fire a sandbox webhook
+                  </label>
+                  <select id="code" name="code" className="input">
+                    {FIRE_WEBHOOK_CODES.map((c) => (
+                      <option key={c}>{c}</option>
+                    ))}
+                  </select>
+                </div>
+                <button type="submit" className="btn" disabled={busy("fire-webhook")}>
+                  Fire
+                </button>
+              </Form>
+            </div>
+          ) : null}
+          {d.may.manage ? (
+            <>
+              <Form method="post" className="flex flex-wrap items-end gap-2">
+                <input type="hidden" name="intent" value="webhook-url" />
+                <div className="min-w-[24rem] flex-1">
+                  <label className="label" htmlFor="url">
+                    Webhook URL
+                  </label>
+                  <input id="url" name="url" className="input" defaultValue={d.item.webhookUrl ?? ""} />
+                  {fieldErrors.url ? <p role="alert" className="mt-1 text-sm text-red-700">{fieldErrors.url}</p> : null}
+                </div>
+                <button type="submit" className="btn" disabled={busy("webhook-url")}>
+                  Update webhook URL
+                </button>
+              </Form>
+              <Form method="post" className="flex flex-wrap items-end gap-2 border-t border-slate-100 pt-3">
+                <input type="hidden" name="intent" value="remove" />
+                <div>
+                  <label className="label" htmlFor="confirm">
+                    Remove this item: it revokes the access token and every processor token made from it, so Cardlytics stops receiving data. Type <code>remove</code> to confirm.
+                  </label>
+                  <input id="confirm" name="confirm" className="input w-40" autoComplete="off" />
+                  {fieldErrors.confirm ? <p role="alert" className="mt-1 text-sm text-red-700">{fieldErrors.confirm}</p> : null}
+                </div>
+                <button type="submit" className="btn-danger" disabled={busy("remove")}>
+                  Remove item
+                </button>
+              </Form>
+            </>
+          ) : null}
+        </section>
+      ) : null}
+    </div>
+  );
+}

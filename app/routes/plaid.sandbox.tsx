@@ -1,0 +1,178 @@
+import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data } from "@remix-run/node";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useEffect, useState } from "react";
+import { z } from "zod";
+import { isCustomerHash } from "~/customers/customer-id";
+import { exchangeAndStore, mintPublicToken } from "~/plaid/items.server";
+import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
+import { SANDBOX_INSTITUTIONS, SANDBOX_PERSONAS, SANDBOX_PRODUCTS } from "~/plaid/sandbox-options";
+import { requirePermission } from "~/staff/guards.server";
+import { parseForm } from "~/staff/forms";
+import { CopyButton } from "~/ui/copy-button";
+import { FormError } from "~/ui/field";
+import { PlaidErrorPanel } from "~/ui/plaid-error";
+
+export const meta: MetaFunction = () => [{ title: "Plaid sandbox · Linkdesk" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requirePermission(request, context, "mint:sandbox-token");
+  requireSandbox(context);
+  const customer = new URL(request.url).searchParams.get("customer")?.toLowerCase() ?? "";
+  return { customer: isCustomerHash(customer) ? customer : "", defaultWebhook: context.config.plaid.webhookUrl ?? "" };
+}
+
+const customerField = z.string().trim().toLowerCase().regex(/^[0-9a-f]{64}$/, "Enter the customer's hash: 64 hex characters");
+
+const mintForm = z.object({
+  intent: z.literal("mint"),
+  customer: customerField,
+  institution: z.string().trim().regex(/^ins_\d+$/, "Pick an institution from the list (an id like ins_109508)"),
+  products: z.string().transform((v) => v.split(",").filter(Boolean)).pipe(z.array(z.enum(SANDBOX_PRODUCTS, { error: "Choose products from the list" })).min(1, "Choose at least one product")),
+  persona: z.enum(SANDBOX_PERSONAS.map((p) => p.id) as [string, ...string[]], { error: "Choose a test persona from the list" }),
+  webhook: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: "Enter an http(s) URL, or leave it empty" })]),
+});
+
+const exchangeForm = z.object({
+  intent: z.literal("exchange"),
+  customer: customerField,
+  publicToken: z.string().regex(/^public-(sandbox|production)-[\w-]+$/, "That is not a Plaid public token"),
+});
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const staff = await requirePermission(request, context, "mint:sandbox-token");
+  requireSandbox(context);
+  const form = await request.formData();
+  // Several checkboxes share the name "products": fold them into one field for the schema.
+  const flat = new FormData();
+  for (const [k, v] of form.entries()) if (k !== "products") flat.set(k, v);
+  flat.set("products", form.getAll("products").join(","));
+  const ctx = { actor: staff, clientAddress: context.clientAddress };
+  try {
+    if (form.get("intent") === "exchange") {
+      const parsed = parseForm(exchangeForm, flat);
+      if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
+      const itemId = await exchangeAndStore(context, { customerHash: parsed.data.customer, publicToken: parsed.data.publicToken }, ctx);
+      return redirect(`/plaid/items/${itemId}?created=1`);
+    }
+    const parsed = parseForm(mintForm, flat);
+    if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
+    const persona = SANDBOX_PERSONAS.find((p) => p.id === parsed.data.persona)!;
+    const minted = await mintPublicToken(
+      context,
+      { customerHash: parsed.data.customer, institutionId: parsed.data.institution, products: parsed.data.products, username: persona.username, password: persona.password, webhookUrl: parsed.data.webhook || null },
+      ctx,
+    );
+    return { ok: true as const, minted: { ...minted, customer: parsed.data.customer } };
+  } catch (error) {
+    return plaidErrorResponse(error);
+  }
+}
+
+function TimeLeft({ until }: { until: number }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  const left = Math.max(0, until - now);
+  return <span>{left ? `${Math.floor(left / 60_000)}:${String(Math.floor((left % 60_000) / 1000)).padStart(2, "0")} left` : "expired: mint a new one"}</span>;
+}
+
+export default function PlaidSandbox() {
+  const { customer, defaultWebhook } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
+  const errors = result && !result.ok && "fieldErrors" in result ? result.fieldErrors : {};
+  const err = (k: string) => (errors[k] ? <p role="alert" className="mt-1 text-sm text-red-700">{errors[k]}</p> : null);
+  return (
+    <div className="max-w-3xl space-y-4">
+      <h1 className="text-2xl font-bold">Plaid sandbox: mint an item</h1>
+      <p className="text-sm text-slate-600">Calls /sandbox/public_token/create, then exchanges the token and stores the item for the customer. Sandbox only.</p>
+      {result && !result.ok && "plaidError" in result ? <PlaidErrorPanel error={result.plaidError} /> : null}
+      {Object.keys(errors).length ? <FormError message="Check the highlighted fields." /> : null}
+      <Form method="post" className="card space-y-4" noValidate>
+        <input type="hidden" name="intent" value="mint" />
+        <div>
+          <label className="label" htmlFor="customer">
+            Customer hash
+          </label>
+          <input id="customer" name="customer" className="input font-mono" defaultValue={customer} placeholder="64 hex characters" />
+          {err("customer")}
+        </div>
+        <div>
+          <label className="label" htmlFor="institution">
+            Institution
+          </label>
+          <input id="institution" name="institution" className="input" list="institutions" defaultValue="ins_109508" autoComplete="off" />
+          <datalist id="institutions">
+            {SANDBOX_INSTITUTIONS.map((i) => (
+              <option key={i.id} value={i.id}>
+                {i.name}
+              </option>
+            ))}
+          </datalist>
+          <p className="mt-1 text-xs text-slate-500">Type to search by id or name; First Platypus Bank is ins_109508.</p>
+          {err("institution")}
+        </div>
+        <fieldset>
+          <legend className="label">Initial products</legend>
+          <div className="flex flex-wrap gap-3 text-sm">
+            {SANDBOX_PRODUCTS.map((p) => (
+              <label key={p} className="flex items-center gap-1">
+                <input type="checkbox" name="products" value={p} defaultChecked={p === "transactions"} /> {p}
+              </label>
+            ))}
+          </div>
+          {err("products")}
+        </fieldset>
+        <div>
+          <label className="label" htmlFor="persona">
+            Test persona
+          </label>
+          <select id="persona" name="persona" className="input" defaultValue="user_good">
+            {SANDBOX_PERSONAS.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+          {err("persona")}
+        </div>
+        <div>
+          <label className="label" htmlFor="webhook">
+            Webhook URL
+          </label>
+          <input id="webhook" name="webhook" className="input" defaultValue={defaultWebhook} />
+          <p className="mt-1 text-xs text-slate-500">Defaults to this console's Plaid webhook receiver.</p>
+          {err("webhook")}
+        </div>
+        <button type="submit" className="btn-primary" disabled={busy("mint")}>
+          {busy("mint") ? "Minting…" : "Mint public token"}
+        </button>
+      </Form>
+      {result?.ok ? (
+        <section className="card space-y-3" aria-labelledby="minted-heading">
+          <h2 id="minted-heading" className="font-semibold">
+            Public token
+          </h2>
+          <p className="flex flex-wrap items-center gap-2 font-mono text-sm">
+            <span data-testid="public-token">{result.minted.publicToken}</span> <CopyButton value={result.minted.publicToken} />
+          </p>
+          <p className="text-sm text-slate-600">
+            Single use, <TimeLeft until={result.minted.expiresAt} />. request_id {result.minted.requestId}
+          </p>
+          <Form method="post">
+            <input type="hidden" name="intent" value="exchange" />
+            <input type="hidden" name="customer" value={result.minted.customer} />
+            <input type="hidden" name="publicToken" value={result.minted.publicToken} />
+            <button type="submit" className="btn-primary" disabled={busy("exchange")}>
+              {busy("exchange") ? "Exchanging…" : "Exchange now"}
+            </button>
+          </Form>
+        </section>
+      ) : null}
+    </div>
+  );
+}
