@@ -2,6 +2,7 @@ import type { Db } from "../db/open";
 import type { PlaidApi } from "plaid";
 import type { CardlyticsClient } from "./cardlytics/client.server";
 import type { Config } from "./config/env.server";
+import type { PlaidKeyCache } from "./webhooks/verify.server";
 
 /** What the server hands every loader and action: routes never open their own handles or read the environment. */
 export type AppContext = {
@@ -9,6 +10,7 @@ export type AppContext = {
   config: Config;
   cardlytics: CardlyticsClient;
   plaid: PlaidApi;
+  webhookKeys: PlaidKeyCache;
   clientAddress: string;
   now: () => Date;
 };

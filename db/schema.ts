@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 // Times are stored as epoch milliseconds (UTC) so that ordering and range filters are plain integer comparisons.
 const createdAt = () =>
@@ -201,4 +201,59 @@ export const processorTokens = sqliteTable(
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
   },
   (t) => [index("processor_tokens_item").on(t.itemId)],
+);
+
+/** One Plaid webhook event, however many times it was delivered. Deduplicated by the SHA-256 of its raw body. */
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    dedupeKey: text("dedupe_key").notNull().unique(),
+    webhookType: text("webhook_type"),
+    webhookCode: text("webhook_code"),
+    itemId: text("item_id"),
+    userId: text("user_id"),
+    customerHash: text("customer_hash"),
+    environment: text("environment"),
+    firstReceivedAt: integer("first_received_at", { mode: "timestamp_ms" }).notNull(),
+    lastReceivedAt: integer("last_received_at", { mode: "timestamp_ms" }).notNull(),
+    deliveryCount: integer("delivery_count").notNull(),
+    handlingStatus: text("handling_status", { enum: ["handled", "ignored", "failed"] }).notNull(),
+    handlingResult: text("handling_result"),
+    handledAt: integer("handled_at", { mode: "timestamp_ms" }),
+    handleAttempts: integer("handle_attempts").notNull(),
+  },
+  (t) => [index("webhook_events_item").on(t.itemId), index("webhook_events_status").on(t.handlingStatus, t.id)],
+);
+
+/** Every POST to the webhook receiver, verified or not, with its exact bytes. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    receivedAt: integer("received_at", { mode: "timestamp_ms" }).notNull(),
+    eventId: integer("event_id").references(() => webhookEvents.id),
+    verdict: text("verdict", { enum: ["verified", "rejected"] }).notNull(),
+    reason: text("reason"),
+    answeredStatus: integer("answered_status").notNull(),
+    body: blob("body", { mode: "buffer" }).notNull(),
+    bodySha256: text("body_sha256").notNull(),
+    headers: text("headers", { mode: "json" }).$type<Record<string, string>>().notNull(),
+    kid: text("kid"),
+    iat: integer("iat"),
+    // Read from the body even when it is not trusted, so rejected deliveries can be found too.
+    webhookType: text("webhook_type"),
+    webhookCode: text("webhook_code"),
+    itemId: text("item_id"),
+    userId: text("user_id"),
+    customerHash: text("customer_hash"),
+    clientAddress: text("client_address"),
+  },
+  (t) => [
+    index("webhook_deliveries_event").on(t.eventId),
+    index("webhook_deliveries_received").on(t.receivedAt),
+    index("webhook_deliveries_type_code").on(t.webhookType, t.webhookCode, t.id),
+    index("webhook_deliveries_item").on(t.itemId, t.id),
+    index("webhook_deliveries_customer").on(t.customerHash, t.id),
+  ],
 );

@@ -17,7 +17,7 @@ type BuildSource = { kind: "production"; buildPath: string } | { kind: "developm
  * The HTTP front: static assets, security headers, and Remix with the context every loader and action receives.
  * The caller owns the database handle (opened and migrated before this runs) and the vendor clients.
  */
-export async function startHttpServer(config: Config, services: Pick<AppContext, "db" | "cardlytics" | "plaid">, source: BuildSource): Promise<RunningServer> {
+export async function startHttpServer(config: Config, services: Pick<AppContext, "db" | "cardlytics" | "plaid" | "webhookKeys">, source: BuildSource): Promise<RunningServer> {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);

@@ -6,6 +6,7 @@ import { runMigrations } from "../db/migrate";
 import { pruneSessions } from "../app/staff/sessions.server";
 import { CardlyticsClient } from "../app/cardlytics/client.server";
 import { createPlaidClient } from "../app/plaid/client.server";
+import { PlaidKeyCache, plaidKeyFetcher } from "../app/webhooks/verify.server";
 import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
@@ -31,9 +32,10 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   markInterruptedJobs(db, new Date());
   const dev = env.LINKDESK_DEV === "1";
   const cardlytics = new CardlyticsClient(config.cardlytics);
+  const plaid = createPlaidClient(config);
   const running = await startHttpServer(
     config,
-    { db, cardlytics, plaid: createPlaidClient(config) },
+    { db, cardlytics, plaid, webhookKeys: new PlaidKeyCache(plaidKeyFetcher(plaid)) },
     dev ? { kind: "development" } : { kind: "production", buildPath: resolve("build") },
   );
   // Plaid must call back somewhere: by default, this console's own receiver.

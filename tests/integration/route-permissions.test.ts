@@ -12,6 +12,7 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "_index.tsx": { loader: "view:console" },
   "$.tsx": { loader: "public", action: "public" },
   "healthz.ts": { loader: "public" },
+  "webhooks.plaid.ts": { loader: "public", action: "public" },
   "login.tsx": { loader: "public", action: "public" },
   "logout.tsx": { loader: "public", action: "public" },
   "admin.staff._index.tsx": { loader: "manage:staff" },

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { CardlyticsClient } from "../../app/cardlytics/client.server";
 import { createPlaidClient } from "../../app/plaid/client.server";
+import { PlaidKeyCache, plaidKeyFetcher } from "../../app/webhooks/verify.server";
 import { loadConfig, type Config } from "../../app/config/env.server";
 import type { AppContext } from "../../app/context";
 import { commitSessionCookie } from "../../app/staff/guards.server";
@@ -67,7 +68,8 @@ export async function createHarness(envOverrides: Record<string, string> = {}): 
     users[role] = { id, email, password: PASSWORD };
   }
   const plaid = createPlaidClient(config, 5000);
-  const context = (clientAddress = "127.0.0.1"): AppContext => ({ db, config, cardlytics, plaid, clientAddress, now: clock.now });
+  const webhookKeys = new PlaidKeyCache(plaidKeyFetcher(plaid), () => clock.now().getTime());
+  const context = (clientAddress = "127.0.0.1"): AppContext => ({ db, config, cardlytics, plaid, webhookKeys, clientAddress, now: clock.now });
   const cookieFor = async (role: Role) => {
     const sessionId = createSession(db, {
       staffUserId: users[role].id,

@@ -1,0 +1,119 @@
+import { createHash } from "node:crypto";
+import { eq, sql } from "drizzle-orm";
+import type { Db, Queryable } from "../../db/open";
+import { webhookDeliveries, webhookEvents } from "../../db/schema";
+import { customerOfItem, handleWebhook, type WebhookBody } from "./handlers.server";
+import { verifyPlaidWebhook, type PlaidKeyCache, type Verification } from "./verify.server";
+
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+const KEPT_HEADERS = ["content-type", "content-length", "user-agent", "plaid-verification"];
+
+export type ReceiveDeps = { db: Db; keys: PlaidKeyCache; now: () => Date };
+export type Receipt = { status: number; reason: string | null; deliveryId: number; eventId: number | null; duplicate: boolean };
+
+/** Reads at most 1 MB of the body; a larger one is refused without reading the rest. */
+export async function readRawBody(request: Request): Promise<Buffer | "too-large"> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_WEBHOOK_BYTES) return "too-large";
+  if (!request.body) return Buffer.alloc(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_WEBHOOK_BYTES) {
+      await reader.cancel();
+      return "too-large";
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parse(raw: Buffer): WebhookBody | null {
+  try {
+    const value = JSON.parse(raw.toString("utf8")) as unknown;
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as WebhookBody) : null;
+  } catch {
+    return null;
+  }
+}
+
+const text = (v: unknown) => (typeof v === "string" ? v.slice(0, 200) : null);
+
+/**
+ * Verifies, stores and handles one delivery. Every delivery is stored, whatever the verdict; the answer is decided
+ * only after the transaction has committed, so a 200 always means the event is on disk.
+ */
+export async function receivePlaidWebhook(deps: ReceiveDeps, request: Request, clientAddress: string): Promise<Receipt> {
+  const raw = await readRawBody(request);
+  const receivedAt = deps.now();
+  const headers = Object.fromEntries(KEPT_HEADERS.flatMap((name) => (request.headers.get(name) ? [[name, request.headers.get(name)!.slice(0, 4000)]] : [])));
+  const body = raw === "too-large" ? Buffer.alloc(0) : raw;
+  const verification: Verification | { ok: false; status: 413; reason: string; kid?: string; iat?: number } =
+    raw === "too-large" ? { ok: false, status: 413, reason: "body larger than 1 MB" } : await verifyPlaidWebhook(body, request.headers.get("plaid-verification"), deps.keys, receivedAt.getTime());
+  const parsed = parse(body);
+  let status: number = verification.ok ? 200 : verification.status;
+  let reason: string | null = verification.ok ? null : verification.reason;
+  if (verification.ok && !parsed) {
+    status = 400;
+    reason = "signature verified but the body is not a JSON object";
+  }
+  const bodySha256 = createHash("sha256").update(body).digest("hex");
+  const fields = {
+    webhookType: text(parsed?.webhook_type),
+    webhookCode: text(parsed?.webhook_code),
+    itemId: text(parsed?.item_id),
+    userId: text(parsed?.user_id),
+  };
+  return deps.db.transaction((tx) => {
+    const customerHash = customerOfItem(tx, fields.itemId);
+    let eventId: number | null = null;
+    let duplicate = false;
+    if (status === 200) {
+      const existing = tx.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.dedupeKey, bodySha256)).get();
+      if (existing) {
+        duplicate = true;
+        eventId = existing.id;
+        tx.update(webhookEvents).set({ deliveryCount: sql`${webhookEvents.deliveryCount} + 1`, lastReceivedAt: receivedAt }).where(eq(webhookEvents.id, existing.id)).run();
+      } else {
+        eventId = tx
+          .insert(webhookEvents)
+          .values({ dedupeKey: bodySha256, ...fields, customerHash, environment: text((parsed as Record<string, unknown>).environment), firstReceivedAt: receivedAt, lastReceivedAt: receivedAt, deliveryCount: 1, handlingStatus: "ignored", handleAttempts: 0 })
+          .returning({ id: webhookEvents.id })
+          .get().id;
+        runHandler(tx, eventId, parsed!, receivedAt);
+      }
+    }
+    const { id: deliveryId } = tx
+      .insert(webhookDeliveries)
+      .values({ receivedAt, eventId, verdict: status === 200 ? "verified" : "rejected", reason, answeredStatus: status, body, bodySha256, headers, kid: verification.ok ? verification.kid : (verification.kid ?? null), iat: verification.ok ? verification.iat : (verification.iat ?? null), ...fields, customerHash, clientAddress })
+      .returning({ id: webhookDeliveries.id })
+      .get();
+    return { status, reason, deliveryId, eventId, duplicate };
+  });
+}
+
+/** Runs the handler in a savepoint: its failure is recorded on the event and undoes only its own changes. */
+export function runHandler(db: Queryable, eventId: number, body: WebhookBody, at: Date): void {
+  let outcome: { status: "handled" | "ignored" | "failed"; result: string };
+  try {
+    outcome = db.transaction((inner) => handleWebhook(inner, body, at));
+  } catch (error) {
+    outcome = { status: "failed", result: (error as Error).message.slice(0, 1000) };
+  }
+  db.update(webhookEvents)
+    .set({ handlingStatus: outcome.status, handlingResult: outcome.result, handledAt: at, handleAttempts: sql`${webhookEvents.handleAttempts} + 1` })
+    .where(eq(webhookEvents.id, eventId))
+    .run();
+}
+
+/** Ops: run the handler again for one stored, verified event. */
+export function rehandleEvent(db: Db, eventId: number, at: Date): typeof webhookEvents.$inferSelect {
+  const delivery = db.select({ body: webhookDeliveries.body }).from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(1).get();
+  if (!delivery) throw new Response("No verified delivery is stored for that event.", { status: 404 });
+  db.transaction((tx) => runHandler(tx, eventId, parse(delivery.body)!, at));
+  return db.select().from(webhookEvents).where(eq(webhookEvents.id, eventId)).get()!;
+}

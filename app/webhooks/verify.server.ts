@@ -1,0 +1,98 @@
+import { createHash, createPublicKey, timingSafeEqual, verify, type KeyObject } from "node:crypto";
+import type { JWKPublicKey, PlaidApi } from "plaid";
+import { plaidCall, PlaidCallError } from "../plaid/client.server";
+
+// Plaid's documented procedure: an ES256 JWT in Plaid-Verification whose payload carries iat and the SHA-256 of the
+// exact raw body; the key comes from /webhook_verification_key/get by kid.
+
+export type Verification =
+  | { ok: true; kid: string; iat: number }
+  | { ok: false; status: 400 | 401 | 503; reason: string; kid?: string; iat?: number };
+
+const MAX_AGE_S = 5 * 60;
+const MAX_FUTURE_S = 60;
+const KEY_REFRESH_MS = 15 * 60_000;
+
+type CachedKey = { jwk: JWKPublicKey; key: KeyObject; fetchedAt: number };
+
+export class KeyUnavailable extends Error {}
+
+/**
+ * Verification keys by kid. An unknown kid is fetched; a cached key is fetched again after a while so that an
+ * `expired_at` set by a rotation is noticed.
+ */
+export class PlaidKeyCache {
+  private readonly keys = new Map<string, CachedKey>();
+  constructor(
+    private readonly fetchKey: (kid: string) => Promise<JWKPublicKey | null>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(kid: string): Promise<CachedKey | null> {
+    const cached = this.keys.get(kid);
+    if (cached && this.now() - cached.fetchedAt < KEY_REFRESH_MS) return cached;
+    const jwk = await this.fetchKey(kid);
+    if (!jwk) return null;
+    const entry = { jwk, key: createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: "jwk" }), fetchedAt: this.now() };
+    this.keys.set(kid, entry);
+    return entry;
+  }
+}
+
+function decodeJson(segment: string): Record<string, unknown> | null {
+  try {
+    const value = JSON.parse(Buffer.from(segment, "base64url").toString("utf8")) as unknown;
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function verifyPlaidWebhook(raw: Buffer, header: string | null, keys: PlaidKeyCache, nowMs: number): Promise<Verification> {
+  if (!header) return { ok: false, status: 401, reason: "missing Plaid-Verification header" };
+  const parts = header.split(".");
+  if (parts.length !== 3) return { ok: false, status: 401, reason: "Plaid-Verification is not a compact JWT" };
+  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
+  const jwtHeader = decodeJson(encodedHeader);
+  if (!jwtHeader) return { ok: false, status: 401, reason: "JWT header is not readable JSON" };
+  // Checked before any key lookup: this is what stops alg "none", HS256 and other confusion attacks.
+  if (jwtHeader.alg !== "ES256") return { ok: false, status: 401, reason: `JWT alg ${JSON.stringify(jwtHeader.alg ?? null)} refused; only ES256 is accepted` };
+  const kid = typeof jwtHeader.kid === "string" ? jwtHeader.kid : undefined;
+  if (!kid) return { ok: false, status: 401, reason: "JWT header has no kid" };
+  let cached;
+  try {
+    cached = await keys.get(kid);
+  } catch (error) {
+    return { ok: false, status: 503, reason: `verification key could not be fetched: ${(error as Error).message}`, kid };
+  }
+  if (!cached) return { ok: false, status: 401, reason: `unknown verification key ${kid}`, kid };
+  const signature = Buffer.from(encodedSignature, "base64url");
+  const signed = verify("sha256", Buffer.from(`${encodedHeader}.${encodedPayload}`), { key: cached.key, dsaEncoding: "ieee-p1363" }, signature);
+  if (!signed) return { ok: false, status: 401, reason: "signature does not verify", kid };
+  const payload = decodeJson(encodedPayload);
+  const iat = typeof payload?.iat === "number" ? payload.iat : undefined;
+  if (iat === undefined) return { ok: false, status: 401, reason: "JWT payload has no iat", kid };
+  const nowS = nowMs / 1000;
+  if (nowS - iat > MAX_AGE_S) return { ok: false, status: 401, reason: `signed ${Math.round(nowS - iat)} s ago; more than 5 minutes old`, kid, iat };
+  if (iat - nowS > MAX_FUTURE_S) return { ok: false, status: 401, reason: `signed ${Math.round(iat - nowS)} s in the future`, kid, iat };
+  if (cached.jwk.expired_at !== null && iat > cached.jwk.expired_at) {
+    return { ok: false, status: 401, reason: `signed with key ${kid} after it expired`, kid, iat };
+  }
+  const claimed = typeof payload?.request_body_sha256 === "string" ? payload.request_body_sha256 : "";
+  const actual = createHash("sha256").update(raw).digest("hex");
+  const same = claimed.length === actual.length && timingSafeEqual(Buffer.from(claimed), Buffer.from(actual));
+  if (!same) return { ok: false, status: 401, reason: "request_body_sha256 does not match the body received", kid, iat };
+  return { ok: true, kid, iat };
+}
+
+/** Fetches a key through the Plaid client; an unknown kid is `null`, any other failure is thrown. */
+export function plaidKeyFetcher(plaid: PlaidApi) {
+  return async (kid: string): Promise<JWKPublicKey | null> => {
+    try {
+      return (await plaidCall(() => plaid.webhookVerificationKeyGet({ key_id: kid }))).key;
+    } catch (error) {
+      if (error instanceof PlaidCallError && error.failure.errorCode === "INVALID_WEBHOOK_VERIFICATION_KEY_ID") return null;
+      throw error;
+    }
+  };
+}
