@@ -25,7 +25,7 @@ const itemError = (itemId: string, code = "ITEM_LOGIN_REQUIRED") => pretty({ web
 const sign = (body: string, at = sims.clock.now()) => signBody(body, sims.plaid.keys.current, at);
 const b64 = (v: object | string) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 
-async function deliver(body: string | Buffer, header: string | null, extraHeaders: Record<string, string> = {}) {
+async function deliver(body: string, header: string | null, extraHeaders: Record<string, string> = {}) {
   const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "Plaid Verifier", ...extraHeaders };
   if (header) headers["plaid-verification"] = header;
   const request = new Request(`${ORIGIN}/webhooks/plaid`, { method: "POST", headers, body });
@@ -73,7 +73,7 @@ describe("POST /webhooks/plaid", () => {
   const iatNow = () => Math.floor(sims.clock.now() / 1000);
   const hashOf = (body: string) => createHash("sha256").update(body).digest("hex");
 
-  it.each<[string, () => [string | Buffer, string | null], number, RegExp]>([
+  it.each<[string, () => [string, string | null], number, RegExp]>([
     ["a forged signature", () => { const b = itemError("x"); const real = sign(b).split("."); return [b, `${real[0]}.${real[1]}.${b64(randomBytes(64).toString("latin1"))}`]; }, 401, /signature does not verify/],
     ["alg none", () => { const b = itemError("x"); return [b, forged(b, { alg: "none", kid: kid(), typ: "JWT" }, { iat: iatNow(), request_body_sha256: hashOf(b) }, "")]; }, 401, /alg "none" refused/],
     ["HS256 keyed with the public key", () => { const b = itemError("x"); const head = b64({ alg: "HS256", kid: kid(), typ: "JWT" }); const pay = b64({ iat: iatNow(), request_body_sha256: hashOf(b) }); const mac = createHmac("sha256", JSON.stringify(sims.plaid.keys.current.jwk)).update(`${head}.${pay}`).digest("base64url"); return [b, `${head}.${pay}.${mac}`]; }, 401, /alg "HS256" refused/],
