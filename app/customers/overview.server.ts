@@ -5,8 +5,9 @@ import { classifyAccount } from "../cardlytics/expiry";
 import { listAudit, recordAudit, type Actor } from "../staff/audit.server";
 import { verdictFor } from "./verdict";
 import { itemsOfCustomer } from "../plaid/items.server";
+import { webhooksOfCustomer } from "../webhooks/history.server";
 
-export type TimelineEvent = { at: number; kind: "check" | "staff" | "item"; title: string; detail: string | null; requestId: string | null };
+export type TimelineEvent = { at: number; kind: "check" | "staff" | "item" | "webhook"; title: string; detail: string | null; requestId: string | null };
 
 function accountsSignature(check: Pick<StoredCheck, "outcome" | "accounts">): string {
   if (check.outcome === "failed") return "failed";
@@ -35,6 +36,7 @@ export async function customerOverview(
   const lastKnown = knownAccounts(db, input.customerHash);
   const staffActivity = listAudit(db, { customerHash: input.customerHash }, { limit: 100 }).entries;
   const items = itemsOfCustomer(db, input.customerHash);
+  const webhooks = webhooksOfCustomer(db, input.customerHash);
   const { check, result } = await pending;
   const history = checkHistory(db, input.customerHash, 100);
   const now = ctx.now().getTime();
@@ -68,6 +70,7 @@ export async function customerOverview(
       { at: i.createdAt.getTime(), kind: "item" as const, title: "Plaid item added", detail: `${i.institutionName ?? "?"} (${i.itemId})`, requestId: null },
       ...(i.removedAt ? [{ at: i.removedAt.getTime(), kind: "item" as const, title: "Plaid item removed; its processor tokens are revoked", detail: i.itemId, requestId: null }] : []),
     ]),
+    ...webhooks.map((w) => ({ at: w.receivedAt.getTime(), kind: "webhook" as const, title: `Plaid webhook ${w.webhookType ?? "?"}/${w.webhookCode ?? "?"}`, detail: `${w.verdict}${w.handlingStatus ? `, ${w.handlingStatus}` : ""}${w.itemId ? ` · item ${w.itemId}` : ""}`, requestId: null })),
     ...staffActivity.map((e) => ({ at: e.at.getTime(), kind: "staff" as const, title: e.action, detail: `${e.staffEmail ?? "unknown"}${e.role ? ` (${e.role})` : ""}`, requestId: null })),
   ].sort((a, b) => b.at - a.at);
   return {

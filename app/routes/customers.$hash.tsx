@@ -47,7 +47,7 @@ const STATE_BADGE: Record<AccountState, { tone: Tone; label: string }> = {
 export default function Customer() {
   const data = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
-  const [show, setShow] = useState<"all" | "check" | "staff" | "item">("all");
+  const [show, setShow] = useState<"all" | "check" | "staff" | "item" | "webhook">("all");
   const style = VERDICT_STYLE[data.verdict.answer];
   const timeline = data.timeline.filter((e) => show === "all" || e.kind === show);
   return (
@@ -227,9 +227,9 @@ export default function Customer() {
             Timeline
           </h2>
           <div className="flex gap-1 text-sm" role="group" aria-label="Show in the timeline">
-            {(["all", "check", "item", "staff"] as const).map((kind) => (
+            {(["all", "check", "item", "webhook", "staff"] as const).map((kind) => (
               <button key={kind} type="button" className={`btn px-2 py-0.5 text-xs ${show === kind ? "bg-slate-200" : ""}`} aria-pressed={show === kind} onClick={() => setShow(kind)}>
-                {{ all: "Everything", check: "Cardlytics checks", item: "Plaid items", staff: "Staff actions" }[kind]}
+                {{ all: "Everything", check: "Cardlytics checks", item: "Plaid items", webhook: "Plaid webhooks", staff: "Staff actions" }[kind]}
               </button>
             ))}
           </div>

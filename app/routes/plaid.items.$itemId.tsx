@@ -18,6 +18,7 @@ import {
   updateWebhookUrl,
 } from "~/plaid/items.server";
 import { FIRE_WEBHOOK_CODES } from "~/plaid/sandbox-options";
+import { webhooksOfItems } from "~/webhooks/history.server";
 import { requirePermission } from "~/staff/guards.server";
 import { parseForm } from "~/staff/forms";
 import { can, type Permission } from "~/staff/permissions";
@@ -45,6 +46,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     accounts: accountsOfItem(context.db, itemId).map((a) => ({ accountId: a.accountId, name: a.name, mask: a.mask, type: a.type, subtype: a.subtype })),
     tokens: processorTokensOfItem(context.db, itemId).map((t) => ({ ...t, createdAt: t.createdAt.getTime(), sentToCardlyticsAt: t.sentToCardlyticsAt?.getTime() ?? null, revokedAt: t.revokedAt?.getTime() ?? null })),
     liveError,
+    webhooks: webhooksOfItems(context.db, [itemId], 20).map((w) => ({ id: w.id, receivedAt: w.receivedAt.getTime(), type: w.webhookType, code: w.webhookCode, verdict: w.verdict, handlingStatus: w.handlingStatus })),
     sandbox: environmentBadge(context.config) !== "PRODUCTION",
     may: { token: can(staff.role, "create:processor-token"), sandbox: can(staff.role, "mint:sandbox-token"), manage: can(staff.role, "manage:plaid-item") },
     now: context.now().getTime(),
@@ -250,6 +252,28 @@ export default function PlaidItem() {
             ) : null}
           </tbody>
         </table>
+      </section>
+
+      <section className="card" aria-labelledby="item-webhooks-heading">
+        <h2 id="item-webhooks-heading" className="font-semibold">
+          Webhooks for this item
+        </h2>
+        {d.webhooks.length ? (
+          <ul className="mt-2 divide-y divide-slate-100 text-sm">
+            {d.webhooks.map((w) => (
+              <li key={w.id} className="flex justify-between gap-2 py-1.5">
+                <Link className="font-mono text-xs text-indigo-700 hover:underline" to={`/webhooks/${w.id}`}>
+                  {w.type}/{w.code}
+                </Link>
+                <span className="flex items-center gap-2 text-xs">
+                  {w.verdict} {w.handlingStatus ?? ""} <Time value={w.receivedAt} now={d.now} />
+                </span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p className="mt-2 text-sm text-slate-600">None received yet.</p>
+        )}
       </section>
 
       {!removed && (d.may.sandbox || d.may.manage) ? (

@@ -1,0 +1,199 @@
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useRouteLoaderData } from "@remix-run/react";
+import { useEffect } from "react";
+import type { loader as rootLoader } from "~/root";
+import { recordAudit } from "~/staff/audit.server";
+import { requirePermission } from "~/staff/guards.server";
+import { can } from "~/staff/permissions";
+import { Badge } from "~/ui/badge";
+import { Time } from "~/ui/time";
+import { failedEventIds, listDeliveries, parseWebhookFilter } from "~/webhooks/history.server";
+import { rehandleEvent } from "~/webhooks/receive.server";
+
+export const meta: MetaFunction = () => [{ title: "Webhooks · Linkdesk" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requirePermission(request, context, "view:customer");
+  const { filter, values, errors } = parseWebhookFilter(new URL(request.url).searchParams);
+  const { rows, nextBefore } = listDeliveries(context.db, filter);
+  const keep = new URLSearchParams(Object.entries(values).filter(([k]) => k !== "before" && !errors[k]));
+  return {
+    rows: rows.map((r) => ({ ...r, receivedAt: r.receivedAt.getTime() })),
+    values,
+    errors,
+    firstPage: Boolean(filter.before),
+    next: nextBefore ? `?${new URLSearchParams([...keep, ["before", String(nextBefore)]])}` : null,
+    newest: `?${keep}`,
+    csv: `/webhooks.csv?${keep}`,
+    now: context.now().getTime(),
+  };
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const staff = await requirePermission(request, context, "rehandle:webhook");
+  const { filter, errors } = parseWebhookFilter(new URL(request.url).searchParams);
+  if (Object.keys(errors).length) return data({ message: "Fix the filter first." }, { status: 400 });
+  const ids = failedEventIds(context.db, filter);
+  const results = ids.map((id) => rehandleEvent(context.db, id, context.now()));
+  const stillFailing = results.filter((e) => e.handlingStatus === "failed").length;
+  recordAudit(context.db, { actor: staff, action: "webhook.rehandle_failed", clientAddress: context.clientAddress, details: { events: ids.length, stillFailing }, at: context.now() });
+  return { message: ids.length ? `Re-ran ${ids.length} failed event(s): ${ids.length - stillFailing} ran cleanly, ${stillFailing} still failing.` : "No failed event matches this filter." };
+}
+
+const FIELDS: [string, string, string][] = [
+  ["type", "Type", "ITEM"],
+  ["code", "Code", "ERROR"],
+  ["item", "item_id", ""],
+  ["user", "user_id", ""],
+  ["customer", "Customer hash", "64 hex"],
+  ["q", "Text in payload", ""],
+];
+
+export default function Webhooks() {
+  const d = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const root = useRouteLoaderData<typeof rootLoader>("root");
+  const navigation = useNavigation();
+  const revalidator = useRevalidator();
+  // New deliveries appear on the first page without a reload.
+  useEffect(() => {
+    if (d.firstPage) return;
+    const timer = setInterval(() => {
+      if (revalidator.state === "idle" && document.visibilityState === "visible") revalidator.revalidate();
+    }, 5000);
+    return () => clearInterval(timer);
+  }, [d.firstPage, revalidator]);
+  const mayRehandle = root?.staff ? can(root.staff.role, "rehandle:webhook") : false;
+  return (
+    <div className="space-y-4">
+      <div className="flex flex-wrap items-center justify-between gap-2">
+        <h1 className="text-2xl font-bold">Plaid webhooks</h1>
+        <div className="flex gap-2">
+          <a className="btn" href={d.csv} download>
+            Export CSV
+          </a>
+          {mayRehandle ? (
+            <Form method="post" action={`/webhooks${d.newest}${d.newest === "?" ? "index" : "&index"}`}>
+              <button className="btn" type="submit" disabled={navigation.state === "submitting"}>
+                Re-run failed handlers in this filter
+              </button>
+            </Form>
+          ) : null}
+        </div>
+      </div>
+      {result ? <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm">{result.message}</p> : null}
+      <Form method="get" className="card grid grid-cols-2 gap-3 md:grid-cols-5" aria-label="Filter webhooks">
+        {FIELDS.map(([name, label, placeholder]) => (
+          <div key={name}>
+            <label className="label" htmlFor={`f-${name}`}>
+              {label}
+            </label>
+            <input id={`f-${name}`} name={name} className="input" defaultValue={d.values[name] ?? ""} placeholder={placeholder} />
+            {d.errors[name] ? <p role="alert" className="mt-1 text-xs text-red-700">{d.errors[name]}</p> : null}
+          </div>
+        ))}
+        <div>
+          <label className="label" htmlFor="f-verdict">
+            Verdict
+          </label>
+          <select id="f-verdict" name="verdict" className="input" defaultValue={d.values.verdict ?? ""}>
+            <option value="">Any</option>
+            <option value="verified">verified</option>
+            <option value="rejected">rejected</option>
+          </select>
+        </div>
+        <div>
+          <label className="label" htmlFor="f-status">
+            Handling
+          </label>
+          <select id="f-status" name="status" className="input" defaultValue={d.values.status ?? ""}>
+            <option value="">Any</option>
+            <option value="handled">handled</option>
+            <option value="ignored">ignored</option>
+            <option value="failed">failed</option>
+          </select>
+        </div>
+        <div>
+          <label className="label" htmlFor="f-from">
+            From (UTC)
+          </label>
+          <input id="f-from" name="from" type="date" className="input" defaultValue={d.values.from ?? ""} />
+        </div>
+        <div>
+          <label className="label" htmlFor="f-to">
+            To (UTC)
+          </label>
+          <input id="f-to" name="to" type="date" className="input" defaultValue={d.values.to ?? ""} />
+        </div>
+        <div className="col-span-2 flex items-end gap-2 md:col-span-5">
+          <button type="submit" className="btn-primary">
+            Filter
+          </button>
+          <Link className="btn" to="/webhooks">
+            Clear
+          </Link>
+        </div>
+      </Form>
+      <div className="card overflow-x-auto p-0">
+        <table className="table-basic" aria-label="Webhook deliveries">
+          <thead>
+            <tr>
+              <th>Received</th>
+              <th>Type / code</th>
+              <th>Verdict</th>
+              <th>Handling</th>
+              <th>item_id / user_id</th>
+              <th>Customer</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {d.rows.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  <Link className="text-indigo-700 hover:underline" to={`/webhooks/${r.id}`}>
+                    <Time value={r.receivedAt} now={d.now} />
+                  </Link>
+                </td>
+                <td className="font-mono text-xs">
+                  {r.webhookType ?? "?"}/{r.webhookCode ?? "?"}
+                </td>
+                <td>
+                  {r.verdict === "verified" ? <Badge tone="green">verified</Badge> : <Badge tone="red">rejected {r.answeredStatus}</Badge>}
+                  {r.deliveryCount && r.deliveryCount > 1 ? <span className="ml-1 text-xs text-slate-500">×{r.deliveryCount}</span> : null}
+                </td>
+                <td>{r.handlingStatus ? <Badge tone={r.handlingStatus === "failed" ? "red" : r.handlingStatus === "handled" ? "blue" : "slate"}>{r.handlingStatus}</Badge> : <span className="text-xs text-slate-500">{r.reason}</span>}</td>
+                <td className="max-w-[12rem] truncate font-mono text-xs">{r.itemId ?? r.userId}</td>
+                <td className="font-mono text-xs">
+                  {r.customerHash ? (
+                    <Link className="text-indigo-700 hover:underline" to={`/customers/${r.customerHash}`}>
+                      {r.customerHash.slice(0, 12)}…
+                    </Link>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+            {d.rows.length === 0 ? (
+              <tr>
+                <td colSpan={6} className="py-6 text-center text-slate-500">
+                  No webhook matches these filters.
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </div>
+      <nav className="flex gap-2" aria-label="Pages">
+        {d.firstPage ? (
+          <Link className="btn" to={d.newest}>
+            ← Newest
+          </Link>
+        ) : null}
+        {d.next ? (
+          <Link className="btn" to={d.next}>
+            Older →
+          </Link>
+        ) : null}
+      </nav>
+    </div>
+  );
+}

@@ -1,0 +1,142 @@
+import { and, desc, eq, gte, inArray, like, lt, sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../../db/open";
+import { webhookDeliveries, webhookEvents } from "../../db/schema";
+
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Use a date like 2026-11-22");
+const token = z.string().trim().max(100).regex(/^[\w.:-]+$/, "Letters, digits, dots, dashes and underscores only");
+
+const filterSchema = z.object({
+  type: token.optional(),
+  code: token.optional(),
+  verdict: z.enum(["verified", "rejected"]).optional(),
+  status: z.enum(["handled", "ignored", "failed"]).optional(),
+  item: token.optional(),
+  user: token.optional(),
+  customer: z.string().trim().toLowerCase().regex(/^[0-9a-f]{64}$/, "A customer hash is 64 hex characters").optional(),
+  from: day.optional(),
+  to: day.optional(),
+  q: z.string().max(200, "Search text is at most 200 characters").optional(),
+  before: z.coerce.number().int().positive().optional(),
+});
+
+export type WebhookFilter = z.infer<typeof filterSchema>;
+const KEYS = ["type", "code", "verdict", "status", "item", "user", "customer", "from", "to", "q", "before"] as const;
+
+/** The history filter from a query string: bad values are reported and dropped, never fatal. */
+export function parseWebhookFilter(params: URLSearchParams): { filter: WebhookFilter; values: Record<string, string>; errors: Record<string, string> } {
+  const values: Record<string, string> = {};
+  for (const k of KEYS) {
+    const v = params.get(k);
+    if (v) values[k] = v;
+  }
+  const errors: Record<string, string> = {};
+  const clean = { ...values };
+  let parsed = filterSchema.safeParse(clean);
+  while (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const key = String(issue.path[0]);
+      errors[key] ??= issue.message;
+      delete clean[key as keyof typeof clean];
+    }
+    parsed = filterSchema.safeParse(clean);
+  }
+  return { filter: parsed.data, values, errors };
+}
+
+function conditions(f: WebhookFilter): SQL[] {
+  const c: SQL[] = [];
+  if (f.type) c.push(eq(webhookDeliveries.webhookType, f.type));
+  if (f.code) c.push(eq(webhookDeliveries.webhookCode, f.code));
+  if (f.verdict) c.push(eq(webhookDeliveries.verdict, f.verdict));
+  if (f.status) c.push(eq(webhookEvents.handlingStatus, f.status));
+  if (f.item) c.push(eq(webhookDeliveries.itemId, f.item));
+  if (f.user) c.push(eq(webhookDeliveries.userId, f.user));
+  if (f.customer) c.push(eq(webhookDeliveries.customerHash, f.customer));
+  if (f.from) c.push(gte(webhookDeliveries.receivedAt, new Date(`${f.from}T00:00:00Z`)));
+  if (f.to) c.push(lt(webhookDeliveries.receivedAt, new Date(Date.parse(`${f.to}T00:00:00Z`) + 86_400_000)));
+  if (f.q) c.push(like(sql`cast(${webhookDeliveries.body} as text)`, `%${f.q.replace(/[%_\\]/g, (m) => `\\${m}`)}%`));
+  return c;
+}
+
+const columns = {
+  id: webhookDeliveries.id,
+  receivedAt: webhookDeliveries.receivedAt,
+  verdict: webhookDeliveries.verdict,
+  reason: webhookDeliveries.reason,
+  answeredStatus: webhookDeliveries.answeredStatus,
+  webhookType: webhookDeliveries.webhookType,
+  webhookCode: webhookDeliveries.webhookCode,
+  itemId: webhookDeliveries.itemId,
+  userId: webhookDeliveries.userId,
+  customerHash: webhookDeliveries.customerHash,
+  eventId: webhookDeliveries.eventId,
+  handlingStatus: webhookEvents.handlingStatus,
+  deliveryCount: webhookEvents.deliveryCount,
+};
+
+/** Newest first, keyset-paged on the delivery id: each page is an index range, however deep. */
+export function listDeliveries(db: Db, f: WebhookFilter, limit = 50) {
+  const c = conditions(f);
+  if (f.before) c.push(lt(webhookDeliveries.id, f.before));
+  const rows = db
+    .select(columns)
+    .from(webhookDeliveries)
+    .leftJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+    .where(c.length ? and(...c) : undefined)
+    .orderBy(desc(webhookDeliveries.id))
+    .limit(limit + 1)
+    .all();
+  return { rows: rows.slice(0, limit), nextBefore: rows.length > limit ? rows[limit - 1]!.id : null };
+}
+
+export function* iterateDeliveries(db: Db, f: WebhookFilter) {
+  let before = f.before;
+  for (;;) {
+    const { rows, nextBefore } = listDeliveries(db, { ...f, before }, 1000);
+    yield* rows;
+    if (!nextBefore) return;
+    before = nextBefore;
+  }
+}
+
+/** Events whose handler failed, among those the filter selects: what "re-run every failed" works on. */
+export function failedEventIds(db: Db, f: WebhookFilter, limit = 1000): number[] {
+  const c = conditions({ ...f, status: "failed", verdict: "verified" });
+  return [
+    ...new Set(
+      db
+        .select({ eventId: webhookDeliveries.eventId })
+        .from(webhookDeliveries)
+        .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+        .where(and(...c))
+        .limit(limit)
+        .all()
+        .map((r) => r.eventId!),
+    ),
+  ];
+}
+
+export function getDelivery(db: Db, id: number) {
+  return db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)).get();
+}
+
+export function getEventWithDeliveries(db: Db, eventId: number) {
+  const event = db.select().from(webhookEvents).where(eq(webhookEvents.id, eventId)).get();
+  const deliveries = db
+    .select({ id: webhookDeliveries.id, receivedAt: webhookDeliveries.receivedAt, verdict: webhookDeliveries.verdict, kid: webhookDeliveries.kid, iat: webhookDeliveries.iat, answeredStatus: webhookDeliveries.answeredStatus })
+    .from(webhookDeliveries)
+    .where(eq(webhookDeliveries.eventId, eventId))
+    .orderBy(webhookDeliveries.id)
+    .all();
+  return { event, deliveries };
+}
+
+export function webhooksOfCustomer(db: Db, customerHash: string, limit = 100) {
+  return db.select(columns).from(webhookDeliveries).leftJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId)).where(eq(webhookDeliveries.customerHash, customerHash)).orderBy(desc(webhookDeliveries.id)).limit(limit).all();
+}
+
+export function webhooksOfItems(db: Db, itemIds: string[], limit = 100) {
+  if (!itemIds.length) return [];
+  return db.select(columns).from(webhookDeliveries).leftJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId)).where(inArray(webhookDeliveries.itemId, itemIds)).orderBy(desc(webhookDeliveries.id)).limit(limit).all();
+}

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import * as csv from "../../app/routes/webhooks[.]csv";
+import * as list from "../../app/routes/webhooks._index";
+import * as receiver from "../../app/routes/webhooks.plaid";
+import { webhookEvents } from "../../db/schema";
+import { signBody } from "../../simulators/plaid/webhooks";
+import { createHarness, ORIGIN, type Harness } from "../support/context";
+import { startTestSimulators } from "../support/simulators";
+
+let sims: Awaited<ReturnType<typeof startTestSimulators>>;
+let h: Harness;
+beforeAll(async () => {
+  sims = await startTestSimulators("webhook-history-hmac-key-00000000000000");
+});
+afterAll(() => sims.close());
+beforeEach(async () => {
+  h = await createHarness(sims.env);
+  h.clock.current = new Date(sims.clock.now());
+});
+
+async function deliver(payload: object, signed = true) {
+  const body = JSON.stringify(payload, null, 2);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (signed) headers["plaid-verification"] = signBody(body, sims.plaid.keys.current, sims.clock.now());
+  await receiver.action({ request: new Request(`${ORIGIN}/webhooks/plaid`, { method: "POST", headers, body }), context: h.context(), params: {} });
+}
+
+async function page(query: string) {
+  return list.loader({ request: await h.request(`/webhooks${query}`, { role: "support" }), context: h.context(), params: {} });
+}
+
+describe("webhook history", () => {
+  it("filters by type, code, verdict, handling, item and payload text, and pages by keyset", async () => {
+    for (let i = 0; i < 60; i++) await deliver({ webhook_type: "LINK", webhook_code: "EVENTS", link_session_id: `ls-${i}`, environment: "sandbox" });
+    await deliver({ webhook_type: "ITEM", webhook_code: "ERROR", item_id: "item-42", error: { error_code: "ITEM_LOGIN_REQUIRED" }, environment: "sandbox" });
+    await deliver({ webhook_type: "ITEM", webhook_code: "ERROR", item_id: "item-43" }, false);
+    expect((await page("?type=ITEM")).rows).toHaveLength(2);
+    expect((await page("?verdict=rejected")).rows).toMatchObject([{ itemId: "item-43", answeredStatus: 401 }]);
+    expect((await page("?item=item-42")).rows).toMatchObject([{ webhookCode: "ERROR", handlingStatus: "ignored" }]);
+    expect((await page("?q=ls-17")).rows).toHaveLength(1);
+    expect((await page("?q=100%25")).rows).toHaveLength(0);
+    const seen: number[] = [];
+    let query = "?type=LINK";
+    for (;;) {
+      const p = await page(query);
+      seen.push(...p.rows.map((r) => r.id));
+      if (!p.next) break;
+      query = p.next;
+    }
+    expect(seen).toHaveLength(60);
+    expect(new Set(seen).size).toBe(60);
+    expect(seen).toEqual([...seen].sort((a, b) => b - a));
+    expect((await page("?customer=zz&from=yesterday")).errors).toMatchObject({ customer: expect.any(String), from: expect.any(String) });
+  });
+
+  it("exports the filtered list as CSV", async () => {
+    await deliver({ webhook_type: "ITEM", webhook_code: "LOGIN_REPAIRED", item_id: "item-csv" });
+    const res = (await csv.loader({ request: await h.request("/webhooks.csv?code=LOGIN_REPAIRED", { role: "support" }), context: h.context(), params: {} })) as Response;
+    const lines = (await res.text()).trim().split("\r\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain("LOGIN_REPAIRED,verified,200");
+  });
+
+  it("lets ops re-run every failed handler in a filter", async () => {
+    await deliver({ webhook_type: "ITEM", webhook_code: "PENDING_DISCONNECT", item_id: "item-x" });
+    h.db.update(webhookEvents).set({ handlingStatus: "failed", handlingResult: "boom" }).run();
+    const res = (await list.action({ request: await h.request("/webhooks?code=PENDING_DISCONNECT&index", { method: "POST", role: "ops" }), context: h.context(), params: {} })) as { message: string };
+    expect(res.message).toBe("Re-ran 1 failed event(s): 1 ran cleanly, 0 still failing.");
+    expect(h.db.select().from(webhookEvents).all().map((e) => e.handlingStatus)).toEqual(["ignored"]);
+  });
+});
