@@ -7,6 +7,7 @@ import { pruneSessions } from "../app/staff/sessions.server";
 import { CardlyticsClient } from "../app/cardlytics/client.server";
 import { createPlaidClient } from "../app/plaid/client.server";
 import { PlaidKeyCache, plaidKeyFetcher } from "../app/webhooks/verify.server";
+import { pruneWebhooks } from "../app/webhooks/maintenance.server";
 import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
@@ -40,7 +41,12 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   );
   // Plaid must call back somewhere: by default, this console's own receiver.
   config.plaid.webhookUrl ??= `${running.url}/webhooks/plaid`;
-  const sweep = setInterval(() => pruneSessions(db, new Date(), config.session), 10 * 60_000);
+  pruneWebhooks(db, new Date(), config.webhookRetentionDays);
+  let sweeps = 0;
+  const sweep = setInterval(() => {
+    pruneSessions(db, new Date(), config.session);
+    if (++sweeps % 6 === 0) pruneWebhooks(db, new Date(), config.webhookRetentionDays);
+  }, 10 * 60_000);
   sweep.unref();
   return {
     ...running,

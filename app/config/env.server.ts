@@ -37,6 +37,8 @@ const schema = z.object({
   TRUST_PROXY: z.enum(["true", "false"]).default("false"),
   // An OPEN Cardlytics account this close to its expirationDate is shown as expiring.
   EXPIRING_WITHIN_DAYS: positiveInt(14),
+  // Webhook deliveries older than this are pruned (hourly, and at start-up).
+  WEBHOOK_RETENTION_DAYS: positiveInt(90),
   SESSION_IDLE_MINUTES: positiveInt(30),
   SESSION_MAX_HOURS: positiveInt(12),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt(5),
@@ -58,6 +60,7 @@ export type Config = {
   trustProxy: boolean;
   session: { idleMs: number; maxMs: number };
   expiringWithinDays: number;
+  webhookRetentionDays: number;
   loginThrottle: { maxPerAccount: number; maxPerAddress: number; windowMs: number };
 };
 
@@ -111,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY === "true",
     session: { idleMs: e.SESSION_IDLE_MINUTES * 60_000, maxMs: e.SESSION_MAX_HOURS * 3_600_000 },
     expiringWithinDays: e.EXPIRING_WITHIN_DAYS,
+    webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,
     loginThrottle: {
       maxPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,

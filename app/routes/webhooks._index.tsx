@@ -9,6 +9,7 @@ import { Badge } from "~/ui/badge";
 import { Time } from "~/ui/time";
 import { failedEventIds, listDeliveries, parseWebhookFilter } from "~/webhooks/history.server";
 import { rehandleEvent } from "~/webhooks/receive.server";
+import { rejectionAlert } from "~/webhooks/maintenance.server";
 
 export const meta: MetaFunction = () => [{ title: "Webhooks · Linkdesk" }];
 
@@ -25,6 +26,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     next: nextBefore ? `?${new URLSearchParams([...keep, ["before", String(nextBefore)]])}` : null,
     newest: `?${keep}`,
     csv: `/webhooks.csv?${keep}`,
+    alert: rejectionAlert(context.db, context.now()),
+    retentionDays: context.config.webhookRetentionDays,
     now: context.now().getTime(),
   };
 }
@@ -81,6 +84,12 @@ export default function Webhooks() {
           ) : null}
         </div>
       </div>
+      {d.alert ? (
+        <p role="alert" className="rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900">
+          {d.alert.rejected} of the {d.alert.total} deliveries in the last hour were refused ({Math.round(d.alert.share * 100)}%). Check the reasons below: a wrong Plaid environment, a clock off by minutes, or a proxy that rewrites bodies all look like this.
+        </p>
+      ) : null}
+      <p className="text-xs text-slate-500">Deliveries are kept {d.retentionDays} days.</p>
       {result ? <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm">{result.message}</p> : null}
       <Form method="get" className="card grid grid-cols-2 gap-3 md:grid-cols-5" aria-label="Filter webhooks">
         {FIELDS.map(([name, label, placeholder]) => (

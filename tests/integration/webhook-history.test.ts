@@ -61,6 +61,18 @@ describe("webhook history", () => {
     expect(lines[1]).toContain("LOGIN_REPAIRED,verified,200");
   });
 
+  it("raises the rejection alert past a fifth of the last hour's deliveries, and prunes past the retention period", async () => {
+    for (let i = 0; i < 8; i++) await deliver({ webhook_type: "ITEM", webhook_code: "NEW_ACCOUNTS_AVAILABLE", item_id: `ok-${i}` });
+    for (let i = 0; i < 2; i++) await deliver({ webhook_type: "ITEM", webhook_code: "ERROR", item_id: `forged-${i}` }, false);
+    expect((await page("")).alert).toBeNull();
+    await deliver({ webhook_type: "ITEM", webhook_code: "ERROR", item_id: "forged-x" }, false);
+    expect((await page("")).alert).toMatchObject({ total: 11, rejected: 3 });
+    const { pruneWebhooks } = await import("../../app/webhooks/maintenance.server");
+    expect(pruneWebhooks(h.db, new Date(h.clock.now().getTime() + 89 * 86_400_000), 90)).toEqual({ deliveries: 0, events: 0 });
+    expect(pruneWebhooks(h.db, new Date(h.clock.now().getTime() + 91 * 86_400_000), 90)).toEqual({ deliveries: 11, events: 8 });
+    expect((await page("")).rows).toHaveLength(0);
+  });
+
   it("lets ops re-run every failed handler in a filter", async () => {
     await deliver({ webhook_type: "ITEM", webhook_code: "PENDING_DISCONNECT", item_id: "item-x" });
     h.db.update(webhookEvents).set({ handlingStatus: "failed", handlingResult: "boom" }).run();
