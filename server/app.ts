@@ -2,12 +2,41 @@ import { createRequestHandler } from "@remix-run/express";
 import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { MAX_WEBHOOK_BYTES, receiveDelivery } from "../app/webhooks/receive.server";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AppContext } from "../app/context";
 import type { Config } from "../app/config/env.server";
+
+function webhookFastPath(services: Pick<AppContext, "db" | "webhookKeys">, trustProxy: boolean) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    let size = Number(req.headers["content-length"] ?? 0) > MAX_WEBHOOK_BYTES ? MAX_WEBHOOK_BYTES + 1 : 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_WEBHOOK_BYTES) chunks.push(chunk);
+    });
+    req.on("end", () => {
+      const forwarded = trustProxy ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim() : "";
+      const header = (name: string) => {
+        const v = req.headers[name.toLowerCase()];
+        return (Array.isArray(v) ? v[0] : v) ?? null;
+      };
+      receiveDelivery({ db: services.db, keys: services.webhookKeys, now: () => new Date() }, { raw: size > MAX_WEBHOOK_BYTES ? "too-large" : Buffer.concat(chunks), header, clientAddress: forwarded || req.socket.remoteAddress || "unknown" }).then(
+        (receipt) => {
+          const body = JSON.stringify(receipt.status === 200 ? { received: true, duplicate: receipt.duplicate } : { received: false, error: receipt.reason });
+          res.writeHead(receipt.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+        },
+        (error: unknown) => {
+          console.error("webhook receiver failed", error);
+          res.writeHead(500, { "content-type": "application/json" }).end('{"received":false,"error":"internal error"}');
+        },
+      );
+    });
+  };
+}
 
 export type RunningServer = { url: string; server: Server; close: () => Promise<void> };
 
@@ -60,7 +89,13 @@ export async function startHttpServer(config: Config, services: Pick<AppContext,
     }),
   );
 
-  const server = createServer(app);
+  // Plaid webhooks take a direct path to the receiver: no Remix request conversion, no compression, no session
+  // lookup, just the raw bytes. The Remix route at the same address serves development and tests.
+  const receive = webhookFastPath(services, config.trustProxy);
+  const server = createServer((req, res) => {
+    if (req.method === "POST" && req.url === "/webhooks/plaid") receive(req, res);
+    else app(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());

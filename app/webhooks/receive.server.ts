@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
 import { webhookDeliveries, webhookEvents } from "../../db/schema";
-import { customerOfItem, handleWebhook, type WebhookBody } from "./handlers.server";
+import { handleWebhook, type WebhookBody } from "./handlers.server";
 import { verifyPlaidWebhook, type PlaidKeyCache, type Verification } from "./verify.server";
 
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -48,12 +48,19 @@ const text = (v: unknown) => (typeof v === "string" ? v.slice(0, 200) : null);
  * only after the transaction has committed, so a 200 always means the event is on disk.
  */
 export async function receivePlaidWebhook(deps: ReceiveDeps, request: Request, clientAddress: string): Promise<Receipt> {
-  const raw = await readRawBody(request);
+  return receiveDelivery(deps, { raw: await readRawBody(request), header: (name) => request.headers.get(name), clientAddress });
+}
+
+export type Delivery = { raw: Buffer | "too-large"; header: (name: string) => string | null; clientAddress: string };
+
+/** The receiver proper, independent of how the bytes arrived (Remix route or the server's direct path). */
+export async function receiveDelivery(deps: ReceiveDeps, delivery: Delivery): Promise<Receipt> {
+  const { raw, clientAddress } = delivery;
   const receivedAt = deps.now();
-  const headers = Object.fromEntries(KEPT_HEADERS.flatMap((name) => (request.headers.get(name) ? [[name, request.headers.get(name)!.slice(0, 4000)]] : [])));
+  const headers = Object.fromEntries(KEPT_HEADERS.flatMap((name) => (delivery.header(name) ? [[name, delivery.header(name)!.slice(0, 4000)]] : [])));
   const body = raw === "too-large" ? Buffer.alloc(0) : raw;
   const verification: Verification | { ok: false; status: 413; reason: string; kid?: string; iat?: number } =
-    raw === "too-large" ? { ok: false, status: 413, reason: "body larger than 1 MB" } : await verifyPlaidWebhook(body, request.headers.get("plaid-verification"), deps.keys, receivedAt.getTime());
+    raw === "too-large" ? { ok: false, status: 413, reason: "body larger than 1 MB" } : await verifyPlaidWebhook(body, delivery.header("plaid-verification"), deps.keys, receivedAt.getTime());
   const parsed = parse(body);
   let status: number = verification.ok ? 200 : verification.status;
   let reason: string | null = verification.ok ? null : verification.reason;
@@ -68,32 +75,50 @@ export async function receivePlaidWebhook(deps: ReceiveDeps, request: Request, c
     itemId: text(parsed?.item_id),
     userId: text(parsed?.user_id),
   };
+  const sql$ = statementsFor(deps.db);
+  const at = receivedAt.getTime();
   return deps.db.transaction((tx) => {
-    const customerHash = customerOfItem(tx, fields.itemId);
+    const customerHash = fields.itemId ? ((sql$.customerOfItem.get(fields.itemId) as { customer_hash: string } | undefined)?.customer_hash ?? null) : null;
     let eventId: number | null = null;
     let duplicate = false;
     if (status === 200) {
-      const existing = tx.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.dedupeKey, bodySha256)).get();
+      const existing = sql$.eventByKey.get(bodySha256) as { id: number } | undefined;
       if (existing) {
         duplicate = true;
         eventId = existing.id;
-        tx.update(webhookEvents).set({ deliveryCount: sql`${webhookEvents.deliveryCount} + 1`, lastReceivedAt: receivedAt }).where(eq(webhookEvents.id, existing.id)).run();
+        sql$.bumpEvent.run(at, existing.id);
       } else {
-        eventId = tx
-          .insert(webhookEvents)
-          .values({ dedupeKey: bodySha256, ...fields, customerHash, environment: text((parsed as Record<string, unknown>).environment), firstReceivedAt: receivedAt, lastReceivedAt: receivedAt, deliveryCount: 1, handlingStatus: "ignored", handleAttempts: 0 })
-          .returning({ id: webhookEvents.id })
-          .get().id;
+        eventId = (sql$.insertEvent.get(bodySha256, fields.webhookType, fields.webhookCode, fields.itemId, fields.userId, customerHash, text((parsed as Record<string, unknown>).environment), at, at) as { id: number }).id;
         runHandler(tx, eventId, parsed!, receivedAt);
       }
     }
-    const { id: deliveryId } = tx
-      .insert(webhookDeliveries)
-      .values({ receivedAt, eventId, verdict: status === 200 ? "verified" : "rejected", reason, answeredStatus: status, body, bodySha256, headers, kid: verification.ok ? verification.kid : (verification.kid ?? null), iat: verification.ok ? verification.iat : (verification.iat ?? null), ...fields, customerHash, clientAddress })
-      .returning({ id: webhookDeliveries.id })
-      .get();
+    const kid = verification.ok ? verification.kid : (verification.kid ?? null);
+    const iat = verification.ok ? verification.iat : (verification.iat ?? null);
+    const { id: deliveryId } = sql$.insertDelivery.get(at, eventId, status === 200 ? "verified" : "rejected", reason, status, body, bodySha256, JSON.stringify(headers), kid, iat, fields.webhookType, fields.webhookCode, fields.itemId, fields.userId, customerHash, clientAddress) as { id: number };
     return { status, reason, deliveryId, eventId, duplicate };
   });
+}
+
+// The receiver is the hottest path in the console: its statements are prepared once per database handle.
+const prepared = new WeakMap<object, ReturnType<typeof prepare>>();
+function prepare(db: Db) {
+  const c = db.$client;
+  return {
+    customerOfItem: c.prepare("select customer_hash from plaid_items where item_id = ?"),
+    eventByKey: c.prepare("select id from webhook_events where dedupe_key = ?"),
+    bumpEvent: c.prepare("update webhook_events set delivery_count = delivery_count + 1, last_received_at = ? where id = ?"),
+    insertEvent: c.prepare(
+      "insert into webhook_events (dedupe_key, webhook_type, webhook_code, item_id, user_id, customer_hash, environment, first_received_at, last_received_at, delivery_count, handling_status, handle_attempts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'ignored', 0) returning id",
+    ),
+    insertDelivery: c.prepare(
+      "insert into webhook_deliveries (received_at, event_id, verdict, reason, answered_status, body, body_sha256, headers, kid, iat, webhook_type, webhook_code, item_id, user_id, customer_hash, client_address) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id",
+    ),
+  };
+}
+function statementsFor(db: Db) {
+  let s = prepared.get(db.$client);
+  if (!s) prepared.set(db.$client, (s = prepare(db)));
+  return s;
 }
 
 /** Runs the handler in a savepoint: its failure is recorded on the event and undoes only its own changes. */
