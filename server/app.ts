@@ -93,7 +93,7 @@ export async function startHttpServer(config: Config, services: Pick<AppContext,
   // lookup, just the raw bytes. The Remix route at the same address serves development and tests.
   const receive = webhookFastPath(services, config.trustProxy);
   const server = createServer((req, res) => {
-    if (req.method === "POST" && req.url === "/webhooks/plaid") receive(req, res);
+    if (req.method === "POST" && req.url?.split("?")[0] === "/webhooks/plaid") receive(req, res);
     else app(req, res);
   });
   await new Promise<void>((resolve, reject) => {
