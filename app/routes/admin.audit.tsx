@@ -4,6 +4,7 @@ import { distinctAuditActions, listAudit } from "~/staff/audit.server";
 import { parseAuditQuery } from "~/staff/audit-filter";
 import { requirePermission } from "~/staff/guards.server";
 import { listStaff } from "~/staff/staff-users.server";
+import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · Linkdesk" }];
@@ -165,18 +166,7 @@ export default function AuditLog() {
           </tbody>
         </table>
       </div>
-      <nav className="flex gap-2" aria-label="Pages">
-        {firstPage ? (
-          <Link className="btn" to={firstPage}>
-            ← Newest
-          </Link>
-        ) : null}
-        {nextPage ? (
-          <Link className="btn" to={nextPage}>
-            Older →
-          </Link>
-        ) : null}
-      </nav>
+      <Pager previous={firstPage} next={nextPage} />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import type { loader as rootLoader } from "~/root";
 import { requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
+import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 
 export const meta: MetaFunction = () => [{ title: "Expiring links · Linkdesk" }];
@@ -165,18 +166,7 @@ export default function ExpiringLinks() {
           </tbody>
         </table>
       </div>
-      <nav className="flex gap-2" aria-label="Pages">
-        {d.page > 1 ? (
-          <Link className="btn" to={withPage(d.page - 1)}>
-            ← Previous
-          </Link>
-        ) : null}
-        {d.hasNext ? (
-          <Link className="btn" to={withPage(d.page + 1)}>
-            Next →
-          </Link>
-        ) : null}
-      </nav>
+      <Pager previous={d.page > 1 ? withPage(d.page - 1) : null} next={d.hasNext ? withPage(d.page + 1) : null} previousLabel="← Previous" nextLabel="Next →" />
     </div>
   );
 }

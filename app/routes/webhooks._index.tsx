@@ -6,6 +6,7 @@ import { recordAudit } from "~/staff/audit.server";
 import { requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
+import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 import { failedEventIds, listDeliveries, parseWebhookFilter } from "~/webhooks/history.server";
 import { rehandleEvent } from "~/webhooks/receive.server";
@@ -191,18 +192,7 @@ export default function Webhooks() {
           </tbody>
         </table>
       </div>
-      <nav className="flex gap-2" aria-label="Pages">
-        {d.firstPage ? (
-          <Link className="btn" to={d.newest}>
-            ← Newest
-          </Link>
-        ) : null}
-        {d.next ? (
-          <Link className="btn" to={d.next}>
-            Older →
-          </Link>
-        ) : null}
-      </nav>
+      <Pager previous={d.firstPage ? d.newest : null} next={d.next} />
     </div>
   );
 }

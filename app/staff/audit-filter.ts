@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseQuery } from "../lib/query";
 import type { AuditFilter } from "./audit.server";
 
 const day = z
@@ -28,23 +29,7 @@ export type AuditQuery = { filter: AuditFilter; before?: number; values: Record<
 
 /** Reads the audit page's query string; an invalid filter is reported and left out rather than failing the page. */
 export function parseAuditQuery(params: URLSearchParams): AuditQuery {
-  const values: Record<string, string> = {};
-  for (const key of ["staff", "action", "customer", "from", "to", "before"]) {
-    const v = params.get(key);
-    if (v !== null && v !== "") values[key] = v;
-  }
-  const errors: Record<string, string> = {};
-  const clean: Record<string, string> = { ...values };
-  let parsed = query.safeParse(clean);
-  while (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0]);
-      errors[key] ??= issue.message;
-      delete clean[key];
-    }
-    parsed = query.safeParse(clean);
-  }
-  const q = parsed.data;
+  const { data: q, values, errors } = parseQuery(query, params, ["staff", "action", "customer", "from", "to", "before"]);
   const filter: AuditFilter = {
     staffUserId: q.staff,
     action: q.action,

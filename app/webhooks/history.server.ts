@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, inArray, like, lt, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
+import { parseQuery } from "../lib/query";
 import type { Db } from "../../db/open";
 import { webhookDeliveries, webhookEvents } from "../../db/schema";
 
@@ -25,23 +26,8 @@ const KEYS = ["type", "code", "verdict", "status", "item", "user", "customer", "
 
 /** The history filter from a query string: bad values are reported and dropped, never fatal. */
 export function parseWebhookFilter(params: URLSearchParams): { filter: WebhookFilter; values: Record<string, string>; errors: Record<string, string> } {
-  const values: Record<string, string> = {};
-  for (const k of KEYS) {
-    const v = params.get(k);
-    if (v) values[k] = v;
-  }
-  const errors: Record<string, string> = {};
-  const clean = { ...values };
-  let parsed = filterSchema.safeParse(clean);
-  while (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0]);
-      errors[key] ??= issue.message;
-      delete clean[key as keyof typeof clean];
-    }
-    parsed = filterSchema.safeParse(clean);
-  }
-  return { filter: parsed.data, values, errors };
+  const { data: filter, values, errors } = parseQuery(filterSchema, params, KEYS);
+  return { filter, values, errors };
 }
 
 function conditions(f: WebhookFilter): SQL[] {

@@ -1,38 +1,28 @@
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as customerPage from "../../app/routes/customers.$hash";
 import { expiringAccounts } from "../../app/cardlytics/account-links.server";
 import { accountLinkChecks, auditLog, cardlyticsAccounts } from "../../db/schema";
-import { createHarness, statusOf, type Harness } from "../support/context";
-import { startTestSimulators } from "../support/simulators";
+import { createHarness, statusOf } from "../support/context";
+import { simulatorHarness } from "../support/simulators";
 
 const HMAC_KEY = "customer-page-test-hmac-key-0000000000000";
-let sims: Awaited<ReturnType<typeof startTestSimulators>>;
-let h: Harness;
-
-beforeAll(async () => {
-  sims = await startTestSimulators(HMAC_KEY);
-});
-afterAll(() => sims.close());
-beforeEach(async () => {
-  sims.cardlyticsFaults.clear();
-  h = await createHarness({ ...sims.env, CUSTOMER_ID_HMAC_KEY: HMAC_KEY });
-});
+const t = simulatorHarness(HMAC_KEY);
 
 async function view(hash: string, query = "", role: "support" | "ops" = "support") {
-  return customerPage.loader({ request: await h.request(`/customers/${hash}${query}`, { role }), context: h.context(), params: { hash } });
+  return customerPage.loader({ request: await t.h.request(`/customers/${hash}${query}`, { role }), context: t.h.context(), params: { hash } });
 }
 
 describe("customer page", () => {
   it("shows the expiring account with its state and an at-risk verdict, and stores the check", async () => {
-    const hash = sims.hashOf("demo-expiring");
+    const hash = t.sims.hashOf("demo-expiring");
     const page = await view(hash);
     expect(page.verdict).toMatchObject({ answer: "at-risk", code: "expiring-soon" });
     expect(page.accounts).toMatchObject([{ fiName: "Tartan Bank", last4: "4821", status: "OPEN", state: "expiring" }]);
     expect(page.live).toMatchObject({ ok: true });
-    const stored = h.db.select().from(accountLinkChecks).where(eq(accountLinkChecks.customerHash, hash)).all();
+    const stored = t.h.db.select().from(accountLinkChecks).where(eq(accountLinkChecks.customerHash, hash)).all();
     expect(stored).toMatchObject([{ outcome: "linked", httpStatus: 200, requestId: page.live.requestId, mockData: false }]);
-    expect(h.db.select().from(auditLog).where(eq(auditLog.customerHash, hash)).all().map((e) => e.action)).toEqual(["customer.view"]);
+    expect(t.h.db.select().from(auditLog).where(eq(auditLog.customerHash, hash)).all().map((e) => e.action)).toEqual(["customer.view"]);
     expect(page.escalation).toContain(`x-source-customer-id: ${hash}`);
     expect(page.escalation).toContain(page.live.requestId);
   });
@@ -44,26 +34,26 @@ describe("customer page", () => {
     ["demo-fraud", "no", "not-open"],
     ["demo-none", "no", "no-linked-account"],
   ])("%s: verdict %s (%s)", async (rawId, answer, code) => {
-    expect((await view(sims.hashOf(rawId))).verdict).toMatchObject({ answer, code });
+    expect((await view(t.sims.hashOf(rawId))).verdict).toMatchObject({ answer, code });
   });
 
   it("when Cardlytics fails, still renders from what is stored, with the request id, and loses nothing", async () => {
-    const hash = sims.hashOf("demo-two-cards");
+    const hash = t.sims.hashOf("demo-two-cards");
     await view(hash);
-    sims.cardlyticsFaults.set("/v2/data/accountLink", { errorRate: 1 });
+    t.sims.cardlyticsFaults.set("/v2/data/accountLink", { errorRate: 1 });
     const page = await view(hash);
     expect(page.live).toMatchObject({ ok: false, reason: "server-error", httpStatus: 503, requestId: expect.any(String), lastKnownAt: expect.any(Number) });
     expect(page.accounts.map((a) => a.status).sort()).toEqual(["CLOSED", "OPEN"]);
     expect(page.verdict.code).toBe("cardlytics-unreachable");
     expect(page.checks.map((c) => c.outcome)).toEqual(["failed", "linked"]);
-    expect(h.db.select().from(cardlyticsAccounts).where(eq(cardlyticsAccounts.customerHash, hash)).all()).toHaveLength(2);
+    expect(t.h.db.select().from(cardlyticsAccounts).where(eq(cardlyticsAccounts.customerHash, hash)).all()).toHaveLength(2);
   });
 
   it("marks the check where the accounts changed", async () => {
-    const hash = sims.hashOf("demo-open");
+    const hash = t.sims.hashOf("demo-open");
     await view(hash);
     await view(hash);
-    sims.cardlytics.state.customers.get(hash)![0]!.status = "CLOSED";
+    t.sims.cardlytics.state.customers.get(hash)![0]!.status = "CLOSED";
     const page = await view(hash);
     expect(page.checks.map((c) => c.changed)).toEqual([true, false, false]);
     expect(page.timeline.filter((e) => e.kind === "check")).toHaveLength(3);
@@ -71,21 +61,21 @@ describe("customer page", () => {
   });
 
   it("asks for mock data only when told, and mock answers never replace the stored accounts", async () => {
-    const hash = sims.hashOf("demo-none");
+    const hash = t.sims.hashOf("demo-none");
     const page = await view(hash, "?mock=1");
     expect(page.verdict.code).toBe("mock-data");
     expect(page.accounts).toMatchObject([{ fiName: "Mock Bank" }]);
-    expect(h.db.select().from(cardlyticsAccounts).where(eq(cardlyticsAccounts.customerHash, hash)).all()).toHaveLength(0);
+    expect(t.h.db.select().from(cardlyticsAccounts).where(eq(cardlyticsAccounts.customerHash, hash)).all()).toHaveLength(0);
   });
 
   it("refuses mock data in production", async () => {
-    h = await createHarness({ ...sims.env, CUSTOMER_ID_HMAC_KEY: HMAC_KEY, PLAID_ENV: "production" });
-    expect(await statusOf(() => view(sims.hashOf("demo-open"), "?mock=1"))).toBe(400);
+    t.h = await createHarness({ ...t.sims.env, CUSTOMER_ID_HMAC_KEY: HMAC_KEY, PLAID_ENV: "production" });
+    expect(await statusOf(() => view(t.sims.hashOf("demo-open"), "?mock=1"))).toBe(400);
   });
 
   it("feeds the expiring-links list from the latest checks", async () => {
-    for (const raw of ["demo-open", "demo-expiring", "demo-expired", "demo-two-cards", "demo-closed"]) await view(sims.hashOf(raw));
-    const rows = expiringAccounts(h.db, { until: new Date(h.clock.now().getTime() + 30 * 86_400_000), sort: "expiration", limit: 50 });
-    expect(rows.map((r) => r.customerHash)).toEqual([sims.hashOf("demo-expired"), sims.hashOf("demo-expiring"), sims.hashOf("demo-two-cards")]);
+    for (const raw of ["demo-open", "demo-expiring", "demo-expired", "demo-two-cards", "demo-closed"]) await view(t.sims.hashOf(raw));
+    const rows = expiringAccounts(t.h.db, { until: new Date(t.h.clock.now().getTime() + 30 * 86_400_000), sort: "expiration", limit: 50 });
+    expect(rows.map((r) => r.customerHash)).toEqual([t.sims.hashOf("demo-expired"), t.sims.hashOf("demo-expiring"), t.sims.hashOf("demo-two-cards")]);
   });
 });

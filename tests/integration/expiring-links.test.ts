@@ -1,37 +1,28 @@
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import * as expiringCsv from "../../app/routes/customers.expiring[.]csv";
 import * as expiring from "../../app/routes/customers.expiring";
 import * as customerPage from "../../app/routes/customers.$hash";
 import { getRecheckJob, markInterruptedJobs, startRecheckJob } from "../../app/cardlytics/recheck-jobs.server";
 import { accountLinkChecks, recheckJobs } from "../../db/schema";
-import { createHarness, type Harness } from "../support/context";
-import { startTestSimulators } from "../support/simulators";
+import { simulatorHarness } from "../support/simulators";
 
 const HMAC_KEY = "expiring-links-test-hmac-key-00000000000";
-let sims: Awaited<ReturnType<typeof startTestSimulators>>;
-let h: Harness;
-
-beforeAll(async () => {
-  sims = await startTestSimulators(HMAC_KEY);
-});
-afterAll(() => sims.close());
+const t = simulatorHarness(HMAC_KEY);
 beforeEach(async () => {
-  sims.cardlyticsFaults.clear();
-  h = await createHarness({ ...sims.env, CUSTOMER_ID_HMAC_KEY: HMAC_KEY });
   for (const raw of ["demo-open", "demo-expiring", "demo-expired", "demo-two-cards", "demo-none"]) {
-    const hash = sims.hashOf(raw);
-    await customerPage.loader({ request: await h.request(`/customers/${hash}`, { role: "support" }), context: h.context(), params: { hash } });
+    const hash = t.sims.hashOf(raw);
+    await customerPage.loader({ request: await t.h.request(`/customers/${hash}`, { role: "support" }), context: t.h.context(), params: { hash } });
   }
 });
 
 async function list(query: string) {
-  return expiring.loader({ request: await h.request(`/customers/expiring${query}`, { role: "support" }), context: h.context(), params: {} });
+  return expiring.loader({ request: await t.h.request(`/customers/expiring${query}`, { role: "support" }), context: t.h.context(), params: {} });
 }
 
 describe("expiring links", () => {
   it("lists OPEN accounts expiring within N days, expired first, sortable, with a clear message for a bad N", async () => {
-    expect((await list("?within=14")).rows.map((r) => r.customerHash)).toEqual([sims.hashOf("demo-expired"), sims.hashOf("demo-expiring")]);
+    expect((await list("?within=14")).rows.map((r) => r.customerHash)).toEqual([t.sims.hashOf("demo-expired"), t.sims.hashOf("demo-expiring")]);
     expect((await list("?within=30")).rows).toHaveLength(3);
     const byCustomer = (await list("?within=30&sort=customer")).rows.map((r) => r.customerHash);
     expect(byCustomer).toEqual([...byCustomer].sort());
@@ -41,30 +32,30 @@ describe("expiring links", () => {
   });
 
   it("exports the list as CSV", async () => {
-    const res = (await expiringCsv.loader({ request: await h.request("/customers/expiring.csv?within=30", { role: "support" }), context: h.context(), params: {} })) as Response;
+    const res = (await expiringCsv.loader({ request: await t.h.request("/customers/expiring.csv?within=30", { role: "support" }), context: t.h.context(), params: {} })) as Response;
     const lines = (await res.text()).trim().split("\r\n");
     expect(lines[0]).toBe("customer_hash,account_id,institution,last4,card_type,expires_utc,state,checked_at_utc");
     expect(lines.slice(1).map((l) => l.split(",")[6])).toEqual(["expired", "expiring", "expiring"]);
   });
 
   it("re-checks a batch in the background with bounded concurrency, storing each answer and counting failures", async () => {
-    const hashes = [sims.hashOf("demo-open"), sims.hashOf("demo-expiring"), sims.hashOf("demo-none"), "0".repeat(64)];
-    const before = h.db.select().from(accountLinkChecks).all().length;
-    const { jobId, finished } = startRecheckJob({ db: h.db, cardlytics: h.context().cardlytics, now: h.clock.now }, { customerHashes: [...hashes, hashes[0]!], actor: { id: h.users.ops.id, email: h.users.ops.email, role: "ops" }, clientAddress: "127.0.0.1" });
+    const hashes = [t.sims.hashOf("demo-open"), t.sims.hashOf("demo-expiring"), t.sims.hashOf("demo-none"), "0".repeat(64)];
+    const before = t.h.db.select().from(accountLinkChecks).all().length;
+    const { jobId, finished } = startRecheckJob({ db: t.h.db, cardlytics: t.h.context().cardlytics, now: t.h.clock.now }, { customerHashes: [...hashes, hashes[0]!], actor: { id: t.h.users.ops.id, email: t.h.users.ops.email, role: "ops" }, clientAddress: "127.0.0.1" });
     await finished;
-    expect(getRecheckJob(h.db, jobId)).toMatchObject({ status: "finished", done: 4, failed: 0, customerHashes: hashes });
-    expect(h.db.select().from(accountLinkChecks).all().length).toBe(before + 4);
+    expect(getRecheckJob(t.h.db, jobId)).toMatchObject({ status: "finished", done: 4, failed: 0, customerHashes: hashes });
+    expect(t.h.db.select().from(accountLinkChecks).all().length).toBe(before + 4);
   });
 
   it("starts from the page's action for ops, and a restart marks an unfinished job as interrupted", async () => {
-    const request = await h.request("/customers/expiring?within=30", { method: "POST", role: "ops" });
-    const res = (await expiring.action({ request, context: h.context(), params: {} })) as Response;
+    const request = await t.h.request("/customers/expiring?within=30", { method: "POST", role: "ops" });
+    const res = (await expiring.action({ request, context: t.h.context(), params: {} })) as Response;
     expect(res.status).toBe(302);
     const jobId = Number(new URL(res.headers.get("Location")!, "http://x").searchParams.get("job"));
-    const job = h.db.select().from(recheckJobs).where(eq(recheckJobs.id, jobId)).get()!;
+    const job = t.h.db.select().from(recheckJobs).where(eq(recheckJobs.id, jobId)).get()!;
     expect(job.customerHashes).toHaveLength(3);
-    h.db.update(recheckJobs).set({ status: "running" }).where(eq(recheckJobs.id, jobId)).run();
-    expect(markInterruptedJobs(h.db, h.clock.now())).toBe(1);
+    t.h.db.update(recheckJobs).set({ status: "running" }).where(eq(recheckJobs.id, jobId)).run();
+    expect(markInterruptedJobs(t.h.db, t.h.clock.now())).toBe(1);
     expect((await list(`?within=30&job=${jobId}`)).job).toMatchObject({ id: jobId, status: "interrupted" });
   });
 });

@@ -1,37 +1,27 @@
 import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as customerPage from "../../app/routes/customers.$hash";
 import * as itemPage from "../../app/routes/plaid.items.$itemId";
 import * as sandbox from "../../app/routes/plaid.sandbox";
 import { createPlaidClient } from "../../app/plaid/client.server";
 import { exchangeAndStore } from "../../app/plaid/items.server";
 import { auditLog, plaidAccounts, plaidItems, processorTokens } from "../../db/schema";
-import { createHarness, form, statusOf, type Harness } from "../support/context";
-import { startTestSimulators } from "../support/simulators";
+import { createHarness, form, statusOf } from "../support/context";
+import { simulatorHarness } from "../support/simulators";
 
 const HMAC_KEY = "plaid-sandbox-test-hmac-key-0000000000000";
 const CUSTOMER = "ab".repeat(32);
-let sims: Awaited<ReturnType<typeof startTestSimulators>>;
-let h: Harness;
-
-beforeAll(async () => {
-  sims = await startTestSimulators(HMAC_KEY);
-});
-afterAll(() => sims.close());
-beforeEach(async () => {
-  sims.plaidFaults.clear();
-  h = await createHarness({ ...sims.env, CUSTOMER_ID_HMAC_KEY: HMAC_KEY });
-});
+const t = simulatorHarness(HMAC_KEY);
 
 type Result = { ok?: boolean; minted?: { publicToken: string }; plaidError?: { errorCode: string; help: string; requestId: string | null }; fieldErrors?: Record<string, string>; newToken?: { id: number; token: string }; message?: string };
 
 async function act(mod: { action: (a: never) => unknown }, path: string, values: Record<string, string | string[]>, params: Record<string, string> = {}) {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(values)) for (const one of [v].flat()) body.append(k, one);
-  const request = await h.request(path, { method: "POST", role: "ops", body });
+  const request = await t.h.request(path, { method: "POST", role: "ops", body });
   try {
-    const out = await mod.action({ request, context: h.context(), params } as never);
+    const out = await mod.action({ request, context: t.h.context(), params } as never);
     if (out instanceof Response) return { status: out.status, location: out.headers.get("Location"), data: {} as Result };
     const wrapped = out as { data?: Result; init?: { status?: number } };
     return wrapped.init ? { status: wrapped.init.status ?? 200, location: null, data: wrapped.data! } : { status: 200, location: null, data: out as Result };
@@ -53,45 +43,45 @@ async function mintAndExchange() {
 describe("Plaid sandbox tooling", () => {
   it("mints, exchanges, creates a Cardlytics processor token, sends it, and the customer's account appears", async () => {
     const itemId = await mintAndExchange();
-    const stored = h.db.select().from(plaidItems).where(eq(plaidItems.itemId, itemId)).get()!;
+    const stored = t.h.db.select().from(plaidItems).where(eq(plaidItems.itemId, itemId)).get()!;
     expect(stored).toMatchObject({ customerHash: CUSTOMER, institutionName: "First Platypus Bank", status: "active" });
     expect(stored.accessTokenEnc).toMatch(/^v1:/);
-    const accounts = h.db.select().from(plaidAccounts).where(eq(plaidAccounts.itemId, itemId)).all();
+    const accounts = t.h.db.select().from(plaidAccounts).where(eq(plaidAccounts.itemId, itemId)).all();
     expect(accounts.map((a) => a.mask)).toEqual(["0000", "1111", "2222", "3333", "4444"]);
 
     const created = await act(itemPage, `/plaid/items/${itemId}`, { intent: "processor-token", accountId: accounts[0]!.accountId }, { itemId });
     const token = created.data.newToken!.token;
     expect(token).toMatch(/^processor-sandbox-/);
-    const page = await itemPage.loader({ request: await h.request(`/plaid/items/${itemId}`, { role: "support" }), context: h.context(), params: { itemId } });
+    const page = await itemPage.loader({ request: await t.h.request(`/plaid/items/${itemId}`, { role: "support" }), context: t.h.context(), params: { itemId } });
     expect(page.tokens).toMatchObject([{ tokenHint: `processor-sandbox-…${token.slice(-4)}` }]);
     expect(JSON.stringify(page)).not.toContain(token);
 
     const sent = await act(itemPage, `/plaid/items/${itemId}`, { intent: "send", tokenId: String(created.data.newToken!.id) }, { itemId });
     expect(sent.data.message).toContain("1 linked account(s)");
-    const customer = await customerPage.loader({ request: await h.request(`/customers/${CUSTOMER}`, { role: "support" }), context: h.context(), params: { hash: CUSTOMER } });
+    const customer = await customerPage.loader({ request: await t.h.request(`/customers/${CUSTOMER}`, { role: "support" }), context: t.h.context(), params: { hash: CUSTOMER } });
     expect(customer.accounts).toMatchObject([{ last4: "0000", status: "OPEN", fiName: "First Platypus Bank" }]);
     expect(customer.verdict.code).toBe("earning");
     expect(customer.items).toMatchObject([{ itemId, status: "active" }]);
     expect(customer.escalation).toContain(itemId);
 
     // No token in plaintext anywhere in the database file, the audit log included.
-    h.db.$client.pragma("wal_checkpoint(TRUNCATE)");
-    const bytes = readFileSync(h.db.$client.name);
-    const accessToken = sims.plaid.state.items.get(itemId)!.accessToken;
+    t.h.db.$client.pragma("wal_checkpoint(TRUNCATE)");
+    const bytes = readFileSync(t.h.db.$client.name);
+    const accessToken = t.sims.plaid.state.items.get(itemId)!.accessToken;
     expect(bytes.includes(Buffer.from(accessToken))).toBe(false);
     expect(bytes.includes(Buffer.from(token))).toBe(false);
     expect(bytes.includes(Buffer.from(token.slice("processor-sandbox-".length)))).toBe(false);
-    expect(JSON.stringify(h.db.select().from(auditLog).all())).not.toMatch(/access-sandbox|processor-sandbox-[0-9a-f]{8}/);
+    expect(JSON.stringify(t.h.db.select().from(auditLog).all())).not.toMatch(/access-sandbox|processor-sandbox-[0-9a-f]{8}/);
   });
 
   it("removing the item revokes its processor tokens and the verdict says so", async () => {
     const itemId = await mintAndExchange();
-    const account = h.db.select().from(plaidAccounts).where(eq(plaidAccounts.itemId, itemId)).get()!;
+    const account = t.h.db.select().from(plaidAccounts).where(eq(plaidAccounts.itemId, itemId)).get()!;
     await act(itemPage, `/plaid/items/${itemId}`, { intent: "processor-token", accountId: account.accountId }, { itemId });
     expect((await act(itemPage, `/plaid/items/${itemId}`, { intent: "remove", confirm: "nope" }, { itemId })).status).toBe(400);
     expect((await act(itemPage, `/plaid/items/${itemId}`, { intent: "remove", confirm: "remove" }, { itemId })).status).toBe(302);
-    expect(h.db.select().from(processorTokens).where(eq(processorTokens.itemId, itemId)).all().every((t) => t.revokedAt)).toBe(true);
-    const customer = await customerPage.loader({ request: await h.request(`/customers/${CUSTOMER}`, { role: "support" }), context: h.context(), params: { hash: CUSTOMER } });
+    expect(t.h.db.select().from(processorTokens).where(eq(processorTokens.itemId, itemId)).all().every((t) => t.revokedAt)).toBe(true);
+    const customer = await customerPage.loader({ request: await t.h.request(`/customers/${CUSTOMER}`, { role: "support" }), context: t.h.context(), params: { hash: CUSTOMER } });
     expect(customer.items.find((i) => i.itemId === itemId)?.status).toBe("removed");
   });
 
@@ -121,52 +111,52 @@ describe("Plaid sandbox tooling", () => {
 
   it("refuses an expired or reused public token and stores nothing", async () => {
     const minted = await mint();
-    sims.clock.advance(30 * 60_000);
+    t.sims.clock.advance(30 * 60_000);
     const expired = await act(sandbox, "/plaid/sandbox", { intent: "exchange", customer: CUSTOMER, publicToken: minted.data.minted!.publicToken });
     expect(expired.data.plaidError?.errorCode).toBe("INVALID_PUBLIC_TOKEN");
     const fresh = await mint();
     await act(sandbox, "/plaid/sandbox", { intent: "exchange", customer: CUSTOMER, publicToken: fresh.data.minted!.publicToken });
-    const before = h.db.select().from(plaidItems).all().length;
+    const before = t.h.db.select().from(plaidItems).all().length;
     const reused = await act(sandbox, "/plaid/sandbox", { intent: "exchange", customer: CUSTOMER, publicToken: fresh.data.minted!.publicToken });
     expect(reused).toMatchObject({ status: 400, data: { plaidError: { errorCode: "INVALID_PUBLIC_TOKEN" } } });
-    expect(h.db.select().from(plaidItems).all().length).toBe(before);
+    expect(t.h.db.select().from(plaidItems).all().length).toBe(before);
   });
 
   it("leaves no item row when Plaid fails after the exchange, and removes the orphan at Plaid", async () => {
     const minted = await mint();
-    sims.plaidFaults.set("/accounts/get", { errorRate: 1 });
+    t.sims.plaidFaults.set("/accounts/get", { errorRate: 1 });
     const res = await act(sandbox, "/plaid/sandbox", { intent: "exchange", customer: CUSTOMER, publicToken: minted.data.minted!.publicToken });
     expect(res).toMatchObject({ status: 502, data: { plaidError: { errorCode: "INTERNAL_SERVER_ERROR" } } });
-    expect(h.db.select().from(plaidItems).all()).toHaveLength(0);
-    const orphan = sims.plaid.state.items.get(sims.plaid.state.publicTokens.get(minted.data.minted!.publicToken)!.itemId)!;
+    expect(t.h.db.select().from(plaidItems).all()).toHaveLength(0);
+    const orphan = t.sims.plaid.state.items.get(t.sims.plaid.state.publicTokens.get(minted.data.minted!.publicToken)!.itemId)!;
     expect(orphan.removed).toBe(true);
   });
 
   it("refuses an account from another item", async () => {
     const a = await mintAndExchange();
     const b = await mintAndExchange();
-    const foreign = h.db.select().from(plaidAccounts).where(eq(plaidAccounts.itemId, b)).get()!;
+    const foreign = t.h.db.select().from(plaidAccounts).where(eq(plaidAccounts.itemId, b)).get()!;
     const res = await act(itemPage, `/plaid/items/${a}`, { intent: "processor-token", accountId: foreign.accountId }, { itemId: a });
     expect(res.data.plaidError?.errorCode).toBe("INVALID_ACCOUNT_ID");
-    expect(h.db.select().from(processorTokens).all()).toHaveLength(0);
+    expect(t.h.db.select().from(processorTokens).all()).toHaveLength(0);
   });
 
   it("explains wrong API keys, a timeout and a 429", async () => {
-    const bad = await createHarness({ ...sims.env, CUSTOMER_ID_HMAC_KEY: HMAC_KEY, PLAID_SECRET: "wrong-secret" });
+    const bad = await createHarness({ ...t.sims.env, CUSTOMER_ID_HMAC_KEY: HMAC_KEY, PLAID_SECRET: "wrong-secret" });
     const res = await sandbox.action({ request: await bad.request("/plaid/sandbox", { method: "POST", role: "ops", body: form({ intent: "mint", customer: CUSTOMER, institution: "ins_109508", products: "transactions", persona: "user_good", webhook: "" }) }), context: bad.context(), params: {} });
     expect((res as { data: Result }).data.plaidError).toMatchObject({ errorCode: "INVALID_API_KEYS" });
-    sims.plaidFaults.set("/sandbox/public_token/create", { rateLimitRate: 1 });
+    t.sims.plaidFaults.set("/sandbox/public_token/create", { rateLimitRate: 1 });
     expect((await mint()).data.plaidError?.errorCode).toBe("RATE_LIMIT");
-    sims.plaidFaults.set("/sandbox/public_token/create", { dropRate: 1 });
-    const slow = { ...h.context(), plaid: createPlaidClient(h.config, 300) };
-    await expect(exchangeAndStore(slow, { customerHash: CUSTOMER, publicToken: "public-sandbox-x" }, { actor: { id: h.users.ops.id, email: "ops", role: "ops" }, clientAddress: "x" }).catch((e: { failure: { errorCode: string } }) => e.failure.errorCode)).resolves.toBe("INVALID_PUBLIC_TOKEN");
-    sims.plaidFaults.set("/item/public_token/exchange", { dropRate: 1 });
-    await expect(exchangeAndStore(slow, { customerHash: CUSTOMER, publicToken: "public-sandbox-x" }, { actor: { id: h.users.ops.id, email: "ops", role: "ops" }, clientAddress: "x" }).catch((e: { failure: { errorCode: string } }) => e.failure.errorCode)).resolves.toBe("TIMEOUT");
-    expect(h.db.select().from(plaidItems).all()).toHaveLength(0);
+    t.sims.plaidFaults.set("/sandbox/public_token/create", { dropRate: 1 });
+    const slow = { ...t.h.context(), plaid: createPlaidClient(t.h.config, 300) };
+    await expect(exchangeAndStore(slow, { customerHash: CUSTOMER, publicToken: "public-sandbox-x" }, { actor: { id: t.h.users.ops.id, email: "ops", role: "ops" }, clientAddress: "x" }).catch((e: { failure: { errorCode: string } }) => e.failure.errorCode)).resolves.toBe("INVALID_PUBLIC_TOKEN");
+    t.sims.plaidFaults.set("/item/public_token/exchange", { dropRate: 1 });
+    await expect(exchangeAndStore(slow, { customerHash: CUSTOMER, publicToken: "public-sandbox-x" }, { actor: { id: t.h.users.ops.id, email: "ops", role: "ops" }, clientAddress: "x" }).catch((e: { failure: { errorCode: string } }) => e.failure.errorCode)).resolves.toBe("TIMEOUT");
+    expect(t.h.db.select().from(plaidItems).all()).toHaveLength(0);
   });
 
   it("hides and refuses the sandbox tools in production", async () => {
-    const prod = await createHarness({ ...sims.env, CUSTOMER_ID_HMAC_KEY: HMAC_KEY, PLAID_ENV: "production" });
+    const prod = await createHarness({ ...t.sims.env, CUSTOMER_ID_HMAC_KEY: HMAC_KEY, PLAID_ENV: "production" });
     expect(await statusOf(async () => sandbox.loader({ request: await prod.request("/plaid/sandbox", { role: "ops" }), context: prod.context(), params: {} }))).toBe(403);
     expect(await statusOf(async () => sandbox.action({ request: await prod.request("/plaid/sandbox", { method: "POST", role: "ops", body: form({ intent: "mint" }) }), context: prod.context(), params: {} }))).toBe(403);
   });
