@@ -78,7 +78,7 @@ function CustomerSearch() {
         type="search"
         autoComplete="off"
         placeholder="Find a customer   /"
-        className="w-80 rounded-md border border-slate-600 bg-slate-800 px-3 py-1 text-sm text-white placeholder:text-slate-400 focus:border-indigo-400 focus:outline-none"
+        className="w-48 rounded-md border border-slate-600 bg-slate-800 xl:w-72 px-3 py-1 text-sm text-white placeholder:text-slate-400 focus:border-indigo-400 focus:outline-none"
       />
     </Form>
   );
@@ -97,20 +97,20 @@ export function Layout({ children }: { children: ReactNode }) {
       </head>
       <body className={`h-full text-slate-900 ${data?.badge === "PRODUCTION" ? "border-t-4 border-red-600" : ""}`}>
         <header className="bg-slate-900 text-white">
-          <div className="mx-auto flex max-w-7xl items-center gap-4 px-4 py-2">
+          <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-2">
             <Link to="/" className="font-semibold tracking-tight">
               Linkdesk
             </Link>
             {data ? <EnvironmentBanner badge={data.badge} /> : null}
             {staff ? (
-              <nav aria-label="Main" className="flex gap-1">
+              <nav aria-label="Main" className="flex flex-wrap gap-1">
                 {navFor(staff.role, data?.badge === "PRODUCTION").map((item) => (
                   <NavLink
                     key={item.to}
                     to={item.to}
                     end={item.to === "/"}
                     className={({ isActive }) =>
-                      `rounded px-2 py-1 text-sm ${isActive ? "bg-slate-700 text-white" : "text-slate-300 hover:text-white"}`
+                      `whitespace-nowrap rounded px-2 py-1 text-sm ${isActive ? "bg-slate-700 text-white" : "text-slate-300 hover:text-white"}`
                     }
                   >
                     {item.label}
@@ -122,11 +122,11 @@ export function Layout({ children }: { children: ReactNode }) {
               {staff && can(staff.role, "view:customer") ? <CustomerSearch /> : null}
               {staff ? (
                 <>
-                  <span className="text-sm text-slate-300" data-testid="signed-in-as">
+                  <span className="whitespace-nowrap text-sm text-slate-300" data-testid="signed-in-as">
                     {staff.name} · {ROLE_LABELS[staff.role]}
                   </span>
                   <Form method="post" action="/logout">
-                    <button type="submit" className="rounded px-2 py-1 text-sm text-slate-300 hover:text-white">
+                    <button type="submit" className="whitespace-nowrap rounded px-2 py-1 text-sm text-slate-300 hover:text-white">
                       Sign out
                     </button>
                   </Form>
