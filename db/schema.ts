@@ -257,3 +257,44 @@ export const webhookDeliveries = sqliteTable(
     index("webhook_deliveries_customer").on(t.customerHash, t.id),
   ],
 );
+
+/** The Plaid Check user of a customer. The older API's user_token is a credential and is stored encrypted. */
+export const craUsers = sqliteTable("cra_users", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  customerHash: text("customer_hash").notNull().unique(),
+  generation: text("generation", { enum: ["legacy", "new"] }).notNull(),
+  userId: text("user_id").notNull().unique(),
+  userTokenEnc: text("user_token_enc"),
+  clientUserId: text("client_user_id").notNull(),
+  createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/** Each consumer-report request and its lifecycle: queued → pending → ready or failed. Expiry is derived. */
+export const craReports = sqliteTable(
+  "cra_reports",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    customerHash: text("customer_hash").notNull(),
+    craUserId: integer("cra_user_id")
+      .notNull()
+      .references(() => craUsers.id),
+    status: text("status", { enum: ["queued", "pending", "ready", "failed"] }).notNull(),
+    origin: text("origin", { enum: ["console", "plaid"] }).notNull(),
+    reason: text("reason"),
+    purpose: text("purpose"),
+    daysRequested: integer("days_requested"),
+    products: text("products", { mode: "json" }).$type<string[]>().notNull(),
+    requestedBy: integer("requested_by").references(() => staffUsers.id, { onDelete: "set null" }),
+    requestedAt: integer("requested_at", { mode: "timestamp_ms" }).notNull(),
+    sentAt: integer("sent_at", { mode: "timestamp_ms" }),
+    plaidRequestId: text("plaid_request_id"),
+    completedAt: integer("completed_at", { mode: "timestamp_ms" }),
+    successfulProducts: text("successful_products", { mode: "json" }).$type<string[]>(),
+    failedProducts: text("failed_products", { mode: "json" }).$type<string[]>(),
+    webhookEventId: integer("webhook_event_id").references(() => webhookEvents.id),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+  },
+  (t) => [index("cra_reports_status").on(t.status, t.id), index("cra_reports_customer").on(t.customerHash, t.id)],
+);

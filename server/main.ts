@@ -8,6 +8,7 @@ import { CardlyticsClient } from "../app/cardlytics/client.server";
 import { createPlaidClient } from "../app/plaid/client.server";
 import { PlaidKeyCache, plaidKeyFetcher } from "../app/webhooks/verify.server";
 import { pruneWebhooks } from "../app/webhooks/maintenance.server";
+import { dispatchReports } from "../app/reports/check-reports.server";
 import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
@@ -41,6 +42,17 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   );
   // Plaid must call back somewhere: by default, this console's own receiver.
   config.plaid.webhookUrl ??= `${running.url}/webhooks/plaid`;
+  // The Plaid Check queue: queued regenerations go out in order, within the per-minute cap.
+  const reportDeps = { db, plaid, config, now: () => new Date() };
+  let dispatching = false;
+  const dispatcher = setInterval(() => {
+    if (dispatching) return;
+    dispatching = true;
+    void dispatchReports(reportDeps)
+      .catch((error: unknown) => console.error("report dispatch failed", error))
+      .finally(() => (dispatching = false));
+  }, 2000);
+  dispatcher.unref();
   pruneWebhooks(db, new Date(), config.webhookRetentionDays);
   let sweeps = 0;
   const sweep = setInterval(() => {
@@ -55,6 +67,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
     simulators,
     close: async () => {
       clearInterval(sweep);
+      clearInterval(dispatcher);
       await running.close();
       await simulators?.close();
       db.$client.close();

@@ -39,6 +39,11 @@ const schema = z.object({
   EXPIRING_WITHIN_DAYS: positiveInt(14),
   // Webhook deliveries older than this are pruned (hourly, and at start-up).
   WEBHOOK_RETENTION_DAYS: positiveInt(90),
+  // Plaid Check: one regeneration per customer per cooldown; at most this many /cra/check_report/create a minute
+  // (Plaid allows 100); a report with no READY/FAILED webhook after the timeout is flagged.
+  CRA_COOLDOWN_MINUTES: positiveInt(60),
+  CRA_MAX_PER_MINUTE: positiveInt(90),
+  CRA_WEBHOOK_TIMEOUT_MINUTES: positiveInt(30),
   SESSION_IDLE_MINUTES: positiveInt(30),
   SESSION_MAX_HOURS: positiveInt(12),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt(5),
@@ -61,6 +66,7 @@ export type Config = {
   session: { idleMs: number; maxMs: number };
   expiringWithinDays: number;
   webhookRetentionDays: number;
+  cra: { cooldownMs: number; maxPerMinute: number; webhookTimeoutMs: number };
   loginThrottle: { maxPerAccount: number; maxPerAddress: number; windowMs: number };
 };
 
@@ -115,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     session: { idleMs: e.SESSION_IDLE_MINUTES * 60_000, maxMs: e.SESSION_MAX_HOURS * 3_600_000 },
     expiringWithinDays: e.EXPIRING_WITHIN_DAYS,
     webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,
+    cra: { cooldownMs: e.CRA_COOLDOWN_MINUTES * 60_000, maxPerMinute: Math.min(e.CRA_MAX_PER_MINUTE, 100), webhookTimeoutMs: e.CRA_WEBHOOK_TIMEOUT_MINUTES * 60_000 },
     loginThrottle: {
       maxPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,

@@ -188,6 +188,12 @@ export default function Customer() {
         )}
       </section>
 
+      <p className="text-sm">
+        <Link className="text-indigo-700 hover:underline" to={`/customers/${data.hash}/check`}>
+          Plaid Check consumer reports for this customer →
+        </Link>
+      </p>
+
       <section className="card overflow-x-auto p-0" aria-labelledby="checks-heading">
         <h2 id="checks-heading" className="px-4 pt-3 font-semibold">
           Account-link checks

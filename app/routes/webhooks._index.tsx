@@ -11,6 +11,7 @@ import { Time } from "~/ui/time";
 import { failedEventIds, listDeliveries, parseWebhookFilter } from "~/webhooks/history.server";
 import { rehandleEvent } from "~/webhooks/receive.server";
 import { rejectionAlert } from "~/webhooks/maintenance.server";
+import { stuckReports } from "~/reports/check-reports.server";
 
 export const meta: MetaFunction = () => [{ title: "Webhooks · Linkdesk" }];
 
@@ -28,6 +29,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     newest: `?${keep}`,
     csv: `/webhooks.csv?${keep}`,
     alert: rejectionAlert(context.db, context.now()),
+    stuck: stuckReports(context.db, context.now(), context.config.cra.webhookTimeoutMs).map((r) => ({ id: r.id, customerHash: r.customerHash, sentAt: r.sentAt?.getTime() ?? null })),
+    webhookTimeoutMinutes: context.config.cra.webhookTimeoutMs / 60_000,
     retentionDays: context.config.webhookRetentionDays,
     now: context.now().getTime(),
   };
@@ -89,6 +92,21 @@ export default function Webhooks() {
         <p role="alert" className="rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900">
           {d.alert.rejected} of the {d.alert.total} deliveries in the last hour were refused ({Math.round(d.alert.share * 100)}%). Check the reasons below: a wrong Plaid environment, a clock off by minutes, or a proxy that rewrites bodies all look like this.
         </p>
+      ) : null}
+      {d.stuck.length ? (
+        <div role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm">
+          Expected webhook never arrived: {d.stuck.length} consumer report request(s) sent more than {d.webhookTimeoutMinutes} minutes ago have had no READY or FAILED webhook.
+          <ul className="mt-1 list-disc pl-5 text-xs">
+            {d.stuck.slice(0, 5).map((r) => (
+              <li key={r.id}>
+                <Link className="text-indigo-700 hover:underline" to={`/customers/${r.customerHash}/check`}>
+                  report #{r.id}
+                </Link>{" "}
+                sent <Time value={r.sentAt} now={d.now} />
+              </li>
+            ))}
+          </ul>
+        </div>
       ) : null}
       <p className="text-xs text-slate-500">Deliveries are kept {d.retentionDays} days.</p>
       {result ? <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm">{result.message}</p> : null}

@@ -1,8 +1,9 @@
 import { eq } from "drizzle-orm";
 import type { Queryable } from "../../db/open";
 import { plaidItems } from "../../db/schema";
+import { applyCheckReportWebhook } from "../reports/check-reports.server";
 
-export type WebhookBody = { webhook_type?: unknown; webhook_code?: unknown; item_id?: unknown; user_id?: unknown; error?: { error_code?: unknown } | null; new_webhook_url?: unknown };
+export type WebhookBody = { webhook_type?: unknown; webhook_code?: unknown; item_id?: unknown; user_id?: unknown; error?: { error_code?: unknown } | null; new_webhook_url?: unknown; successful_products?: unknown; failed_products?: unknown };
 
 export type Handled = { status: "handled" | "ignored"; result: string };
 
@@ -15,9 +16,13 @@ const ITEM_STATUS: Record<string, "login-required" | "pending-disconnect" | "per
  * Applies a verified webhook to the state it concerns. Runs inside the receiver's transaction: a throw rolls back
  * only the handler's own changes and is recorded on the event.
  */
-export function handleWebhook(db: Queryable, body: WebhookBody, at: Date): Handled {
+export function handleWebhook(db: Queryable, body: WebhookBody, at: Date, eventId: number | null = null): Handled {
   const type = String(body.webhook_type ?? "");
   const code = String(body.webhook_code ?? "");
+  if (type === "CHECK_REPORT") {
+    const result = applyCheckReportWebhook(db, body, eventId, at);
+    return { status: /^report #/.test(result) ? "handled" : "ignored", result };
+  }
   if (type !== "ITEM") return { status: "ignored", result: `recorded; nothing in this console acts on ${type}/${code} yet` };
   const itemId = typeof body.item_id === "string" ? body.item_id : null;
   const item = itemId ? db.select({ status: plaidItems.status }).from(plaidItems).where(eq(plaidItems.itemId, itemId)).get() : undefined;

@@ -78,7 +78,8 @@ export async function receiveDelivery(deps: ReceiveDeps, delivery: Delivery): Pr
   const sql$ = statementsFor(deps.db);
   const at = receivedAt.getTime();
   return deps.db.transaction((tx) => {
-    const customerHash = fields.itemId ? ((sql$.customerOfItem.get(fields.itemId) as { customer_hash: string } | undefined)?.customer_hash ?? null) : null;
+    const owner = (fields.itemId ? sql$.customerOfItem.get(fields.itemId) : undefined) ?? (fields.userId ? sql$.customerOfUser.get(fields.userId) : undefined);
+    const customerHash = (owner as { customer_hash: string } | undefined)?.customer_hash ?? null;
     let eventId: number | null = null;
     let duplicate = false;
     if (status === 200) {
@@ -105,6 +106,7 @@ function prepare(db: Db) {
   const c = db.$client;
   return {
     customerOfItem: c.prepare("select customer_hash from plaid_items where item_id = ?"),
+    customerOfUser: c.prepare("select customer_hash from cra_users where user_id = ?"),
     eventByKey: c.prepare("select id from webhook_events where dedupe_key = ?"),
     bumpEvent: c.prepare("update webhook_events set delivery_count = delivery_count + 1, last_received_at = ? where id = ?"),
     insertEvent: c.prepare(
@@ -125,7 +127,7 @@ function statementsFor(db: Db) {
 export function runHandler(db: Queryable, eventId: number, body: WebhookBody, at: Date): void {
   let outcome: { status: "handled" | "ignored" | "failed"; result: string };
   try {
-    outcome = db.transaction((inner) => handleWebhook(inner, body, at));
+    outcome = db.transaction((inner) => handleWebhook(inner, body, at, eventId));
   } catch (error) {
     outcome = { status: "failed", result: (error as Error).message.slice(0, 1000) };
   }

@@ -24,6 +24,7 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "admin.audit.tsx": { loader: "view:audit" },
   "customers._index.tsx": { loader: "view:customer", action: "view:customer" },
   "customers.$hash.tsx": { loader: "view:customer" },
+  "customers_.$hash.check.tsx": { loader: "view:customer", action: "manage:cra-user" },
   "customers.expiring.tsx": { loader: "view:customer", action: "recheck:account-links" },
   "customers.expiring[.]csv.ts": { loader: "view:customer" },
   "plaid.sandbox.tsx": { loader: "mint:sandbox-token", action: "mint:sandbox-token" },

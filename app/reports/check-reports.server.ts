@@ -1,0 +1,168 @@
+import { and, asc, count, desc, eq, gte, isNotNull, lt } from "drizzle-orm";
+import type { PlaidApi } from "plaid";
+import type { Db, Queryable } from "../../db/open";
+import { craReports, craUsers } from "../../db/schema";
+import type { Config } from "../config/env.server";
+import { touchCustomer } from "../cardlytics/account-links.server";
+import { decryptToken, encryptToken } from "../lib/token-crypto.server";
+import { plaidCall, PlaidCallError } from "../plaid/client.server";
+import { recordAudit, type Actor } from "../staff/audit.server";
+import type { IdentityInput } from "./identity-form";
+
+export type ReportDeps = { db: Db; plaid: PlaidApi; config: Pick<Config, "tokenEncryptionKey" | "plaid" | "cra">; now: () => Date };
+type Ctx = { actor: NonNullable<Actor>; clientAddress: string };
+
+export class ReportRuleError extends Error {}
+
+const REPORT_LIFETIME_MS = 24 * 3600_000;
+
+export function craUserOf(db: Queryable, customerHash: string) {
+  return db.select().from(craUsers).where(eq(craUsers.customerHash, customerHash)).get();
+}
+
+/**
+ * Creates the customer's Plaid Check user. The client_user_id is the customer hash (never PII). The newer API takes
+ * `identity`; a client still on the older one is told so with INVALID_FIELD, and is then sent the older shape.
+ */
+export async function createCraUser(deps: ReportDeps, input: { customerHash: string; identity: IdentityInput }, ctx: Ctx) {
+  if (craUserOf(deps.db, input.customerHash)) throw new ReportRuleError("This customer already has a Plaid Check user.");
+  const i = input.identity;
+  const identity = {
+    name: { given_name: i.givenName, family_name: i.familyName },
+    date_of_birth: i.dateOfBirth,
+    emails: [{ data: i.email, primary: true }],
+    phone_numbers: [{ data: i.phone, primary: true }],
+    addresses: [{ street_1: i.street, city: i.city, region: i.region, postal_code: i.postalCode, country: "US", primary: true }],
+  };
+  let created;
+  try {
+    created = await plaidCall(() => deps.plaid.userCreate({ client_user_id: input.customerHash, identity } as never));
+  } catch (error) {
+    if (!(error instanceof PlaidCallError && error.failure.errorCode === "INVALID_FIELD" && /identity/.test(error.failure.errorMessage))) throw error;
+    try {
+      created = await plaidCall(() =>
+        deps.plaid.userCreate({
+          client_user_id: input.customerHash,
+          consumer_report_user_identity: { first_name: i.givenName, last_name: i.familyName, date_of_birth: i.dateOfBirth, emails: [i.email], phone_numbers: [i.phone], primary_address: { street: i.street, city: i.city, region: i.region, postal_code: i.postalCode, country: "US" } },
+        }),
+      );
+    } catch (legacyError) {
+      if (legacyError instanceof PlaidCallError && /already been created/.test(legacyError.failure.errorMessage)) {
+        throw new ReportRuleError(
+          "Plaid already has a Check user for this customer, made earlier with the older user API. That API never hands the user_token out again and never lets a client_user_id be reused, so the earlier user_token must be found where it was first stored; Plaid support can help with the request id.",
+        );
+      }
+      throw legacyError;
+    }
+  }
+  const now = deps.now();
+  const row = deps.db.transaction((tx) => {
+    touchCustomer(tx, input.customerHash, now);
+    return tx
+      .insert(craUsers)
+      .values({ customerHash: input.customerHash, generation: created.user_token ? "legacy" : "new", userId: created.user_id, userTokenEnc: created.user_token ? encryptToken(deps.config.tokenEncryptionKey, created.user_token) : null, clientUserId: input.customerHash, createdBy: ctx.actor.id, createdAt: now })
+      .returning()
+      .get();
+  });
+  recordAudit(deps.db, { actor: ctx.actor, action: "cra.user_create", customerHash: input.customerHash, clientAddress: ctx.clientAddress, details: { generation: row.generation, userId: row.userId, requestId: created.request_id }, at: now });
+  return row;
+}
+
+/** Queues a regeneration; refused within the customer's cooldown. The queue is sent by `dispatchReports`. */
+export function requestReport(deps: ReportDeps, input: { customerHash: string; reason: string; purpose: string; daysRequested: number; products: string[] }, ctx: Ctx) {
+  const user = craUserOf(deps.db, input.customerHash);
+  if (!user) throw new ReportRuleError("Create the customer's Plaid Check user first.");
+  const now = deps.now();
+  const last = deps.db
+    .select({ requestedAt: craReports.requestedAt })
+    .from(craReports)
+    .where(and(eq(craReports.customerHash, input.customerHash), eq(craReports.origin, "console")))
+    .orderBy(desc(craReports.requestedAt))
+    .get();
+  const wait = last ? last.requestedAt.getTime() + deps.config.cra.cooldownMs - now.getTime() : 0;
+  if (wait > 0) throw new ReportRuleError(`A report was requested for this customer recently; the next one can be requested in ${Math.ceil(wait / 60_000)} minute(s).`);
+  const row = deps.db
+    .insert(craReports)
+    .values({ customerHash: input.customerHash, craUserId: user.id, status: "queued", origin: "console", reason: input.reason, purpose: input.purpose, daysRequested: input.daysRequested, products: input.products, requestedBy: ctx.actor.id, requestedAt: now })
+    .returning()
+    .get();
+  recordAudit(deps.db, { actor: ctx.actor, action: "cra.report_request", targetType: "cra_report", targetId: row.id, customerHash: input.customerHash, clientAddress: ctx.clientAddress, details: { reason: input.reason, purpose: input.purpose, daysRequested: input.daysRequested, products: input.products }, at: now });
+  return row;
+}
+
+/**
+ * Sends queued requests in order, never more than the per-minute cap. A row is marked sent before the call, so a
+ * crash can lose a send (it is then flagged for having no webhook) but never repeat one, which Plaid would bill.
+ */
+export async function dispatchReports(deps: ReportDeps): Promise<number> {
+  const now = deps.now();
+  const sentLastMinute = deps.db.select({ n: count() }).from(craReports).where(and(isNotNull(craReports.sentAt), gte(craReports.sentAt, new Date(now.getTime() - 60_000)))).get()?.n ?? 0;
+  const room = deps.config.cra.maxPerMinute - sentLastMinute;
+  if (room <= 0) return 0;
+  const queued = deps.db.select().from(craReports).where(eq(craReports.status, "queued")).orderBy(asc(craReports.id)).limit(room).all();
+  let sent = 0;
+  for (const report of queued) {
+    const claimed = deps.db.update(craReports).set({ status: "pending", sentAt: deps.now() }).where(and(eq(craReports.id, report.id), eq(craReports.status, "queued"))).run().changes;
+    if (!claimed) continue;
+    const user = deps.db.select().from(craUsers).where(eq(craUsers.id, report.craUserId)).get()!;
+    const who = user.userTokenEnc ? { user_token: decryptToken(deps.config.tokenEncryptionKey, user.userTokenEnc) } : { user_id: user.userId };
+    try {
+      const res = await plaidCall(() =>
+        deps.plaid.craCheckReportCreate({ ...who, webhook: deps.config.plaid.webhookUrl ?? "", days_requested: report.daysRequested ?? 365, consumer_report_permissible_purpose: report.purpose, products: report.products } as never),
+      );
+      deps.db.update(craReports).set({ plaidRequestId: res.request_id }).where(eq(craReports.id, report.id)).run();
+      sent++;
+    } catch (error) {
+      if (!(error instanceof PlaidCallError)) throw error;
+      const f = error.failure;
+      // A refusal means Plaid made nothing; a timeout leaves it pending, and the missing webhook will flag it.
+      if (f.errorType !== "NETWORK") {
+        deps.db.update(craReports).set({ status: "failed", completedAt: deps.now(), errorCode: f.errorCode, errorMessage: f.errorMessage, plaidRequestId: f.requestId }).where(eq(craReports.id, report.id)).run();
+      }
+    }
+  }
+  return sent;
+}
+
+/** CHECK_REPORT webhooks of both generations: the customer's pending request turns ready or failed. */
+export function applyCheckReportWebhook(db: Queryable, body: { webhook_code?: unknown; user_id?: unknown; successful_products?: unknown; failed_products?: unknown }, eventId: number | null, at: Date): string {
+  const code = String(body.webhook_code ?? "");
+  const ready = code === "CHECK_REPORT_READY" || code === "USER_CHECK_REPORT_READY";
+  const failed = code === "CHECK_REPORT_FAILED" || code === "USER_CHECK_REPORT_FAILED";
+  if (!ready && !failed) return `CHECK_REPORT/${code} changes nothing here`;
+  const user = typeof body.user_id === "string" ? db.select().from(craUsers).where(eq(craUsers.userId, body.user_id)).get() : undefined;
+  if (!user) return `user ${String(body.user_id)} is not recorded here`;
+  const outcome = {
+    status: ready ? ("ready" as const) : ("failed" as const),
+    completedAt: at,
+    webhookEventId: eventId,
+    successfulProducts: Array.isArray(body.successful_products) ? (body.successful_products as string[]) : null,
+    failedProducts: Array.isArray(body.failed_products) ? (body.failed_products as string[]) : null,
+    errorCode: failed ? code : null,
+  };
+  const pending = db.select({ id: craReports.id }).from(craReports).where(and(eq(craReports.craUserId, user.id), eq(craReports.status, "pending"))).orderBy(asc(craReports.id)).get();
+  if (pending) {
+    db.update(craReports).set(outcome).where(eq(craReports.id, pending.id)).run();
+    return `report #${pending.id} is ${outcome.status}`;
+  }
+  // Plaid builds a report on its own after a Check Link session: record it too.
+  const row = db.insert(craReports).values({ customerHash: user.customerHash, craUserId: user.id, origin: "plaid", products: outcome.successfulProducts ?? [], requestedAt: at, ...outcome }).returning({ id: craReports.id }).get();
+  return `report #${row.id} (generated by Plaid) is ${outcome.status}`;
+}
+
+export type ReportState = "queued" | "pending" | "stuck" | "ready" | "expired" | "failed";
+
+export function reportState(r: { status: string; sentAt: Date | null; completedAt: Date | null }, now: number, webhookTimeoutMs: number): ReportState {
+  if (r.status === "ready") return r.completedAt && now - r.completedAt.getTime() >= REPORT_LIFETIME_MS ? "expired" : "ready";
+  if (r.status === "pending") return r.sentAt && now - r.sentAt.getTime() >= webhookTimeoutMs ? "stuck" : "pending";
+  return r.status as ReportState;
+}
+
+export function reportsOfCustomer(db: Db, customerHash: string) {
+  return db.select().from(craReports).where(eq(craReports.customerHash, customerHash)).orderBy(desc(craReports.id)).limit(50).all();
+}
+
+/** Requests sent longer ago than the webhook timeout that never got READY or FAILED. */
+export function stuckReports(db: Db, now: Date, webhookTimeoutMs: number) {
+  return db.select({ id: craReports.id, customerHash: craReports.customerHash, sentAt: craReports.sentAt }).from(craReports).where(and(eq(craReports.status, "pending"), lt(craReports.sentAt, new Date(now.getTime() - webhookTimeoutMs)))).orderBy(asc(craReports.sentAt)).limit(100).all();
+}

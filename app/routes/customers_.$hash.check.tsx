@@ -1,0 +1,225 @@
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { isCustomerHash } from "~/customers/customer-id";
+import { plaidErrorResponse } from "~/plaid/guards.server";
+import { craUserOf, createCraUser, reportsOfCustomer, reportState, ReportRuleError, requestReport, type ReportState } from "~/reports/check-reports.server";
+import { identityForm, PERMISSIBLE_PURPOSES, regenerationForm, REPORT_PRODUCTS } from "~/reports/identity-form";
+import { parseForm } from "~/staff/forms";
+import { requirePermission } from "~/staff/guards.server";
+import { can } from "~/staff/permissions";
+import { Badge, type Tone } from "~/ui/badge";
+import { FormError } from "~/ui/field";
+import { PlaidErrorPanel } from "~/ui/plaid-error";
+import { Time } from "~/ui/time";
+
+export const meta: MetaFunction = () => [{ title: "Plaid Check · Linkdesk" }];
+
+function customerHash(params: { hash?: string }): string {
+  const hash = params.hash ?? "";
+  if (!isCustomerHash(hash)) throw new Response("A customer address ends in the 64 hex characters of the hashed customer id.", { status: 404 });
+  return hash;
+}
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const staff = await requirePermission(request, context, "view:customer");
+  const hash = customerHash(params);
+  const now = context.now().getTime();
+  const user = craUserOf(context.db, hash);
+  return {
+    hash,
+    user: user ? { generation: user.generation, userId: user.userId, createdAt: user.createdAt.getTime() } : null,
+    reports: reportsOfCustomer(context.db, hash).map((r) => ({
+      id: r.id,
+      state: reportState(r, now, context.config.cra.webhookTimeoutMs),
+      origin: r.origin,
+      reason: r.reason,
+      purpose: r.purpose,
+      daysRequested: r.daysRequested,
+      products: r.products,
+      requestedAt: r.requestedAt.getTime(),
+      sentAt: r.sentAt?.getTime() ?? null,
+      completedAt: r.completedAt?.getTime() ?? null,
+      expiresAt: r.status === "ready" && r.completedAt ? r.completedAt.getTime() + 24 * 3600_000 : null,
+      failedProducts: r.failedProducts,
+      errorCode: r.errorCode,
+      plaidRequestId: r.plaidRequestId,
+    })),
+    may: { user: can(staff.role, "manage:cra-user"), regenerate: can(staff.role, "regenerate:report") },
+    cooldownMinutes: context.config.cra.cooldownMs / 60_000,
+    now,
+  };
+}
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  await requirePermission(request, context, "manage:cra-user");
+  const hash = customerHash(params);
+  const form = await request.formData();
+  const intent = form.get("intent");
+  const staff = await requirePermission(request, context, intent === "regenerate" ? "regenerate:report" : "manage:cra-user");
+  const ctx = { actor: staff, clientAddress: context.clientAddress };
+  try {
+    if (intent === "regenerate") {
+      const flat = new FormData();
+      for (const [k, v] of form.entries()) if (k !== "products") flat.set(k, v);
+      flat.set("products", form.getAll("products").join(","));
+      const parsed = parseForm(regenerationForm, flat);
+      if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields." }, { status: 400 });
+      const row = requestReport(context, { customerHash: hash, reason: parsed.data.reason, purpose: parsed.data.purpose, daysRequested: parsed.data.daysRequested, products: parsed.data.products }, ctx);
+      return { ok: true as const, message: `Report #${row.id} queued; it goes to Plaid within seconds, inside the per-minute cap, and turns ready or failed when Plaid's webhook arrives.` };
+    }
+    const parsed = parseForm(identityForm, form);
+    if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields." }, { status: 400 });
+    const user = await createCraUser(context, { customerHash: hash, identity: parsed.data }, ctx);
+    return { ok: true as const, message: `Plaid Check user ${user.userId} created (${user.generation === "new" ? "current" : "older"} user API).` };
+  } catch (error) {
+    if (error instanceof ReportRuleError) return data({ ok: false as const, message: error.message, fieldErrors: {} as Record<string, string> }, { status: 409 });
+    return plaidErrorResponse(error);
+  }
+}
+
+const STATE_TONE: Record<ReportState, Tone> = { queued: "slate", pending: "blue", stuck: "red", ready: "green", expired: "amber", failed: "red" };
+
+function Input({ name, label, errors, ...rest }: { name: string; label: string; errors: Record<string, string | undefined> } & React.InputHTMLAttributes<HTMLInputElement>) {
+  return (
+    <div>
+      <label className="label" htmlFor={name}>
+        {label}
+      </label>
+      <input id={name} name={name} className="input" aria-invalid={errors[name] ? true : undefined} {...rest} />
+      {errors[name] ? <p role="alert" className="mt-1 text-xs text-red-700">{errors[name]}</p> : null}
+    </div>
+  );
+}
+
+export default function PlaidCheck() {
+  const d = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  const errors: Record<string, string | undefined> = result && !result.ok && "fieldErrors" in result ? result.fieldErrors : {};
+  return (
+    <div className="space-y-4">
+      <p className="text-sm">
+        <Link to={`/customers/${d.hash}`} className="text-indigo-700 hover:underline">
+          ← Customer {d.hash.slice(0, 12)}…
+        </Link>
+      </p>
+      <h1 className="text-2xl font-bold">Plaid Check consumer reports</h1>
+      {result && "plaidError" in result ? <PlaidErrorPanel error={result.plaidError} /> : null}
+      {result && "message" in result ? (
+        result.ok ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">{result.message}</p> : <FormError message={result.message} />
+      ) : null}
+      {d.user ? (
+        <p className="text-sm">
+          Plaid Check user <span className="font-mono">{d.user.userId}</span> ({d.user.generation === "new" ? "current user API" : "older user API, with a stored user_token"}), created <Time value={d.user.createdAt} now={d.now} />.
+        </p>
+      ) : d.may.user ? (
+        <Form method="post" className="card grid gap-3 md:grid-cols-3" noValidate aria-label="Create the Plaid Check user">
+          <input type="hidden" name="intent" value="user" />
+          <p className="text-sm text-slate-600 md:col-span-3">This customer has no Plaid Check user yet. Plaid needs the customer's identity; it is sent to Plaid and not stored here.</p>
+          <Input name="givenName" label="Given name" errors={errors} />
+          <Input name="familyName" label="Family name" errors={errors} />
+          <Input name="dateOfBirth" label="Date of birth" type="date" errors={errors} />
+          <Input name="phone" label="Phone (E.164)" placeholder="+14155550123" errors={errors} />
+          <Input name="email" label="Email" type="email" errors={errors} />
+          <Input name="street" label="Street" errors={errors} />
+          <Input name="city" label="City" errors={errors} />
+          <Input name="region" label="State" placeholder="CA" maxLength={2} errors={errors} />
+          <Input name="postalCode" label="ZIP code" errors={errors} />
+          <div className="md:col-span-3">
+            <button type="submit" className="btn-primary" disabled={busy}>
+              Create Plaid Check user
+            </button>
+          </div>
+        </Form>
+      ) : (
+        <p className="text-sm text-slate-600">This customer has no Plaid Check user.</p>
+      )}
+      {d.user && d.may.regenerate ? (
+        <Form method="post" className="card grid gap-3 md:grid-cols-3" noValidate aria-label="Regenerate the report">
+          <input type="hidden" name="intent" value="regenerate" />
+          <div className="md:col-span-3">
+            <Input name="reason" label="Reason (kept in the audit log)" errors={errors} />
+          </div>
+          <div>
+            <label className="label" htmlFor="purpose">
+              Permissible purpose
+            </label>
+            <select id="purpose" name="purpose" className="input">
+              {PERMISSIBLE_PURPOSES.map((p) => (
+                <option key={p}>{p}</option>
+              ))}
+            </select>
+          </div>
+          <Input name="daysRequested" label="Days of history (180–731)" type="number" defaultValue={365} min={180} max={731} errors={errors} />
+          <fieldset>
+            <legend className="label">Products besides the base report</legend>
+            {REPORT_PRODUCTS.map((p) => (
+              <label key={p} className="mr-3 text-sm">
+                <input type="checkbox" name="products" value={p} defaultChecked={p === "cra_income_insights"} /> {p}
+              </label>
+            ))}
+          </fieldset>
+          <label className="text-sm md:col-span-3">
+            <input type="checkbox" name="billable" value="yes" /> I understand that each regeneration is billed by Plaid. One per customer every {d.cooldownMinutes} minutes.
+            {errors.billable ? <span role="alert" className="ml-2 text-xs text-red-700">{errors.billable}</span> : null}
+          </label>
+          <div className="md:col-span-3">
+            <button type="submit" className="btn-primary" disabled={busy}>
+              Regenerate report
+            </button>
+          </div>
+        </Form>
+      ) : null}
+      <section className="card overflow-x-auto p-0" aria-labelledby="reports-heading">
+        <h2 id="reports-heading" className="px-4 pt-3 font-semibold">
+          Report requests
+        </h2>
+        <table className="table-basic" aria-label="Report requests">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>State</th>
+              <th>Requested</th>
+              <th>Purpose · days · products</th>
+              <th>Outcome</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {d.reports.map((r) => (
+              <tr key={r.id}>
+                <td>{r.id}</td>
+                <td>
+                  <Badge tone={STATE_TONE[r.state]}>{r.state === "stuck" ? "no webhook yet" : r.state}</Badge>
+                </td>
+                <td>
+                  <Time value={r.requestedAt} now={d.now} />
+                  <div className="text-xs text-slate-500">{r.origin === "plaid" ? "generated by Plaid" : r.reason}</div>
+                </td>
+                <td className="text-xs">
+                  {r.purpose ?? "—"} · {r.daysRequested ?? "—"} · {r.products.join(", ") || "base report"}
+                </td>
+                <td className="text-xs">
+                  {r.state === "ready" && r.expiresAt ? (
+                    <>
+                      readable until <Time value={r.expiresAt} now={d.now} />
+                    </>
+                  ) : null}
+                  {r.failedProducts?.length ? <div>failed products: {r.failedProducts.join(", ")}</div> : null}
+                  {r.errorCode ? <div className="font-mono">{r.errorCode}</div> : null}
+                  {r.plaidRequestId ? <div className="font-mono text-slate-500">request_id {r.plaidRequestId}</div> : null}
+                </td>
+              </tr>
+            ))}
+            {d.reports.length === 0 ? (
+              <tr>
+                <td colSpan={5} className="py-4 text-center text-slate-500">
+                  No report has been requested or received for this customer.
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </section>
+    </div>
+  );
+}
