@@ -8,7 +8,7 @@ import { parseForm } from "~/staff/forms";
 import { requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
 import { Badge, type Tone } from "~/ui/badge";
-import { FormError } from "~/ui/field";
+import { Field, FormError } from "~/ui/field";
 import { PlaidErrorPanel } from "~/ui/plaid-error";
 import { Time } from "~/ui/time";
 
@@ -79,18 +79,6 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 
 const STATE_TONE: Record<ReportState, Tone> = { queued: "slate", pending: "blue", stuck: "red", ready: "green", expired: "amber", failed: "red" };
 
-function Input({ name, label, errors, ...rest }: { name: string; label: string; errors: Record<string, string | undefined> } & React.InputHTMLAttributes<HTMLInputElement>) {
-  return (
-    <div>
-      <label className="label" htmlFor={name}>
-        {label}
-      </label>
-      <input id={name} name={name} className="input" aria-invalid={errors[name] ? true : undefined} {...rest} />
-      {errors[name] ? <p role="alert" className="mt-1 text-xs text-red-700">{errors[name]}</p> : null}
-    </div>
-  );
-}
-
 export default function PlaidCheck() {
   const d = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
@@ -116,15 +104,15 @@ export default function PlaidCheck() {
         <Form method="post" className="card grid gap-3 md:grid-cols-3" noValidate aria-label="Create the Plaid Check user">
           <input type="hidden" name="intent" value="user" />
           <p className="text-sm text-slate-600 md:col-span-3">This customer has no Plaid Check user yet. Plaid needs the customer's identity; it is sent to Plaid and not stored here.</p>
-          <Input name="givenName" label="Given name" errors={errors} />
-          <Input name="familyName" label="Family name" errors={errors} />
-          <Input name="dateOfBirth" label="Date of birth" type="date" errors={errors} />
-          <Input name="phone" label="Phone (E.164)" placeholder="+14155550123" errors={errors} />
-          <Input name="email" label="Email" type="email" errors={errors} />
-          <Input name="street" label="Street" errors={errors} />
-          <Input name="city" label="City" errors={errors} />
-          <Input name="region" label="State" placeholder="CA" maxLength={2} errors={errors} />
-          <Input name="postalCode" label="ZIP code" errors={errors} />
+          <Field name="givenName" label="Given name" error={errors.givenName} />
+          <Field name="familyName" label="Family name" error={errors.familyName} />
+          <Field name="dateOfBirth" label="Date of birth" type="date" error={errors.dateOfBirth} />
+          <Field name="phone" label="Phone (E.164)" placeholder="+14155550123" error={errors.phone} />
+          <Field name="email" label="Email" type="email" error={errors.email} />
+          <Field name="street" label="Street" error={errors.street} />
+          <Field name="city" label="City" error={errors.city} />
+          <Field name="region" label="State" placeholder="CA" maxLength={2} error={errors.region} />
+          <Field name="postalCode" label="ZIP code" error={errors.postalCode} />
           <div className="md:col-span-3">
             <button type="submit" className="btn-primary" disabled={busy}>
               Create Plaid Check user
@@ -138,7 +126,7 @@ export default function PlaidCheck() {
         <Form method="post" className="card grid gap-3 md:grid-cols-3" noValidate aria-label="Regenerate the report">
           <input type="hidden" name="intent" value="regenerate" />
           <div className="md:col-span-3">
-            <Input name="reason" label="Reason (kept in the audit log)" errors={errors} />
+            <Field name="reason" label="Reason (kept in the audit log)" error={errors.reason} />
           </div>
           <div>
             <label className="label" htmlFor="purpose">
@@ -150,7 +138,7 @@ export default function PlaidCheck() {
               ))}
             </select>
           </div>
-          <Input name="daysRequested" label="Days of history (180–731)" type="number" defaultValue={365} min={180} max={731} errors={errors} />
+          <Field name="daysRequested" label="Days of history (180–731)" type="number" defaultValue={365} min={180} max={731} error={errors.daysRequested} />
           <fieldset>
             <legend className="label">Products besides the base report</legend>
             {REPORT_PRODUCTS.map((p) => (
