@@ -1,6 +1,6 @@
-import { createHmac } from "node:crypto";
 import { Configuration, ConsumerReportPermissiblePurpose, CountryCode, PlaidApi, Products, ProcessorTokenCreateRequestProcessorEnum } from "plaid";
 import { request } from "undici";
+import { hashCustomerId } from "./cardlytics/seed";
 
 export type TrafficOptions = {
   customers: number;
@@ -55,7 +55,6 @@ function pick<T>(random: () => number, weighted: [T, number][]): T {
   return weighted[weighted.length - 1]![0];
 }
 
-export const hashCustomerId = (rawId: string, key: string) => createHmac("sha256", key).update(rawId, "utf8").digest("hex");
 
 /**
  * Plays customers through the publisher's flow against the simulators (or any Plaid sandbox and Cardlytics API):
