@@ -59,10 +59,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const ctx = { actor: staff, clientAddress: context.clientAddress };
   try {
     if (intent === "regenerate") {
-      const flat = new FormData();
-      for (const [k, v] of form.entries()) if (k !== "products") flat.set(k, v);
-      flat.set("products", form.getAll("products").join(","));
-      const parsed = parseForm(regenerationForm, flat);
+      const parsed = parseForm(regenerationForm, form, ["products"]);
       if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields." }, { status: 400 });
       const row = requestReport(context, { customerHash: hash, reason: parsed.data.reason, purpose: parsed.data.purpose, daysRequested: parsed.data.daysRequested, products: parsed.data.products }, ctx);
       return { ok: true as const, message: `Report #${row.id} queued; it goes to Plaid within seconds, inside the per-minute cap, and turns ready or failed when Plaid's webhook arrives.` };

@@ -43,19 +43,15 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const staff = await requirePermission(request, context, "mint:sandbox-token");
   requireSandbox(context);
   const form = await request.formData();
-  // Several checkboxes share the name "products": fold them into one field for the schema.
-  const flat = new FormData();
-  for (const [k, v] of form.entries()) if (k !== "products") flat.set(k, v);
-  flat.set("products", form.getAll("products").join(","));
   const ctx = { actor: staff, clientAddress: context.clientAddress };
   try {
     if (form.get("intent") === "exchange") {
-      const parsed = parseForm(exchangeForm, flat);
+      const parsed = parseForm(exchangeForm, form);
       if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
       const itemId = await exchangeAndStore(context, { customerHash: parsed.data.customer, publicToken: parsed.data.publicToken }, ctx);
       return redirect(`/plaid/items/${itemId}?created=1`);
     }
-    const parsed = parseForm(mintForm, flat);
+    const parsed = parseForm(mintForm, form, ["products"]);
     if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
     const persona = SANDBOX_PERSONAS.find((p) => p.id === parsed.data.persona)!;
     const minted = await mintPublicToken(

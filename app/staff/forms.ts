@@ -41,13 +41,18 @@ export const newStaffForm = z.object({ email: emailField, name: nameField, role:
 
 export type FieldErrors = Partial<Record<string, string>>;
 
-/** Reads a form against its schema: either the typed values or one message per field, for display beside it. */
+/**
+ * Reads a form against its schema: either the typed values or one message per field, for display beside it.
+ * Fields named in `lists` (checkbox groups) arrive as one comma-joined string, "" when none is ticked.
+ */
 export function parseForm<T extends z.ZodType>(
   schema: T,
   form: FormData,
+  lists: readonly string[] = [],
 ): { ok: true; data: z.infer<T> } | { ok: false; fieldErrors: FieldErrors } {
   const raw: Record<string, unknown> = {};
-  for (const [key, value] of form.entries()) if (typeof value === "string") raw[key] = value;
+  for (const [key, value] of form.entries()) if (typeof value === "string" && !lists.includes(key)) raw[key] = value;
+  for (const key of lists) raw[key] = form.getAll(key).join(",");
   const result = schema.safeParse(raw);
   if (result.success) return { ok: true, data: result.data };
   const fieldErrors: FieldErrors = {};

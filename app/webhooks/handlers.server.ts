@@ -49,8 +49,3 @@ export function handleWebhook(db: Queryable, body: WebhookBody, at: Date, eventI
       return { status: "ignored", result: `recorded; ITEM/${code} changes nothing here` };
   }
 }
-
-export function customerOfItem(db: Queryable, itemId: string | null): string | null {
-  if (!itemId) return null;
-  return db.select({ customerHash: plaidItems.customerHash }).from(plaidItems).where(eq(plaidItems.itemId, itemId)).get()?.customerHash ?? null;
-}

@@ -59,8 +59,9 @@ export async function receiveDelivery(deps: ReceiveDeps, delivery: Delivery): Pr
   const receivedAt = deps.now();
   const headers = Object.fromEntries(KEPT_HEADERS.flatMap((name) => (delivery.header(name) ? [[name, delivery.header(name)!.slice(0, 4000)]] : [])));
   const body = raw === "too-large" ? Buffer.alloc(0) : raw;
+  const bodySha256 = createHash("sha256").update(body).digest("hex");
   const verification: Verification | { ok: false; status: 413; reason: string; kid?: string; iat?: number } =
-    raw === "too-large" ? { ok: false, status: 413, reason: "body larger than 1 MB" } : await verifyPlaidWebhook(body, delivery.header("plaid-verification"), deps.keys, receivedAt.getTime());
+    raw === "too-large" ? { ok: false, status: 413, reason: "body larger than 1 MB" } : await verifyPlaidWebhook(bodySha256, delivery.header("plaid-verification"), deps.keys, receivedAt.getTime());
   const parsed = parse(body);
   let status: number = verification.ok ? 200 : verification.status;
   let reason: string | null = verification.ok ? null : verification.reason;
@@ -68,7 +69,6 @@ export async function receiveDelivery(deps: ReceiveDeps, delivery: Delivery): Pr
     status = 400;
     reason = "signature verified but the body is not a JSON object";
   }
-  const bodySha256 = createHash("sha256").update(body).digest("hex");
   const fields = {
     webhookType: text(parsed?.webhook_type),
     webhookCode: text(parsed?.webhook_code),

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, timingSafeEqual, verify, type KeyObject } from "node:crypto";
+import { createPublicKey, timingSafeEqual, verify, type KeyObject } from "node:crypto";
 import type { JWKPublicKey, PlaidApi } from "plaid";
 import { plaidCall, PlaidCallError } from "../plaid/client.server";
 
@@ -48,7 +48,8 @@ function decodeJson(segment: string): Record<string, unknown> | null {
   }
 }
 
-export async function verifyPlaidWebhook(raw: Buffer, header: string | null, keys: PlaidKeyCache, nowMs: number): Promise<Verification> {
+/** `bodySha256` is the lowercase hex SHA-256 of the exact raw body, computed once by the caller. */
+export async function verifyPlaidWebhook(bodySha256: string, header: string | null, keys: PlaidKeyCache, nowMs: number): Promise<Verification> {
   if (!header) return { ok: false, status: 401, reason: "missing Plaid-Verification header" };
   const parts = header.split(".");
   if (parts.length !== 3) return { ok: false, status: 401, reason: "Plaid-Verification is not a compact JWT" };
@@ -79,8 +80,7 @@ export async function verifyPlaidWebhook(raw: Buffer, header: string | null, key
     return { ok: false, status: 401, reason: `signed with key ${kid} after it expired`, kid, iat };
   }
   const claimed = typeof payload?.request_body_sha256 === "string" ? payload.request_body_sha256 : "";
-  const actual = createHash("sha256").update(raw).digest("hex");
-  const same = claimed.length === actual.length && timingSafeEqual(Buffer.from(claimed), Buffer.from(actual));
+  const same = claimed.length === bodySha256.length && timingSafeEqual(Buffer.from(claimed), Buffer.from(bodySha256));
   if (!same) return { ok: false, status: 401, reason: "request_body_sha256 does not match the body received", kid, iat };
   return { ok: true, kid, iat };
 }
