@@ -298,3 +298,88 @@ export const craReports = sqliteTable(
   },
   (t) => [index("cra_reports_status").on(t.status, t.id), index("cra_reports_customer").on(t.customerHash, t.id)],
 );
+
+/** Bearer keys for the publisher's backend to post funnel events. Only the SHA-256 of the secret is kept. */
+export const apiKeys = sqliteTable("api_keys", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull(),
+  // The key's first characters, shown so staff can tell keys apart; never enough to use it.
+  prefix: text("prefix").notNull().unique(),
+  secretSha256: text("secret_sha256").notNull().unique(),
+  createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+  revokedBy: integer("revoked_by").references(() => staffUsers.id, { onDelete: "set null" }),
+  lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+  eventsAccepted: integer("events_accepted").notNull().default(0),
+});
+
+/**
+ * Every funnel event, whatever its source, once (idempotent by event id). Events from Plaid that name only a Link
+ * session or an Item wait here with no customer hash until the publisher's backend ties that id to a customer.
+ */
+export const funnelEvents = sqliteTable(
+  "funnel_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    eventId: text("event_id").notNull().unique(),
+    name: text("name").notNull(),
+    occurredAt: integer("occurred_at", { mode: "timestamp_ms" }).notNull(),
+    receivedAt: integer("received_at", { mode: "timestamp_ms" }).notNull(),
+    source: text("source", { enum: ["api", "webhook", "console", "cardlytics"] }).notNull(),
+    customerHash: text("customer_hash"),
+    linkSessionId: text("link_session_id"),
+    itemId: text("item_id"),
+    institutionId: text("institution_id"),
+    institutionName: text("institution_name"),
+    errorCode: text("error_code"),
+    attributes: text("attributes", { mode: "json" }).$type<Record<string, string | number | boolean>>().notNull(),
+    apiKeyId: integer("api_key_id").references(() => apiKeys.id),
+  },
+  (t) => [
+    index("funnel_events_name_time").on(t.name, t.occurredAt),
+    index("funnel_events_customer").on(t.customerHash, t.occurredAt),
+    index("funnel_events_session").on(t.linkSessionId),
+    index("funnel_events_item").on(t.itemId),
+  ],
+);
+
+/** Which customer a Plaid Link session or Item belongs to, as the publisher's backend reported it. */
+export const funnelIdentities = sqliteTable(
+  "funnel_identities",
+  {
+    kind: text("kind", { enum: ["link_session", "item"] }).notNull(),
+    value: text("value").notNull(),
+    customerHash: text("customer_hash").notNull(),
+    firstSeenAt: integer("first_seen_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.value] })],
+);
+
+/**
+ * The rollup the funnel page reads: per customer, the first time each step was reached and the first value seen
+ * of each attribute. Kept in the same transaction as the events, so it never disagrees with them.
+ */
+export const funnelCustomers = sqliteTable(
+  "funnel_customers",
+  {
+    customerHash: text("customer_hash").primaryKey(),
+    linkStartedAt: integer("link_started_at"),
+    institutionSelectedAt: integer("institution_selected_at"),
+    credentialsSubmittedAt: integer("credentials_submitted_at"),
+    itemAddedAt: integer("item_added_at"),
+    processorTokenCreatedAt: integer("processor_token_created_at"),
+    accountLinkedAt: integer("account_linked_at"),
+    reportReadyAt: integer("report_ready_at"),
+    institutionId: text("institution_id"),
+    institutionName: text("institution_name"),
+    attributes: text("attributes", { mode: "json" }).$type<Record<string, string | number | boolean>>().notNull(),
+  },
+  (t) => [index("funnel_customers_started").on(t.linkStartedAt)],
+);
+
+/** Attribute names seen on funnel events, offered as breakdowns. */
+export const funnelAttributeKeys = sqliteTable("funnel_attribute_keys", {
+  key: text("key").primaryKey(),
+  firstSeenAt: integer("first_seen_at", { mode: "timestamp_ms" }).notNull(),
+});

@@ -11,6 +11,7 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   "regenerate:report": "Regenerate consumer reports",
   "rehandle:webhook": "Re-run webhook handlers",
   "view:funnel": "Read funnel metrics",
+  "manage:api-keys": "Create and revoke event API keys",
   "manage:staff": "Manage staff accounts",
   "view:audit": "Read the audit log",
 };

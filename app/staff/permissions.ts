@@ -24,6 +24,7 @@ export const PERMISSIONS = {
   "regenerate:report": OPS,
   "rehandle:webhook": OPS,
   "view:funnel": ["pm", "admin"],
+  "manage:api-keys": ["admin"],
   "manage:staff": ["admin"],
   "view:audit": ["admin"],
 } as const satisfies Record<string, readonly Role[]>;
