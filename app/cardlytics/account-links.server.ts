@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, lte, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
 import { accountLinkChecks, cardlyticsAccounts, customers } from "../../db/schema";
+import { recordConsoleStep } from "../funnel/sources.server";
 import type { AccountLinkResult, CardlyticsAccount, CardlyticsClient } from "./client.server";
 
 export type AccountLinkDeps = { db: Db; cardlytics: Pick<CardlyticsClient, "accountLink">; now: () => Date };
@@ -51,6 +52,10 @@ export async function checkAccountLink(
           .values({ customerHash: input.customerHash, ...account, checkId: row.id })
           .onConflictDoNothing()
           .run();
+      }
+      // The first check that finds an OPEN account is when the customer reached the funnel's last step.
+      if (result.outcome === "linked" && result.accounts.some((a) => a.status === "OPEN")) {
+        recordConsoleStep(tx, { key: input.customerHash, name: "account_linked", customerHash: input.customerHash, at });
       }
     }
     return row;

@@ -9,6 +9,7 @@ import type { Config } from "../config/env.server";
 import { decryptToken, encryptToken, tokenHint } from "../lib/token-crypto.server";
 import { recordAudit, type Actor } from "../staff/audit.server";
 import { touchCustomer } from "../cardlytics/account-links.server";
+import { recordConsoleStep } from "../funnel/sources.server";
 import { plaidCall, PlaidCallError } from "./client.server";
 
 export type PlaidDeps = { db: Db; plaid: PlaidApi; cardlytics: CardlyticsClient; config: Pick<Config, "tokenEncryptionKey" | "plaid">; now: () => Date };
@@ -79,6 +80,7 @@ export async function exchangeAndStore(deps: PlaidDeps, input: { customerHash: s
         .values({ accountId: a.account_id, itemId: exchanged.item_id, name: a.name, officialName: a.official_name, mask: a.mask, type: a.type, subtype: a.subtype, balances: a.balances as unknown as Record<string, unknown> })
         .run();
     }
+    recordConsoleStep(tx, { key: exchanged.item_id, name: "item_added", customerHash: input.customerHash, at: now, itemId: exchanged.item_id, institutionId: item.institution_id ?? null, institutionName: item.institution_name ?? null });
   });
   audit(deps, ctx, "plaid.exchange", { itemId: exchanged.item_id, customerHash: input.customerHash, details: { accounts: accounts.accounts.length, requestId: exchanged.request_id } });
   return exchanged.item_id;
@@ -122,11 +124,15 @@ export async function createProcessorToken(deps: PlaidDeps, input: { itemId: str
   if (item.status === "removed") throw new PlaidCallError({ httpStatus: 400, errorType: "ITEM_ERROR", errorCode: "ITEM_NOT_FOUND", errorMessage: "this item was removed", displayMessage: null, requestId: null });
   const created = await plaidCall(() => deps.plaid.processorTokenCreate({ access_token: accessToken, account_id: input.accountId, processor: ProcessorTokenCreateRequestProcessorEnum.Cardlytics }));
   const now = deps.now();
-  const { id } = deps.db
-    .insert(processorTokens)
-    .values({ itemId: item.itemId, accountId: input.accountId, processor: "cardlytics", tokenEnc: encryptToken(deps.config.tokenEncryptionKey, created.processor_token), tokenHint: tokenHint(created.processor_token), createdBy: ctx.actor.id, createdAt: now })
-    .returning({ id: processorTokens.id })
-    .get();
+  const { id } = deps.db.transaction((tx) => {
+    const row = tx
+      .insert(processorTokens)
+      .values({ itemId: item.itemId, accountId: input.accountId, processor: "cardlytics", tokenEnc: encryptToken(deps.config.tokenEncryptionKey, created.processor_token), tokenHint: tokenHint(created.processor_token), createdBy: ctx.actor.id, createdAt: now })
+      .returning({ id: processorTokens.id })
+      .get();
+    recordConsoleStep(tx, { key: String(row.id), name: "processor_token_created", customerHash: item.customerHash, at: now, itemId: item.itemId });
+    return row;
+  });
   audit(deps, ctx, "plaid.processor_token_create", { itemId: item.itemId, customerHash: item.customerHash, details: { accountId: input.accountId, processor: "cardlytics", tokenId: id, requestId: created.request_id } });
   return { id, token: created.processor_token };
 }

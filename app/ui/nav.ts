@@ -9,7 +9,9 @@ export const NAV_ITEMS: NavItem[] = [
   { to: "/customers/expiring", label: "Expiring links", permission: "view:customer" },
   { to: "/webhooks", label: "Webhooks", permission: "view:customer" },
   { to: "/plaid/sandbox", label: "Plaid sandbox", permission: "mint:sandbox-token", sandboxOnly: true },
+  { to: "/funnel", label: "Funnel", permission: "view:funnel" },
   { to: "/admin/staff", label: "Staff", permission: "manage:staff" },
+  { to: "/admin/api-keys", label: "API keys", permission: "manage:api-keys" },
   { to: "/admin/audit", label: "Audit log", permission: "view:audit" },
 ];
 

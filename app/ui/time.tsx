@@ -36,3 +36,12 @@ export function Time({ value, now }: { value: string | number | Date | null | un
     </time>
   );
 }
+
+/** A duration in the largest unit that reads well: "45 s", "12 min", "3.5 h", "2.1 d". */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "—";
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3600_000) return `${Math.round(ms / 60_000)} min`;
+  if (ms < 86_400_000) return `${(ms / 3600_000).toFixed(1)} h`;
+  return `${(ms / 86_400_000).toFixed(1)} d`;
+}

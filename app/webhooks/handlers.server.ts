@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Queryable } from "../../db/open";
 import { plaidItems } from "../../db/schema";
+import { recordLinkWebhook } from "../funnel/sources.server";
 import { applyCheckReportWebhook } from "../reports/check-reports.server";
 
 export type WebhookBody = { webhook_type?: unknown; webhook_code?: unknown; item_id?: unknown; user_id?: unknown; error?: { error_code?: unknown } | null; new_webhook_url?: unknown; successful_products?: unknown; failed_products?: unknown };
@@ -23,6 +24,7 @@ export function handleWebhook(db: Queryable, body: WebhookBody, at: Date, eventI
     const result = applyCheckReportWebhook(db, body, eventId, at);
     return { status: /^report #/.test(result) ? "handled" : "ignored", result };
   }
+  if (type === "LINK") return { status: "handled", result: recordLinkWebhook(db, body as Record<string, unknown>, at) };
   if (type !== "ITEM") return { status: "ignored", result: `recorded; nothing in this console acts on ${type}/${code} yet` };
   const itemId = typeof body.item_id === "string" ? body.item_id : null;
   const item = itemId ? db.select({ status: plaidItems.status }).from(plaidItems).where(eq(plaidItems.itemId, itemId)).get() : undefined;

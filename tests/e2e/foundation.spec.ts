@@ -3,8 +3,8 @@ import { demoLogin, expect, signIn, test } from "./fixtures";
 const NAV = {
   support: ["Home", "Customers", "Expiring links", "Webhooks"],
   ops: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid sandbox"],
-  pm: ["Home"],
-  admin: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid sandbox", "Staff", "Audit log"],
+  pm: ["Home", "Funnel"],
+  admin: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid sandbox", "Funnel", "Staff", "API keys", "Audit log"],
 } as const;
 
 for (const [role, items] of Object.entries(NAV) as [keyof typeof NAV, readonly string[]][]) {

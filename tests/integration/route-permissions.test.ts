@@ -30,6 +30,11 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "plaid.sandbox.tsx": { loader: "mint:sandbox-token", action: "mint:sandbox-token" },
   "plaid.items.$itemId.tsx": { loader: "view:customer", action: "create:processor-token" },
   "admin.audit[.]csv.ts": { loader: "view:audit" },
+  "admin.api-keys.tsx": { loader: "manage:api-keys", action: "manage:api-keys" },
+  "api.events.ts": { loader: "public", action: "public" },
+  "funnel._index.tsx": { loader: "view:funnel" },
+  "funnel.dropoff.tsx": { loader: "view:funnel" },
+  "funnel[.]csv.ts": { loader: "view:funnel" },
 };
 
 const fileName = (path: string) => path.split("/").pop()!;

@@ -1,0 +1,131 @@
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { z } from "zod";
+import { createApiKey, listApiKeys, revokeApiKey } from "~/funnel/api-keys.server";
+import { nameField, parseForm } from "~/staff/forms";
+import { requirePermission } from "~/staff/guards.server";
+import { Badge } from "~/ui/badge";
+import { CopyButton } from "~/ui/copy-button";
+import { Field, FormError } from "~/ui/field";
+import { Time } from "~/ui/time";
+
+export const meta: MetaFunction = () => [{ title: "Event API keys · Linkdesk" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requirePermission(request, context, "manage:api-keys");
+  return {
+    keys: listApiKeys(context.db).map((k) => ({ ...k, createdAt: k.createdAt.getTime(), revokedAt: k.revokedAt?.getTime() ?? null, lastUsedAt: k.lastUsedAt?.getTime() ?? null })),
+    endpoint: `${new URL(request.url).origin}/api/events`,
+    now: context.now().getTime(),
+  };
+}
+
+const actionForm = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("create"), name: nameField }),
+  z.object({ intent: z.literal("revoke"), id: z.coerce.number().int().positive("Choose a key"), confirm: z.literal("revoke", { error: 'Type "revoke" to confirm' }) }),
+], { error: "Choose an action" });
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const admin = await requirePermission(request, context, "manage:api-keys");
+  const parsed = parseForm(actionForm, await request.formData());
+  if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields.", created: null, revokedId: null }, { status: 400 });
+  const none: Record<string, string> = {};
+  const ctx = { actor: admin, clientAddress: context.clientAddress, now: context.now() };
+  if (parsed.data.intent === "create") {
+    const created = createApiKey(context.db, parsed.data.name, ctx);
+    return { ok: true as const, fieldErrors: none, message: null, created: { ...created, name: parsed.data.name }, revokedId: null };
+  }
+  if (!revokeApiKey(context.db, parsed.data.id, ctx)) return data({ ok: false as const, fieldErrors: none, message: "That key does not exist or is already revoked.", created: null, revokedId: null }, { status: 409 });
+  return { ok: true as const, fieldErrors: none, message: null, created: null, revokedId: parsed.data.id };
+}
+
+export default function ApiKeys() {
+  const { keys, endpoint, now } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const submitting = useNavigation().state === "submitting";
+  return (
+    <div className="space-y-4">
+      <h1 className="text-2xl font-bold">Event API keys</h1>
+      <p className="max-w-3xl text-sm text-slate-600">
+        The publisher&apos;s backend posts funnel events to <code className="font-mono">{endpoint}</code> with <code className="font-mono">Authorization: Bearer &lt;key&gt;</code>. Each key is shown once, when it is
+        created; Linkdesk keeps only its SHA-256. Revoking a key refuses it at once.
+      </p>
+      {result?.created ? (
+        <div role="status" className="rounded-md border border-emerald-300 bg-emerald-50 px-3 py-2 text-sm">
+          <p>
+            Key “{result.created.name}” created. Copy it now: it will not be shown again.
+          </p>
+          <p className="mt-1 flex items-center gap-2">
+            <code className="break-all font-mono" data-testid="new-api-key">
+              {result.created.secret}
+            </code>
+            <CopyButton value={result.created.secret} />
+          </p>
+        </div>
+      ) : null}
+      {result && !result.ok ? <FormError message={[result.message, result.fieldErrors.confirm, result.fieldErrors.id, result.fieldErrors.intent].filter(Boolean).join(" ")} /> : null}
+      {result?.revokedId ? <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm">Key revoked.</p> : null}
+      <Form method="post" className="card flex flex-wrap items-end gap-3" noValidate>
+        <input type="hidden" name="intent" value="create" />
+        <div className="min-w-64">
+          <Field label="New key's name" name="name" required maxLength={100} placeholder="Publisher backend (production)" error={result && !result.ok ? result.fieldErrors.name : undefined} />
+        </div>
+        <button type="submit" className="btn-primary" disabled={submitting}>
+          Create key
+        </button>
+      </Form>
+      <div className="card overflow-x-auto p-0">
+        <table className="table-basic" aria-label="API keys">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Key</th>
+              <th>Created</th>
+              <th>Last used</th>
+              <th className="text-right">Events accepted</th>
+              <th>Status</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {keys.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td className="font-mono text-xs">{k.prefix}…</td>
+                <td>
+                  <Time value={k.createdAt} now={now} />
+                  {k.createdBy ? <span className="block text-xs text-slate-500">by {k.createdBy}</span> : null}
+                </td>
+                <td>
+                  <Time value={k.lastUsedAt} now={now} />
+                </td>
+                <td className="text-right tabular-nums">{k.eventsAccepted.toLocaleString("en-US")}</td>
+                <td>
+                  {k.revokedAt ? (
+                    <Badge tone="slate">revoked</Badge>
+                  ) : (
+                    <Form method="post" className="flex items-center gap-1" aria-label={`Revoke ${k.name}`}>
+                      <Badge tone="green">active</Badge>
+                      <input type="hidden" name="intent" value="revoke" />
+                      <input type="hidden" name="id" value={k.id} />
+                      <input name="confirm" className="input w-24 py-0.5 text-xs" placeholder='type "revoke"' aria-label={`Type revoke to revoke ${k.name}`} />
+                      <button type="submit" className="btn px-2 py-0.5 text-xs">
+                        Revoke
+                      </button>
+                    </Form>
+                  )}
+                </td>
+              </tr>
+            ))}
+            {keys.length === 0 ? (
+              <tr>
+                <td colSpan={6} className="text-sm text-slate-500">
+                  No keys yet.
+                </td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+      </div>
+    </div>
+  );
+}
