@@ -23,3 +23,11 @@ export function openDatabase(path: string): Db {
   sqlite.pragma("busy_timeout = 5000");
   return drizzle(sqlite, { schema }) as Db;
 }
+
+/**
+ * The better-sqlite3 connection under a drizzle handle or transaction, for hot paths that keep prepared statements.
+ * Statements run on that one connection, so inside a transaction they are part of it.
+ */
+export function sqliteOf(db: Queryable): Database.Database {
+  return (db as unknown as { session: { client: Database.Database } }).session.client;
+}

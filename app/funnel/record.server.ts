@@ -1,6 +1,5 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
-import type { Queryable } from "../../db/open";
-import { funnelAttributeKeys, funnelEvents, funnelIdentities, plaidItems } from "../../db/schema";
+import type Database from "better-sqlite3";
+import { sqliteOf, type Queryable } from "../../db/open";
 import { STEP_COLUMN, type FunnelEventName } from "./steps";
 
 export type FunnelAttributes = Record<string, string | number | boolean>;
@@ -23,54 +22,65 @@ export type FunnelEventInput = {
 
 export type RecordOutcome = "accepted" | "duplicate";
 
-type StoredEvent = Pick<typeof funnelEvents.$inferSelect, "name" | "occurredAt" | "institutionId" | "institutionName" | "attributes"> & { customerHash: string };
+type StoredEvent = { name: string; occurredAt: number; institutionId: string | null; institutionName: string | null; attributes: string; customerHash: string };
+
+// Recording sits on the ingest and webhook paths: its statements are prepared once per connection.
+const prepared = new WeakMap<object, ReturnType<typeof prepare>>();
+function prepare(c: Database.Database) {
+  const rollup = (column: string | null) =>
+    c.prepare(`insert into funnel_customers (customer_hash, ${column ? `${column}, ` : ""}institution_id, institution_name, attributes)
+      values (@customerHash, ${column ? "@occurredAt, " : ""}@institutionId, @institutionName, @attributes)
+      on conflict (customer_hash) do update set
+        ${column ? `${column} = min(coalesce(${column}, excluded.${column}), excluded.${column}),` : ""}
+        institution_id = coalesce(institution_id, excluded.institution_id),
+        institution_name = coalesce(institution_name, excluded.institution_name),
+        attributes = case when excluded.attributes = '{}' then attributes else json_patch(excluded.attributes, attributes) end`);
+  return {
+    rollup: Object.fromEntries(Object.entries(STEP_COLUMN).map(([name, column]) => [name, rollup(column)])) as Record<string, Database.Statement>,
+    rollupOther: rollup(null),
+    insertEvent: c.prepare(
+      `insert into funnel_events (event_id, name, occurred_at, received_at, source, customer_hash, link_session_id, item_id, institution_id, institution_name, error_code, attributes, api_key_id)
+       values (@eventId, @name, @occurredAt, @receivedAt, @source, @customerHash, @linkSessionId, @itemId, @institutionId, @institutionName, @errorCode, @attributes, @apiKeyId)
+       on conflict (event_id) do nothing`,
+    ),
+    attributeKey: c.prepare("insert into funnel_attribute_keys (key, first_seen_at) values (?, ?) on conflict do nothing"),
+    identity: c.prepare("select customer_hash from funnel_identities where kind = ? and value = ?").pluck(),
+    itemOwner: c.prepare("select customer_hash from plaid_items where item_id = ?").pluck(),
+    tie: c.prepare("insert into funnel_identities (kind, value, customer_hash, first_seen_at) values (?, ?, ?, ?) on conflict do nothing"),
+    claimBySession: c.prepare(
+      "update funnel_events set customer_hash = ? where customer_hash is null and link_session_id = ? returning name, occurred_at as occurredAt, institution_id as institutionId, institution_name as institutionName, attributes",
+    ),
+    claimByItem: c.prepare(
+      "update funnel_events set customer_hash = ? where customer_hash is null and item_id = ? returning name, occurred_at as occurredAt, institution_id as institutionId, institution_name as institutionName, attributes",
+    ),
+  };
+}
+function statementsFor(db: Queryable) {
+  const client = sqliteOf(db);
+  let s = prepared.get(client);
+  if (!s) prepared.set(client, (s = prepare(client)));
+  return s;
+}
+type Statements = ReturnType<typeof prepare>;
 
 /** Folds one event into its customer's rollup row: the earliest time per step, the first value per attribute. */
-function applyToRollup(db: Queryable, e: StoredEvent) {
-  const column = STEP_COLUMN[e.name];
-  const attributes = JSON.stringify(e.attributes ?? {});
-  const at = e.occurredAt.getTime();
-  if (column) {
-    const col = sql.raw(column);
-    db.run(sql`insert into funnel_customers (customer_hash, ${col}, institution_id, institution_name, attributes)
-      values (${e.customerHash}, ${at}, ${e.institutionId}, ${e.institutionName}, ${attributes})
-      on conflict (customer_hash) do update set
-        ${col} = min(coalesce(${col}, excluded.${col}), excluded.${col}),
-        institution_id = coalesce(institution_id, excluded.institution_id),
-        institution_name = coalesce(institution_name, excluded.institution_name),
-        attributes = json_patch(excluded.attributes, attributes)`);
-  } else {
-    db.run(sql`insert into funnel_customers (customer_hash, institution_id, institution_name, attributes)
-      values (${e.customerHash}, ${e.institutionId}, ${e.institutionName}, ${attributes})
-      on conflict (customer_hash) do update set
-        institution_id = coalesce(institution_id, excluded.institution_id),
-        institution_name = coalesce(institution_name, excluded.institution_name),
-        attributes = json_patch(excluded.attributes, attributes)`);
-  }
+function applyToRollup(s: Statements, e: StoredEvent) {
+  (s.rollup[e.name] ?? s.rollupOther).run(e);
 }
 
 /** The customer a Plaid id belongs to, if the publisher (or this console, for items it minted) has said so. */
-function customerOf(db: Queryable, e: FunnelEventInput): string | null {
-  if (e.linkSessionId) {
-    const tie = db.select({ customerHash: funnelIdentities.customerHash }).from(funnelIdentities).where(and(eq(funnelIdentities.kind, "link_session"), eq(funnelIdentities.value, e.linkSessionId))).get();
-    if (tie) return tie.customerHash;
-  }
-  if (e.itemId) {
-    const tie = db.select({ customerHash: funnelIdentities.customerHash }).from(funnelIdentities).where(and(eq(funnelIdentities.kind, "item"), eq(funnelIdentities.value, e.itemId))).get();
-    if (tie) return tie.customerHash;
-    const item = db.select({ customerHash: plaidItems.customerHash }).from(plaidItems).where(eq(plaidItems.itemId, e.itemId)).get();
-    if (item) return item.customerHash;
-  }
-  return null;
+function customerOf(s: Statements, e: FunnelEventInput): string | null {
+  const bySession = e.linkSessionId ? (s.identity.get("link_session", e.linkSessionId) as string | undefined) : undefined;
+  if (bySession) return bySession;
+  if (!e.itemId) return null;
+  return ((s.identity.get("item", e.itemId) ?? s.itemOwner.get(e.itemId)) as string | undefined) ?? null;
 }
 
 /** Records that a Link session or Item is the customer's, and gives that customer the events that were waiting. */
-function tie(db: Queryable, kind: "link_session" | "item", value: string, customerHash: string, at: Date) {
-  const inserted = db.insert(funnelIdentities).values({ kind, value, customerHash, firstSeenAt: at }).onConflictDoNothing().returning({ value: funnelIdentities.value }).get();
-  if (!inserted) return;
-  const match = kind === "link_session" ? eq(funnelEvents.linkSessionId, value) : eq(funnelEvents.itemId, value);
-  const waiting = db.update(funnelEvents).set({ customerHash }).where(and(isNull(funnelEvents.customerHash), match)).returning().all();
-  for (const e of waiting) applyToRollup(db, { ...e, customerHash });
+function tie(s: Statements, kind: "link_session" | "item", value: string, customerHash: string, at: number) {
+  if (!s.tie.run(kind, value, customerHash, at).changes) return;
+  const waiting = (kind === "link_session" ? s.claimBySession : s.claimByItem).all(customerHash, value) as Omit<StoredEvent, "customerHash">[];
+  for (const e of waiting) applyToRollup(s, { ...e, customerHash });
 }
 
 /**
@@ -78,34 +88,31 @@ function tie(db: Queryable, kind: "link_session" | "item", value: string, custom
  * Call inside a transaction when the events must land together with other changes.
  */
 export function recordFunnelEvents(db: Queryable, events: FunnelEventInput[], receivedAt: Date): RecordOutcome[] {
+  const s = statementsFor(db);
+  const received = receivedAt.getTime();
   return events.map((e) => {
-    const customerHash = e.customerHash ?? customerOf(db, e);
-    const row = db
-      .insert(funnelEvents)
-      .values({
-        eventId: e.eventId,
-        name: e.name,
-        occurredAt: new Date(e.occurredAt),
-        receivedAt,
-        source: e.source,
-        customerHash,
-        linkSessionId: e.linkSessionId ?? null,
-        itemId: e.itemId ?? null,
-        institutionId: e.institutionId ?? null,
-        institutionName: e.institutionName ?? null,
-        errorCode: e.errorCode ?? null,
-        attributes: e.attributes ?? {},
-        apiKeyId: e.apiKeyId ?? null,
-      })
-      .onConflictDoNothing({ target: funnelEvents.eventId })
-      .returning()
-      .get();
-    if (!row) return "duplicate";
-    for (const key of Object.keys(e.attributes ?? {})) db.insert(funnelAttributeKeys).values({ key, firstSeenAt: receivedAt }).onConflictDoNothing().run();
+    const customerHash = e.customerHash ?? customerOf(s, e);
+    const row = {
+      eventId: e.eventId,
+      name: e.name,
+      occurredAt: e.occurredAt,
+      receivedAt: received,
+      source: e.source,
+      customerHash,
+      linkSessionId: e.linkSessionId ?? null,
+      itemId: e.itemId ?? null,
+      institutionId: e.institutionId ?? null,
+      institutionName: e.institutionName ?? null,
+      errorCode: e.errorCode ?? null,
+      attributes: JSON.stringify(e.attributes ?? {}),
+      apiKeyId: e.apiKeyId ?? null,
+    };
+    if (!s.insertEvent.run(row).changes) return "duplicate";
+    for (const key of Object.keys(e.attributes ?? {})) s.attributeKey.run(key, received);
     if (customerHash) {
-      applyToRollup(db, { ...row, customerHash });
-      if (e.customerHash && e.linkSessionId) tie(db, "link_session", e.linkSessionId, customerHash, receivedAt);
-      if (e.customerHash && e.itemId) tie(db, "item", e.itemId, customerHash, receivedAt);
+      applyToRollup(s, { ...row, customerHash });
+      if (e.customerHash && e.linkSessionId) tie(s, "link_session", e.linkSessionId, customerHash, received);
+      if (e.customerHash && e.itemId) tie(s, "item", e.itemId, customerHash, received);
     }
     return "accepted";
   });

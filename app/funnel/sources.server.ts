@@ -10,7 +10,7 @@ const str = (v: unknown) => (typeof v === "string" && v.length > 0 ? v.slice(0, 
 type LinkEvent = { event_name?: unknown; event_id?: unknown; timestamp?: unknown; event_metadata?: Record<string, unknown> | null };
 
 /** LINK webhooks: EVENTS carries Link's own event stream, ITEM_ADD_RESULT says an Item was added. */
-export function recordLinkWebhook(db: Queryable, body: Record<string, unknown>, at: Date): string {
+export function recordLinkWebhook(db: Queryable, body: Record<string, unknown>, at: Date): { status: "handled" | "ignored"; result: string } {
   const code = String(body.webhook_code ?? "");
   const sessionId = str(body.link_session_id);
   const events: FunnelEventInput[] = [];
@@ -34,12 +34,12 @@ export function recordLinkWebhook(db: Queryable, body: Record<string, unknown>, 
   } else if (code === "ITEM_ADD_RESULT" && sessionId) {
     events.push({ eventId: `link:${sessionId}:ITEM_ADD_RESULT`, name: "item_added", occurredAt: at.getTime(), source: "webhook", linkSessionId: sessionId });
   } else {
-    return `recorded; LINK/${code} adds nothing to the funnel`;
+    return { status: "ignored", result: `recorded; LINK/${code} adds nothing to the funnel` };
   }
-  if (!events.length) return `recorded; no funnel step in LINK/${code}`;
+  if (!events.length) return { status: "ignored", result: `recorded; no funnel step in LINK/${code}` };
   const outcomes = recordFunnelEvents(db, events, at);
   const fresh = outcomes.filter((o) => o === "accepted").length;
-  return `funnel: ${fresh} event(s) recorded${fresh < events.length ? `, ${events.length - fresh} already known` : ""} for Link session ${sessionId ?? "(none)"}`;
+  return { status: "handled", result: `funnel: ${fresh} event(s) recorded${fresh < events.length ? `, ${events.length - fresh} already known` : ""} for Link session ${sessionId ?? "(none)"}` };
 }
 
 /** A step the console itself saw happen for a known customer. */

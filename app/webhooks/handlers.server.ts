@@ -24,7 +24,7 @@ export function handleWebhook(db: Queryable, body: WebhookBody, at: Date, eventI
     const result = applyCheckReportWebhook(db, body, eventId, at);
     return { status: /^report #/.test(result) ? "handled" : "ignored", result };
   }
-  if (type === "LINK") return { status: "handled", result: recordLinkWebhook(db, body as Record<string, unknown>, at) };
+  if (type === "LINK") return recordLinkWebhook(db, body as Record<string, unknown>, at);
   if (type !== "ITEM") return { status: "ignored", result: `recorded; nothing in this console acts on ${type}/${code} yet` };
   const itemId = typeof body.item_id === "string" ? body.item_id : null;
   const item = itemId ? db.select({ status: plaidItems.status }).from(plaidItems).where(eq(plaidItems.itemId, itemId)).get() : undefined;
