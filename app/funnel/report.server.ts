@@ -153,7 +153,7 @@ export function exitReasons(db: Db, from: number, to: number): ExitReason[] {
     .prepare(
       `select name, coalesce(error_code, '') as code, count(*) as events, count(distinct customer_hash) as customers
        from funnel_events where name in ('link_exit', 'link_error') and occurred_at >= ? and occurred_at < ?
-       group by name, code order by events desc, code limit 50`,
+       group by name, code order by events desc, code, name limit 50`,
     )
     .all(from, to) as { name: string; code: string; events: number; customers: number }[];
   return rows;
