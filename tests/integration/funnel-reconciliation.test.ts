@@ -11,7 +11,6 @@ import { createHarness, ORIGIN, statusOf, type Harness } from "../support/contex
 // step was reached and this one within the window; percentiles are nearest-rank.
 
 const MIN = 60_000;
-const DAY = 86_400_000;
 const T = (iso: string) => Date.parse(iso);
 const hash = (c: string) => c.repeat(64);
 
