@@ -7,6 +7,11 @@ import { openDatabase } from "../db/open";
 import { runMigrations } from "../db/migrate";
 import { newDemoLogins, seedDemoStaff, type DemoLogin } from "../db/seed";
 import { closeOnSignals, exitOnConfigError, startConsole } from "../server/main";
+import { eq } from "drizzle-orm";
+import { createApiKey } from "../app/funnel/api-keys.server";
+import { staffUsers } from "../db/schema";
+import { hashCustomerId } from "../simulators/cardlytics/seed";
+import { historicalJourneys, postFunnelEvents } from "../simulators/funnel-history";
 import { playTraffic, trafficSummary } from "../simulators/traffic";
 
 const dataDir = resolve(process.env.LINKDESK_DATA_DIR ?? "data");
@@ -40,6 +45,11 @@ try {
   const db = openDatabase(env.DATABASE_PATH!);
   runMigrations(db);
   await seedDemoStaff(db, logins);
+  // The demo publisher's backend reports funnel events with a key of its own, made once by the demo admin.
+  const apiKey = readOrCreate("demo-api-key.json", () => {
+    const admin = db.select().from(staffUsers).where(eq(staffUsers.role, "admin")).get()!;
+    return { key: createApiKey(db, "Demo publisher backend", { actor: { id: admin.id, email: admin.email, role: "admin" }, clientAddress: "127.0.0.1", now: new Date() }).secret };
+  }).key;
   db.$client.close();
   const running = await startConsole(env);
   closeOnSignals(running.close);
@@ -60,10 +70,18 @@ try {
             ...running.simulators.cardlytics.seeded.map((c) => `  ${c.rawId.padEnd(16)} ${c.hash}  ${c.description}`),
           ]
         : []),
+      `Event API key of the demo publisher backend (POST ${running.url}/api/events): ${apiKey}`,
       "",
       "Stop with Ctrl+C.",
     ].join("\n"),
   );
+  // Ninety days of past linking journeys, so the funnel has history; event ids are fixed, so a restart adds nothing.
+  const historyCount = Number(process.env.DEMO_FUNNEL_HISTORY ?? 3000);
+  if (historyCount > 0) {
+    const events = [...historicalJourneys({ customers: historyCount, days: 90, now: Date.now(), hashOf: (i) => hashCustomerId(`hist-${String(i + 1).padStart(6, "0")}`, running.config.customerIdHmacKey) })].flat();
+    const posted = await postFunnelEvents(running.url, apiKey, events);
+    console.log(`Funnel history: ${historyCount} customers over 90 days, ${posted.accepted} events accepted (${posted.duplicates} already there).`);
+  }
   const trafficCount = Number(process.env.DEMO_TRAFFIC ?? 40);
   if (running.simulators && trafficCount > 0) {
     const sims = running.simulators;
@@ -73,6 +91,7 @@ try {
       cardlytics: { baseUrl: sims.cardlytics.url, ...sims.credentials.cardlytics },
       customerIdHmacKey: running.config.customerIdHmacKey,
       webhookUrl: running.config.plaid.webhookUrl ?? null,
+      events: { baseUrl: running.url, apiKey },
     });
     console.log(["", ...trafficSummary(outcomes)].join("\n"));
   }

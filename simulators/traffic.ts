@@ -1,6 +1,8 @@
 import { Configuration, ConsumerReportPermissiblePurpose, CountryCode, PlaidApi, Products, ProcessorTokenCreateRequestProcessorEnum } from "plaid";
 import { request } from "undici";
 import { hashCustomerId } from "./cardlytics/seed";
+import { postFunnelEvents, type PublisherEvent } from "./funnel-history";
+import { mulberry32, pick } from "./shared/random";
 
 export type TrafficOptions = {
   customers: number;
@@ -9,6 +11,8 @@ export type TrafficOptions = {
   customerIdHmacKey: string;
   /** Where the publisher's Plaid webhooks go: the console's receiver. */
   webhookUrl: string | null;
+  /** Where the publisher's backend reports its own funnel events (the console's ingest API), if anywhere. */
+  events?: { baseUrl: string; apiKey: string } | null;
   seed?: number;
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
@@ -24,18 +28,6 @@ export type CustomerOutcome = {
   report?: boolean;
 };
 
-// Small deterministic PRNG so a given seed always plays the same traffic.
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const INSTITUTIONS: [string, number][] = [
   ["ins_109508", 0.34],
   ["ins_109511", 0.2],
@@ -45,16 +37,6 @@ const INSTITUTIONS: [string, number][] = [
   ["ins_132363", 0.05],
   ["ins_132361", 0.04],
 ];
-
-function pick<T>(random: () => number, weighted: [T, number][]): T {
-  let roll = random() * weighted.reduce((s, [, w]) => s + w, 0);
-  for (const [value, weight] of weighted) {
-    roll -= weight;
-    if (roll <= 0) return value;
-  }
-  return weighted[weighted.length - 1]![0];
-}
-
 
 /**
  * Plays customers through the publisher's flow against the simulators (or any Plaid sandbox and Cardlytics API):
@@ -78,6 +60,7 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
       connectCardlytics: random() < 0.88,
       report: random() < 0.25,
       itemTrouble: pick<string | null>(random, [["reset_login", 0.05], ["USER_PERMISSION_REVOKED", 0.03], ["PENDING_DISCONNECT", 0.03], [null, 0.89]]),
+      attributes: { platform: pick(random, [["ios", 0.45], ["android", 0.35], ["web", 0.2]] as const), entry_point: pick(random, [["onboarding", 0.5], ["rewards_tab", 0.35], ["email_campaign", 0.15]] as const) },
     };
   });
 
@@ -92,7 +75,16 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
     }
   }
 
+  // The publisher's backend tells the console which Link session and Item are whose, and what it saw happen.
   async function playOne(plan: (typeof plans)[number]): Promise<CustomerOutcome> {
+    const events: PublisherEvent[] = [];
+    const outcome = await playJourney(plan, (name, extra = {}) => events.push({ event_id: `${plan.hash.slice(0, 16)}-${name}-${Date.now()}`, name, occurred_at: Date.now(), customer_hash: plan.hash, ...extra }));
+    if (options.events && events.length) await postFunnelEvents(options.events.baseUrl, options.events.apiKey, events);
+    return outcome;
+  }
+
+  async function playJourney(plan: (typeof plans)[number], report: (name: string, extra?: Partial<PublisherEvent>) => void): Promise<CustomerOutcome> {
+    const startedAt = Date.now();
     const outcome: CustomerOutcome = { rawId: plan.rawId, hash: plan.hash, institutionId: plan.institutionId, reached: "OPEN" };
     const { data: link } = await plaid.linkTokenCreate({
       client_name: "Rewards Demo",
@@ -102,7 +94,7 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
       products: [Products.Transactions],
       ...(options.webhookUrl ? { webhook: options.webhookUrl } : {}),
     });
-    const session = await simControl<{ status: string; public_token: string | null; error: { error_code: string } | null }>(options.plaid.baseUrl, "/__sim/plaid/link/session", {
+    const session = await simControl<{ link_session_id: string; status: string; public_token: string | null; error: { error_code: string } | null }>(options.plaid.baseUrl, "/__sim/plaid/link/session", {
       link_token: link.link_token,
       institution_id: plan.institutionId,
       username: "user_good",
@@ -110,6 +102,7 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
       ...(plan.exitAfter ? { exit_after: plan.exitAfter } : {}),
     });
     if (session.error) outcome.linkError = session.error.error_code;
+    report("link_started", { link_session_id: session.link_session_id, occurred_at: startedAt, attributes: plan.attributes });
     if (!session.public_token) {
       outcome.reached = (plan.exitAfter ?? "SUBMIT_CREDENTIALS") as CustomerOutcome["reached"];
       return outcome;
@@ -120,7 +113,11 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
     const checking = accounts.accounts.find((a) => a.subtype === "checking") ?? accounts.accounts[0]!;
     const { data: processor } = await plaid.processorTokenCreate({ access_token: exchanged.access_token, account_id: checking.account_id, processor: ProcessorTokenCreateRequestProcessorEnum.Cardlytics });
     outcome.reached = "PROCESSOR_TOKEN";
-    if (plan.connectCardlytics && (await connectCardlytics(options.cardlytics, plan.hash, processor.processor_token))) outcome.reached = "CARDLYTICS_LINKED";
+    report("processor_token_created", { item_id: exchanged.item_id });
+    if (plan.connectCardlytics && (await connectCardlytics(options.cardlytics, plan.hash, processor.processor_token))) {
+      outcome.reached = "CARDLYTICS_LINKED";
+      report("account_linked", { item_id: exchanged.item_id });
+    }
     if (plan.itemTrouble === "reset_login") {
       await plaid.sandboxItemResetLogin({ access_token: exchanged.access_token });
       outcome.itemError = "ITEM_LOGIN_REQUIRED";

@@ -145,18 +145,20 @@ export function breakdownOf(rows: readonly Row[], windowMs: number): GroupFigure
   return kept.map(([value, list]) => ({ value, started: list.length, figures: figuresOf(list, windowMs) }));
 }
 
-export type ExitReason = { name: string; code: string; events: number; customers: number };
+export type ExitReason = { code: string; errors: number; exits: number; customers: number };
 
-/** Link exits and errors that happened in the range, by error code (an exit with none is the user closing Link). */
+/**
+ * Link errors and exits that happened in the range, by error code; an exit with no code is the customer closing
+ * Link on their own.
+ */
 export function exitReasons(db: Db, from: number, to: number): ExitReason[] {
-  const rows = db.$client
+  return db.$client
     .prepare(
-      `select name, coalesce(error_code, '') as code, count(*) as events, count(distinct customer_hash) as customers
+      `select coalesce(error_code, '') as code, sum(name = 'link_error') as errors, sum(name = 'link_exit') as exits, count(distinct customer_hash) as customers
        from funnel_events where name in ('link_exit', 'link_error') and occurred_at >= ? and occurred_at < ?
-       group by name, code order by events desc, code, name limit 50`,
+       group by code order by customers desc, code limit 50`,
     )
-    .all(from, to) as { name: string; code: string; events: number; customers: number }[];
-  return rows;
+    .all(from, to) as ExitReason[];
 }
 
 export type FunnelReport = {

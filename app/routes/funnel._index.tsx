@@ -277,18 +277,17 @@ export default function Funnel() {
               <thead>
                 <tr>
                   <th>Reason</th>
-                  <th className="text-right">Events</th>
+                  <th className="text-right">Errors shown</th>
+                  <th className="text-right">Exits</th>
                   <th className="text-right">Customers</th>
                 </tr>
               </thead>
               <tbody className="divide-y divide-slate-100">
                 {report.exits.map((e) => (
-                  <tr key={`${e.name}:${e.code}`}>
-                    <td>
-                      {e.code ? <span className="font-mono text-xs">{e.code}</span> : <span>Closed Link without an error</span>}
-                      <span className="ml-1 text-xs text-slate-500">{e.name === "link_error" ? "error shown in Link" : "exit"}</span>
-                    </td>
-                    <td className="text-right tabular-nums">{e.events}</td>
+                  <tr key={e.code}>
+                    <td>{e.code ? <span className="font-mono text-xs">{e.code}</span> : "Closed Link with no error"}</td>
+                    <td className="text-right tabular-nums">{e.errors}</td>
+                    <td className="text-right tabular-nums">{e.exits}</td>
                     <td className="text-right tabular-nums">{e.customers}</td>
                   </tr>
                 ))}

@@ -8,14 +8,15 @@ export function FunnelChart({ steps, previous }: { steps: { label: string; count
   const previousFirst = previous?.[0] ?? 0;
   const width = 720;
   const height = 220;
-  const barWidth = width / steps.length;
+  const left = 34;
+  const barWidth = (width - left) / steps.length;
   const plot = height - 40;
   return (
     <svg viewBox={`0 0 ${width} ${height}`} className="h-auto w-full" role="img" aria-label="Funnel chart: customers at each step as a share of those who started">
       {[0, 0.25, 0.5, 0.75, 1].map((tick) => (
         <g key={tick}>
-          <line x1={0} x2={width} y1={plot - tick * plot + 10} y2={plot - tick * plot + 10} stroke="#e2e8f0" />
-          <text x={2} y={plot - tick * plot + 8} fontSize={10} fill="#64748b">
+          <line x1={left} x2={width} y1={plot - tick * plot + 10} y2={plot - tick * plot + 10} stroke="#e2e8f0" />
+          <text x={0} y={plot - tick * plot + 14} fontSize={10} fill="#64748b">
             {tick * 100}%
           </text>
         </g>
@@ -23,7 +24,7 @@ export function FunnelChart({ steps, previous }: { steps: { label: string; count
       {steps.map((s, i) => {
         const share = first ? s.count / first : 0;
         const barHeight = share * plot;
-        const x = i * barWidth + barWidth * 0.2;
+        const x = left + i * barWidth + barWidth * 0.2;
         const w = barWidth * 0.6;
         const previousShare = previous && previousFirst ? (previous[i] ?? 0) / previousFirst : null;
         return (
