@@ -48,7 +48,6 @@ export type HistoryOptions = {
 /** One customer's events at a time, in the order they happened; nothing later than `now`. */
 export function* historicalJourneys(options: HistoryOptions): Generator<PublisherEvent[]> {
   const random = mulberry32(options.seed ?? 7);
-  const between = (lo: number, hi: number) => lo + random() * (hi - lo);
   // Heavy-tailed waits: most are short, some take days.
   const wait = (median: number) => Math.round(median * Math.exp((random() + random() + random() - 1.5) * 2));
   for (let i = 0; i < options.customers; i++) {
