@@ -375,7 +375,33 @@ export const funnelCustomers = sqliteTable(
     institutionName: text("institution_name"),
     attributes: text("attributes", { mode: "json" }).$type<Record<string, string | number | boolean>>().notNull(),
   },
-  (t) => [index("funnel_customers_started").on(t.linkStartedAt)],
+  // Covers the funnel's cohort scan: a date range reads one contiguous stretch of this index and nothing else.
+  (t) => [
+    index("funnel_customers_cohort").on(
+      t.linkStartedAt,
+      t.institutionSelectedAt,
+      t.credentialsSubmittedAt,
+      t.itemAddedAt,
+      t.processorTokenCreatedAt,
+      t.accountLinkedAt,
+      t.reportReadyAt,
+      t.institutionName,
+      t.institutionId,
+      t.customerHash,
+    ),
+  ],
+);
+
+/** Link errors and exits per UTC day and error code ('' for none), kept with the events for the exit-reason table. */
+export const funnelExitDays = sqliteTable(
+  "funnel_exit_days",
+  {
+    day: integer("day").notNull(),
+    errorCode: text("error_code").notNull(),
+    errors: integer("errors").notNull(),
+    exits: integer("exits").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.errorCode] })],
 );
 
 /** Attribute names seen on funnel events, offered as breakdowns. */

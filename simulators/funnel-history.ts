@@ -98,12 +98,14 @@ export function* historicalJourneys(options: HistoryOptions): Generator<Publishe
       t += wait(6 * HOUR);
       emit("account_linked", { item_id });
     }
-    let reopen = t;
-    while (options.eventsPerCustomer && events.length < options.eventsPerCustomer) {
-      reopen += wait(2 * DAY);
-      events.push({ event_id: `hist-${options.seed ?? 7}-${i}-${events.length}`, name: events.length % 2 ? "link_exit" : "link_started", occurred_at: reopen, customer_hash });
+    const happened = events.filter((e) => e.occurred_at <= options.now);
+    // Later visits that open Link and close it again, spread between the journey's end and now.
+    let reopen = Math.max(...happened.map((e) => e.occurred_at));
+    while (options.eventsPerCustomer && happened.length < options.eventsPerCustomer) {
+      reopen += Math.round((options.now - reopen) * random() * 0.5);
+      happened.push({ event_id: `hist-${options.seed ?? 7}-${i}-${happened.length}`, name: happened.length % 2 ? "link_exit" : "link_started", occurred_at: reopen, customer_hash });
     }
-    yield events.filter((e) => e.occurred_at <= options.now);
+    yield happened;
   }
 }
 

@@ -2,6 +2,8 @@ import type Database from "better-sqlite3";
 import { sqliteOf, type Queryable } from "../../db/open";
 import { STEP_COLUMN, type FunnelEventName } from "./steps";
 
+const DAY_MS = 86_400_000;
+
 export type FunnelAttributes = Record<string, string | number | boolean>;
 
 export type FunnelEventInput = {
@@ -42,6 +44,9 @@ function prepare(c: Database.Database) {
       `insert into funnel_events (event_id, name, occurred_at, received_at, source, customer_hash, link_session_id, item_id, institution_id, institution_name, error_code, attributes, api_key_id)
        values (@eventId, @name, @occurredAt, @receivedAt, @source, @customerHash, @linkSessionId, @itemId, @institutionId, @institutionName, @errorCode, @attributes, @apiKeyId)
        on conflict (event_id) do nothing`,
+    ),
+    exitDay: c.prepare(
+      "insert into funnel_exit_days (day, error_code, errors, exits) values (?, ?, ?, ?) on conflict (day, error_code) do update set errors = errors + excluded.errors, exits = exits + excluded.exits",
     ),
     attributeKey: c.prepare("insert into funnel_attribute_keys (key, first_seen_at) values (?, ?) on conflict do nothing"),
     identity: c.prepare("select customer_hash from funnel_identities where kind = ? and value = ?").pluck(),
@@ -109,6 +114,7 @@ export function recordFunnelEvents(db: Queryable, events: FunnelEventInput[], re
     };
     if (!s.insertEvent.run(row).changes) return "duplicate";
     for (const key of Object.keys(e.attributes ?? {})) s.attributeKey.run(key, received);
+    if (e.name === "link_error" || e.name === "link_exit") s.exitDay.run(Math.floor(e.occurredAt / DAY_MS), e.errorCode ?? "", e.name === "link_error" ? 1 : 0, e.name === "link_exit" ? 1 : 0);
     if (customerHash) {
       applyToRollup(s, { ...row, customerHash });
       if (e.customerHash && e.linkSessionId) tie(s, "link_session", e.linkSessionId, customerHash, received);

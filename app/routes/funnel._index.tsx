@@ -279,7 +279,6 @@ export default function Funnel() {
                   <th>Reason</th>
                   <th className="text-right">Errors shown</th>
                   <th className="text-right">Exits</th>
-                  <th className="text-right">Customers</th>
                 </tr>
               </thead>
               <tbody className="divide-y divide-slate-100">
@@ -288,7 +287,6 @@ export default function Funnel() {
                     <td>{e.code ? <span className="font-mono text-xs">{e.code}</span> : "Closed Link with no error"}</td>
                     <td className="text-right tabular-nums">{e.errors}</td>
                     <td className="text-right tabular-nums">{e.exits}</td>
-                    <td className="text-right tabular-nums">{e.customers}</td>
                   </tr>
                 ))}
               </tbody>

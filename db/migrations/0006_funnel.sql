@@ -34,7 +34,7 @@ CREATE TABLE `funnel_customers` (
 	`attributes` text NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `funnel_customers_started` ON `funnel_customers` (`link_started_at`);--> statement-breakpoint
+CREATE INDEX `funnel_customers_cohort` ON `funnel_customers` (`link_started_at`,`institution_selected_at`,`credentials_submitted_at`,`item_added_at`,`processor_token_created_at`,`account_linked_at`,`report_ready_at`,`institution_name`,`institution_id`,`customer_hash`);--> statement-breakpoint
 CREATE TABLE `funnel_events` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`event_id` text NOT NULL,
@@ -58,6 +58,14 @@ CREATE INDEX `funnel_events_name_time` ON `funnel_events` (`name`,`occurred_at`)
 CREATE INDEX `funnel_events_customer` ON `funnel_events` (`customer_hash`,`occurred_at`);--> statement-breakpoint
 CREATE INDEX `funnel_events_session` ON `funnel_events` (`link_session_id`);--> statement-breakpoint
 CREATE INDEX `funnel_events_item` ON `funnel_events` (`item_id`);--> statement-breakpoint
+CREATE TABLE `funnel_exit_days` (
+	`day` integer NOT NULL,
+	`error_code` text NOT NULL,
+	`errors` integer NOT NULL,
+	`exits` integer NOT NULL,
+	PRIMARY KEY(`day`, `error_code`)
+);
+--> statement-breakpoint
 CREATE TABLE `funnel_identities` (
 	`kind` text NOT NULL,
 	`value` text NOT NULL,
