@@ -1,5 +1,8 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData } from "@remix-run/react";
+import { Link, useLoaderData, useRouteLoaderData } from "@remix-run/react";
+import type { loader as rootLoader } from "~/root";
+import { can } from "~/staff/permissions";
+import { CopyButton } from "~/ui/copy-button";
 import { funnelSearch, parseFunnelParams } from "~/funnel/params";
 import { droppedAt } from "~/funnel/report.server";
 import { FUNNEL_STEPS } from "~/funnel/steps";
@@ -39,6 +42,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 export default function DropOff() {
   const d = useLoaderData<typeof loader>();
+  const root = useRouteLoaderData<typeof rootLoader>("root");
+  const mayOpen = root?.staff ? can(root.staff.role, "view:customer") : false;
   return (
     <div className="space-y-4">
       <p className="text-sm">
@@ -53,6 +58,7 @@ export default function DropOff() {
         {d.total.toLocaleString("en-US")} customer(s) who started {d.settings.from} – {d.settings.to} (UTC), with a {d.settings.window}-day window.
         {d.total ? ` Showing ${d.first}–${d.first + d.customers.length - 1}.` : ""}
       </p>
+      {mayOpen ? null : <p className="text-sm text-slate-600">Customer pages are open to support, operations and administrators: copy a hash to ask them about a customer.</p>}
       <div className="card overflow-x-auto p-0">
         <table className="table-basic" aria-label="Customers who dropped off">
           <thead>
@@ -67,9 +73,15 @@ export default function DropOff() {
             {d.customers.map((c) => (
               <tr key={c.customerHash}>
                 <td className="font-mono text-xs">
-                  <Link className="text-indigo-700 hover:underline" to={`/customers/${c.customerHash}`}>
-                    {c.customerHash.slice(0, 16)}…
-                  </Link>
+                  {mayOpen ? (
+                    <Link className="text-indigo-700 hover:underline" to={`/customers/${c.customerHash}`}>
+                      {c.customerHash.slice(0, 16)}…
+                    </Link>
+                  ) : (
+                    <span className="flex items-center gap-2">
+                      {c.customerHash.slice(0, 16)}… <CopyButton value={c.customerHash} label="Copy hash" />
+                    </span>
+                  )}
                 </td>
                 <td>
                   <Time value={c.startedAt} now={d.now} />
