@@ -3,7 +3,8 @@ import * as keysPage from "../../app/routes/admin.api-keys";
 import * as ingest from "../../app/routes/api.events";
 import { createApiKey } from "../../app/funnel/api-keys.server";
 import { recordLinkWebhook } from "../../app/funnel/sources.server";
-import { apiKeys, funnelCustomers, funnelEvents } from "../../db/schema";
+import { handleWebhook } from "../../app/webhooks/handlers.server";
+import { apiKeys, craReports, craUsers, funnelCustomers, funnelEvents } from "../../db/schema";
 import { eq } from "drizzle-orm";
 import { createHarness, form, ORIGIN, statusOf, type Harness } from "../support/context";
 
@@ -184,5 +185,24 @@ describe("API keys page", () => {
     expect(await statusOf(() => act({ intent: "create", name: "x" }, "pm"))).toBe(403);
     const res = await post({ events: [event()] }, { auth: `Bearer ${created.created.secret}` });
     expect(res.body.error).toBe("revoked_key");
+  });
+});
+
+describe("steps the console sees itself", () => {
+  it("a CHECK_REPORT_READY webhook puts the customer on the consumer-report branch; FAILED does not", async () => {
+    const at = h.clock.now();
+    const user = h.db.insert(craUsers).values({ customerHash: HASH, generation: "new", userId: "usr_1", clientUserId: HASH, createdAt: at }).returning().get();
+    h.db.insert(craReports).values({ customerHash: HASH, craUserId: user.id, status: "pending", origin: "console", products: ["cra_base_report"], requestedAt: at, sentAt: at }).run();
+    expect(handleWebhook(h.db, { webhook_type: "CHECK_REPORT", webhook_code: "CHECK_REPORT_FAILED", user_id: "usr_1" }, at)).toMatchObject({ status: "handled" });
+    expect(h.db.select().from(funnelEvents).all()).toHaveLength(0);
+    expect(handleWebhook(h.db, { webhook_type: "CHECK_REPORT", webhook_code: "CHECK_REPORT_READY", user_id: "usr_1" }, at)).toMatchObject({ status: "handled" });
+    expect(h.db.select().from(funnelEvents).all()).toMatchObject([{ name: "report_ready", customerHash: HASH, source: "console" }]);
+    expect(h.db.select().from(funnelCustomers).get()!.reportReadyAt).toBe(at.getTime());
+  });
+
+  it("a LINK webhook's handling result says what reached the funnel", () => {
+    const outcome = handleWebhook(h.db, { webhook_type: "LINK", webhook_code: "EVENTS", link_session_id: "ls-9", events: [{ event_name: "OPEN", event_id: "o-9", timestamp: "2026-11-22T11:00:00Z" }] } as never, h.clock.now());
+    expect(outcome).toEqual({ status: "handled", result: "funnel: 1 event(s) recorded for Link session ls-9" });
+    expect(handleWebhook(h.db, { webhook_type: "LINK", webhook_code: "SESSION_FINISHED", link_session_id: "ls-9" } as never, h.clock.now())).toMatchObject({ status: "ignored" });
   });
 });

@@ -6,7 +6,7 @@ import * as itemPage from "../../app/routes/plaid.items.$itemId";
 import * as sandbox from "../../app/routes/plaid.sandbox";
 import { createPlaidClient } from "../../app/plaid/client.server";
 import { exchangeAndStore } from "../../app/plaid/items.server";
-import { auditLog, plaidAccounts, plaidItems, processorTokens } from "../../db/schema";
+import { auditLog, funnelCustomers, funnelEvents, plaidAccounts, plaidItems, processorTokens } from "../../db/schema";
 import { createHarness, form, statusOf } from "../support/context";
 import { simulatorHarness } from "../support/simulators";
 
@@ -63,6 +63,15 @@ describe("Plaid sandbox tooling", () => {
     expect(customer.verdict.code).toBe("earning");
     expect(customer.items).toMatchObject([{ itemId, status: "active" }]);
     expect(customer.escalation).toContain(itemId);
+
+    // Each of those steps reached the funnel, under this customer, at the time the console saw it.
+    const steps = t.h.db.select().from(funnelEvents).where(eq(funnelEvents.customerHash, CUSTOMER)).all();
+    expect(steps.map((e) => [e.name, e.source, e.itemId])).toEqual([
+      ["item_added", "console", itemId],
+      ["processor_token_created", "console", itemId],
+      ["account_linked", "cardlytics", null],
+    ]);
+    expect(t.h.db.select().from(funnelCustomers).where(eq(funnelCustomers.customerHash, CUSTOMER)).get()).toMatchObject({ institutionName: "First Platypus Bank", itemAddedAt: expect.any(Number), accountLinkedAt: expect.any(Number) });
 
     // No token in plaintext anywhere in the database file, the audit log included.
     t.h.db.$client.pragma("wal_checkpoint(TRUNCATE)");
