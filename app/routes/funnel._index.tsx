@@ -4,6 +4,7 @@ import { funnelSearch, isoDay, parseFunnelParams } from "~/funnel/params";
 import { attributeKeys, funnelReport } from "~/funnel/report.server";
 import { requirePermission } from "~/staff/guards.server";
 import { FunnelChart, percent, TrendChart } from "~/ui/charts";
+import { Field } from "~/ui/field";
 import { formatDuration } from "~/ui/time";
 
 export const meta: MetaFunction = () => [{ title: "Funnel · Linkdesk" }];
@@ -49,27 +50,9 @@ export default function Funnel() {
       </div>
 
       <Form method="get" className="card flex flex-wrap items-end gap-3" aria-label="Funnel settings">
-        <div>
-          <label className="label" htmlFor="f-from">
-            From (UTC)
-          </label>
-          <input id="f-from" name="from" type="date" className="input" defaultValue={settings.from} />
-          {errors.from ? <p role="alert" className="mt-1 text-xs text-red-700">{errors.from}</p> : null}
-        </div>
-        <div>
-          <label className="label" htmlFor="f-to">
-            To (UTC)
-          </label>
-          <input id="f-to" name="to" type="date" className="input" defaultValue={settings.to} />
-          {errors.to ? <p role="alert" className="mt-1 text-xs text-red-700">{errors.to}</p> : null}
-        </div>
-        <div>
-          <label className="label" htmlFor="f-window">
-            Conversion window (days)
-          </label>
-          <input id="f-window" name="window" type="number" min={1} max={90} className="input w-28" defaultValue={settings.window} />
-          {errors.window ? <p role="alert" className="mt-1 text-xs text-red-700">{errors.window}</p> : null}
-        </div>
+        <Field label="From (UTC)" name="from" type="date" defaultValue={settings.from} error={errors.from} />
+        <Field label="To (UTC)" name="to" type="date" defaultValue={settings.to} error={errors.to} />
+        <Field label="Conversion window (days)" name="window" type="number" min={1} max={90} className="input w-28" defaultValue={settings.window} error={errors.window} />
         <div>
           <label className="label" htmlFor="f-interval">
             Trend by
