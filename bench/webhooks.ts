@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase } from "../db/open";
 import { startConsole } from "../server/main";
+import { groupCommitStats } from "../app/webhooks/receive.server";
 import { startPlaidSimulator } from "../simulators/plaid/server";
 
 const seconds = Number(process.argv[2] ?? 5);
@@ -61,6 +62,7 @@ const consoleApp = await startConsole({
 });
 const ours = await send(`${consoleApp.url}/webhooks/plaid`);
 const counts = consoleApp.db.$client.prepare("select (select count(*) from webhook_events) events, (select count(*) from webhook_deliveries where verdict = 'verified') verified, (select count(*) from webhook_deliveries where verdict = 'rejected') rejected").get() as { events: number; verified: number; rejected: number };
+const groups = groupCommitStats(consoleApp.db);
 await consoleApp.close();
 await sim.close();
 
@@ -71,3 +73,4 @@ console.log(row("bare node:http + better-sqlite3", bareResult));
 console.log(row("Linkdesk /webhooks/plaid", ours));
 console.log(`throughput ratio (ours / bare): ${(ours.perSecond / bareResult.perSecond).toFixed(2)}`);
 console.log(`rows: bare ${bareRows} for ${bareResult.ok} 200s; Linkdesk ${counts.events} events, ${counts.verified} verified and ${counts.rejected} rejected deliveries for ${ours.ok} 200s and ${ours.refused} refusals`);
+console.log(`group commit: ${groups.deliveries} deliveries in ${groups.transactions} transactions (${(groups.deliveries / Math.max(1, groups.transactions)).toFixed(1)} a transaction)`);
