@@ -258,6 +258,19 @@ export const webhookDeliveries = sqliteTable(
   ],
 );
 
+/** Ops re-running the handler of every failed event a history filter selects, in the background; counts only. */
+export const webhookRehandleJobs = sqliteTable("webhook_rehandle_jobs", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
+  filter: text("filter", { mode: "json" }).$type<Record<string, string>>().notNull(),
+  eventIds: text("event_ids", { mode: "json" }).$type<number[]>().notNull(),
+  done: integer("done").notNull().default(0),
+  stillFailing: integer("still_failing").notNull().default(0),
+  status: text("status", { enum: ["running", "finished", "interrupted"] }).notNull(),
+  finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+});
+
 /** The Plaid Check user of a customer. The older API's user_token is a credential and is stored encrypted. */
 export const craUsers = sqliteTable("cra_users", {
   id: integer("id").primaryKey({ autoIncrement: true }),

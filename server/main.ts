@@ -10,6 +10,7 @@ import { PlaidKeyCache, plaidKeyFetcher } from "../app/webhooks/verify.server";
 import { pruneWebhooks } from "../app/webhooks/maintenance.server";
 import { dispatchReports } from "../app/reports/check-reports.server";
 import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
+import { markInterruptedRehandleJobs } from "../app/webhooks/rehandle-jobs.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
 
@@ -32,6 +33,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   runMigrations(db);
   pruneSessions(db, new Date(), config.session);
   markInterruptedJobs(db, new Date());
+  markInterruptedRehandleJobs(db, new Date());
   const dev = env.LINKDESK_DEV === "1";
   const cardlytics = new CardlyticsClient(config.cardlytics);
   const plaid = createPlaidClient(config);

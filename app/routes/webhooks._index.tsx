@@ -1,15 +1,14 @@
-import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useRouteLoaderData } from "@remix-run/react";
 import { useEffect } from "react";
 import type { loader as rootLoader } from "~/root";
-import { recordAudit } from "~/staff/audit.server";
 import { requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 import { failedEventIds, listDeliveries, parseWebhookFilter } from "~/webhooks/history.server";
-import { rehandleEvent } from "~/webhooks/receive.server";
+import { getRehandleJob, startRehandleJob } from "~/webhooks/rehandle-jobs.server";
 import { rejectionAlert } from "~/webhooks/maintenance.server";
 import { stuckReports } from "~/reports/check-reports.server";
 
@@ -20,6 +19,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { filter, values, errors } = parseWebhookFilter(new URL(request.url).searchParams);
   const { rows, nextBefore } = listDeliveries(context.db, filter);
   const keep = new URLSearchParams(Object.entries(values).filter(([k]) => k !== "before" && !errors[k]));
+  const jobId = Number(new URL(request.url).searchParams.get("job"));
+  const job = Number.isSafeInteger(jobId) && jobId > 0 ? getRehandleJob(context.db, jobId) : undefined;
   return {
     rows: rows.map((r) => ({ ...r, receivedAt: r.receivedAt.getTime() })),
     values,
@@ -33,18 +34,47 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     webhookTimeoutMinutes: context.config.cra.webhookTimeoutMs / 60_000,
     retentionDays: context.config.webhookRetentionDays,
     now: context.now().getTime(),
+    job: job ? { id: job.id, total: job.eventIds.length, done: job.done, stillFailing: job.stillFailing, status: job.status } : null,
   };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const staff = await requirePermission(request, context, "rehandle:webhook");
-  const { filter, errors } = parseWebhookFilter(new URL(request.url).searchParams);
+  const { filter, values, errors } = parseWebhookFilter(new URL(request.url).searchParams);
   if (Object.keys(errors).length) return data({ message: "Fix the filter first." }, { status: 400 });
+  const kept = Object.fromEntries(Object.entries(values).filter(([k]) => k !== "before"));
   const ids = failedEventIds(context.db, filter);
-  const results = ids.map((id) => rehandleEvent(context.db, id, context.now()));
-  const stillFailing = results.filter((e) => e.handlingStatus === "failed").length;
-  recordAudit(context.db, { actor: staff, action: "webhook.rehandle_failed", clientAddress: context.clientAddress, details: { events: ids.length, stillFailing }, at: context.now() });
-  return { message: ids.length ? `Re-ran ${ids.length} failed event(s): ${ids.length - stillFailing} ran cleanly, ${stillFailing} still failing.` : "No failed event matches this filter." };
+  if (!ids.length) return { message: "No failed event matches this filter." };
+  const { jobId } = startRehandleJob(context, { eventIds: ids, filter: kept, actor: staff, clientAddress: context.clientAddress });
+  return redirect(`/webhooks?${new URLSearchParams({ ...kept, job: String(jobId) })}`);
+}
+
+function RehandleProgress({ job }: { job: NonNullable<ReturnType<typeof useLoaderData<typeof loader>>["job"]> }) {
+  const revalidator = useRevalidator();
+  useEffect(() => {
+    if (job.status !== "running") return;
+    const timer = setInterval(() => {
+      if (revalidator.state === "idle") revalidator.revalidate();
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [job.status, revalidator]);
+  const percent = job.total ? Math.round((job.done / job.total) * 100) : 100;
+  const cleanly = job.done - job.stillFailing;
+  return (
+    <div role="status" className="card space-y-2" data-testid="rehandle-progress" data-status={job.status}>
+      <p className="text-sm">
+        Re-run #{job.id}: <strong>{job.done}</strong> of {job.total} failed event(s) re-run · {job.status === "running" ? "running…" : job.status === "finished" ? "finished" : "interrupted by a restart"}
+      </p>
+      <div className="h-2 w-full overflow-hidden rounded bg-slate-200" role="progressbar" aria-label="Re-run progress" aria-valuemin={0} aria-valuemax={job.total} aria-valuenow={job.done}>
+        <div className="h-2 bg-indigo-600 transition-all" style={{ width: `${percent}%` }} />
+      </div>
+      {job.status !== "running" ? (
+        <p className="text-sm" data-testid="rehandle-summary">
+          {cleanly} ran cleanly, {job.stillFailing} still failing{job.status === "interrupted" ? `, ${job.total - job.done} not reached` : ""}.
+        </p>
+      ) : null}
+    </div>
+  );
 }
 
 const FIELDS: [string, string, string][] = [
@@ -110,6 +140,7 @@ export default function Webhooks() {
       ) : null}
       <p className="text-xs text-slate-500">Deliveries are kept {d.retentionDays} days.</p>
       {result ? <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm">{result.message}</p> : null}
+      {d.job ? <RehandleProgress job={d.job} /> : null}
       <Form method="get" className="card grid grid-cols-2 gap-3 md:grid-cols-5" aria-label="Filter webhooks">
         {FIELDS.map(([name, label, placeholder]) => (
           <div key={name}>

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { eq, sql } from "drizzle-orm";
-import type { Db, Queryable } from "../../db/open";
-import { webhookDeliveries, webhookEvents } from "../../db/schema";
+import { eq } from "drizzle-orm";
+import type { Db } from "../../db/open";
+import { webhookEvents } from "../../db/schema";
 import { handleWebhook, type WebhookBody } from "./handlers.server";
 import { verifyPlaidWebhook, type PlaidKeyCache, type Verification } from "./verify.server";
 
@@ -53,11 +53,34 @@ export async function receivePlaidWebhook(deps: ReceiveDeps, request: Request, c
 
 export type Delivery = { raw: Buffer | "too-large"; header: (name: string) => string | null; clientAddress: string };
 
+/** A delivery verified and parsed, waiting for the next group commit. */
+type Verdict = {
+  at: number;
+  receivedAt: Date;
+  status: number;
+  reason: string | null;
+  body: Buffer;
+  bodySha256: string;
+  parsed: WebhookBody | null;
+  headers: string;
+  kid: string | null;
+  iat: number | null;
+  webhookType: string | null;
+  webhookCode: string | null;
+  itemId: string | null;
+  userId: string | null;
+  clientAddress: string;
+};
+
 /** The receiver proper, independent of how the bytes arrived (Remix route or the server's direct path). */
 export async function receiveDelivery(deps: ReceiveDeps, delivery: Delivery): Promise<Receipt> {
   const { raw, clientAddress } = delivery;
   const receivedAt = deps.now();
-  const headers = Object.fromEntries(KEPT_HEADERS.flatMap((name) => (delivery.header(name) ? [[name, delivery.header(name)!.slice(0, 4000)]] : [])));
+  const headers: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const value = delivery.header(name);
+    if (value) headers[name] = value.slice(0, 4000);
+  }
   const body = raw === "too-large" ? Buffer.alloc(0) : raw;
   const bodySha256 = createHash("sha256").update(body).digest("hex");
   const verification: Verification | { ok: false; status: 413; reason: string; kid?: string; iat?: number } =
@@ -69,35 +92,115 @@ export async function receiveDelivery(deps: ReceiveDeps, delivery: Delivery): Pr
     status = 400;
     reason = "signature verified but the body is not a JSON object";
   }
-  const fields = {
+  return writerFor(deps.db).write({
+    at: receivedAt.getTime(),
+    receivedAt,
+    status,
+    reason,
+    body,
+    bodySha256,
+    parsed,
+    headers: JSON.stringify(headers),
+    kid: verification.ok ? verification.kid : (verification.kid ?? null),
+    iat: verification.ok ? verification.iat : (verification.iat ?? null),
     webhookType: text(parsed?.webhook_type),
     webhookCode: text(parsed?.webhook_code),
     itemId: text(parsed?.item_id),
     userId: text(parsed?.user_id),
-  };
-  const sql$ = statementsFor(deps.db);
-  const at = receivedAt.getTime();
-  return deps.db.transaction((tx) => {
-    const owner = (fields.itemId ? sql$.customerOfItem.get(fields.itemId) : undefined) ?? (fields.userId ? sql$.customerOfUser.get(fields.userId) : undefined);
-    const customerHash = (owner as { customer_hash: string } | undefined)?.customer_hash ?? null;
-    let eventId: number | null = null;
-    let duplicate = false;
-    if (status === 200) {
-      const existing = sql$.eventByKey.get(bodySha256) as { id: number } | undefined;
-      if (existing) {
-        duplicate = true;
-        eventId = existing.id;
-        sql$.bumpEvent.run(at, existing.id);
-      } else {
-        eventId = (sql$.insertEvent.get(bodySha256, fields.webhookType, fields.webhookCode, fields.itemId, fields.userId, customerHash, text((parsed as Record<string, unknown>).environment), at, at) as { id: number }).id;
-        runHandler(tx, eventId, parsed!, receivedAt);
-      }
-    }
-    const kid = verification.ok ? verification.kid : (verification.kid ?? null);
-    const iat = verification.ok ? verification.iat : (verification.iat ?? null);
-    const { id: deliveryId } = sql$.insertDelivery.get(at, eventId, status === 200 ? "verified" : "rejected", reason, status, body, bodySha256, JSON.stringify(headers), kid, iat, fields.webhookType, fields.webhookCode, fields.itemId, fields.userId, customerHash, clientAddress) as { id: number };
-    return { status, reason, deliveryId, eventId, duplicate };
+    clientAddress,
   });
+}
+
+/** Most deliveries one transaction takes; a longer queue is written in several. */
+const MAX_GROUP = 256;
+
+/**
+ * Group commit: deliveries verified during one turn of the event loop are written in one transaction, and each one
+ * is answered only once that transaction has committed. Each delivery is written in its own savepoint, so one that
+ * cannot be stored fails alone (it is answered 500 and Plaid retries it) while the others commit.
+ */
+class DeliveryWriter {
+  private queue: { verdict: Verdict; resolve: (r: Receipt) => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
+  /** Transactions committed and deliveries answered so far: the bench reports the average group size. */
+  readonly stats = { transactions: 0, deliveries: 0 };
+  constructor(private readonly db: Db) {}
+
+  write(verdict: Verdict): Promise<Receipt> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ verdict, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.queue.length) {
+      const group = this.queue.splice(0, MAX_GROUP);
+      const s = statementsFor(this.db);
+      const outcomes: ({ ok: true; receipt: Receipt } | { ok: false; error: unknown })[] = [];
+      try {
+        s.inTransaction(() => {
+          outcomes.length = 0;
+          for (const { verdict } of group) {
+            try {
+              outcomes.push({ ok: true, receipt: s.inTransaction(() => store(this.db, verdict)) });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
+          }
+        });
+      } catch (error) {
+        // The commit itself failed: nothing of this group is on disk.
+        for (const { reject } of group) reject(error);
+        continue;
+      }
+      this.stats.transactions++;
+      this.stats.deliveries += group.length;
+      group.forEach(({ resolve, reject }, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) resolve(outcome.receipt);
+        else reject(outcome.error);
+      });
+    }
+  }
+}
+
+const writers = new WeakMap<object, DeliveryWriter>();
+function writerFor(db: Db): DeliveryWriter {
+  let w = writers.get(db.$client);
+  if (!w) writers.set(db.$client, (w = new DeliveryWriter(db)));
+  return w;
+}
+
+export function groupCommitStats(db: Db): { transactions: number; deliveries: number } {
+  return { ...writerFor(db).stats };
+}
+
+/** Stores one delivery (and its event, handled, if it is the first verified delivery of that body). */
+function store(db: Db, v: Verdict): Receipt {
+  const s = statementsFor(db);
+  const owner = (v.itemId ? (s.customerOfItem.get(v.itemId) as { customer_hash: string } | undefined) : undefined) ?? (v.userId ? (s.customerOfUser.get(v.userId) as { customer_hash: string } | undefined) : undefined);
+  const customerHash = owner?.customer_hash ?? null;
+  let eventId: number | null = null;
+  let duplicate = false;
+  if (v.status === 200) {
+    const existing = s.eventByKey.get(v.bodySha256) as { id: number } | undefined;
+    if (existing) {
+      duplicate = true;
+      eventId = existing.id;
+      s.bumpEvent.run(v.at, existing.id);
+    } else {
+      eventId = (s.insertEvent.get(v.bodySha256, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, text((v.parsed as Record<string, unknown>).environment), v.at, v.at) as { id: number }).id;
+      runHandler(db, eventId, v.parsed!, v.receivedAt);
+    }
+  }
+  const verdict = v.status === 200 ? "verified" : "rejected";
+  const { id: deliveryId } = s.insertDelivery.get(v.at, eventId, verdict, v.reason, v.status, v.body, v.bodySha256, v.headers, v.kid, v.iat, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, v.clientAddress) as { id: number };
+  return { status: v.status, reason: v.reason, deliveryId, eventId, duplicate };
 }
 
 // The receiver is the hottest path in the console: its statements are prepared once per database handle.
@@ -105,6 +208,8 @@ const prepared = new WeakMap<object, ReturnType<typeof prepare>>();
 function prepare(db: Db) {
   const c = db.$client;
   return {
+    /** Runs a function in a transaction, or in a savepoint when one is already open; a throw undoes only its work. */
+    inTransaction: c.transaction(<T>(fn: () => T): T => fn()) as <T>(fn: () => T) => T,
     customerOfItem: c.prepare("select customer_hash from plaid_items where item_id = ?"),
     customerOfUser: c.prepare("select customer_hash from cra_users where user_id = ?"),
     eventByKey: c.prepare("select id from webhook_events where dedupe_key = ?"),
@@ -115,6 +220,8 @@ function prepare(db: Db) {
     insertDelivery: c.prepare(
       "insert into webhook_deliveries (received_at, event_id, verdict, reason, answered_status, body, body_sha256, headers, kid, iat, webhook_type, webhook_code, item_id, user_id, customer_hash, client_address) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id",
     ),
+    recordHandling: c.prepare("update webhook_events set handling_status = ?, handling_result = ?, handled_at = ?, handle_attempts = handle_attempts + 1 where id = ?"),
+    verifiedBody: c.prepare("select body from webhook_deliveries where event_id = ? limit 1"),
   };
 }
 function statementsFor(db: Db) {
@@ -124,23 +231,22 @@ function statementsFor(db: Db) {
 }
 
 /** Runs the handler in a savepoint: its failure is recorded on the event and undoes only its own changes. */
-export function runHandler(db: Queryable, eventId: number, body: WebhookBody, at: Date): void {
+export function runHandler(db: Db, eventId: number, body: WebhookBody, at: Date): void {
+  const s = statementsFor(db);
   let outcome: { status: "handled" | "ignored" | "failed"; result: string };
   try {
-    outcome = db.transaction((inner) => handleWebhook(inner, body, at, eventId));
+    outcome = s.inTransaction(() => handleWebhook(db, body, at, eventId));
   } catch (error) {
     outcome = { status: "failed", result: (error as Error).message.slice(0, 1000) };
   }
-  db.update(webhookEvents)
-    .set({ handlingStatus: outcome.status, handlingResult: outcome.result, handledAt: at, handleAttempts: sql`${webhookEvents.handleAttempts} + 1` })
-    .where(eq(webhookEvents.id, eventId))
-    .run();
+  s.recordHandling.run(outcome.status, outcome.result, at.getTime(), eventId);
 }
 
 /** Ops: run the handler again for one stored, verified event. */
 export function rehandleEvent(db: Db, eventId: number, at: Date): typeof webhookEvents.$inferSelect {
-  const delivery = db.select({ body: webhookDeliveries.body }).from(webhookDeliveries).where(eq(webhookDeliveries.eventId, eventId)).limit(1).get();
+  const s = statementsFor(db);
+  const delivery = s.verifiedBody.get(eventId) as { body: Buffer } | undefined;
   if (!delivery) throw new Response("No verified delivery is stored for that event.", { status: 404 });
-  db.transaction((tx) => runHandler(tx, eventId, parse(delivery.body)!, at));
+  s.inTransaction(() => runHandler(db, eventId, parse(delivery.body)!, at));
   return db.select().from(webhookEvents).where(eq(webhookEvents.id, eventId)).get()!;
 }

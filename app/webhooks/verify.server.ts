@@ -48,13 +48,25 @@ function decodeJson(segment: string): Record<string, unknown> | null {
   }
 }
 
+// Plaid signs every webhook with the same few JWT headers (alg and kid): decoded once each, not per delivery.
+const decodedHeaders = new Map<string, Record<string, unknown> | null>();
+function decodeHeader(segment: string): Record<string, unknown> | null {
+  let decoded = decodedHeaders.get(segment);
+  if (decoded === undefined) {
+    decoded = decodeJson(segment);
+    if (decodedHeaders.size >= 64) decodedHeaders.clear();
+    decodedHeaders.set(segment, decoded);
+  }
+  return decoded;
+}
+
 /** `bodySha256` is the lowercase hex SHA-256 of the exact raw body, computed once by the caller. */
 export async function verifyPlaidWebhook(bodySha256: string, header: string | null, keys: PlaidKeyCache, nowMs: number): Promise<Verification> {
   if (!header) return { ok: false, status: 401, reason: "missing Plaid-Verification header" };
   const parts = header.split(".");
   if (parts.length !== 3) return { ok: false, status: 401, reason: "Plaid-Verification is not a compact JWT" };
   const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
-  const jwtHeader = decodeJson(encodedHeader);
+  const jwtHeader = decodeHeader(encodedHeader);
   if (!jwtHeader) return { ok: false, status: 401, reason: "JWT header is not readable JSON" };
   // Checked before any key lookup: this is what stops alg "none", HS256 and other confusion attacks.
   if (jwtHeader.alg !== "ES256") return { ok: false, status: 401, reason: `JWT alg ${JSON.stringify(jwtHeader.alg ?? null)} refused; only ES256 is accepted` };

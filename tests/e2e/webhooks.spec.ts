@@ -1,3 +1,6 @@
+import Database from "better-sqlite3";
+import { join } from "node:path";
+import { E2E_DATA_DIR } from "../../playwright.config";
 import { expect, test } from "./fixtures";
 
 test("a simulator webhook appears in the history, is filtered, opened and re-handled by ops; support cannot re-handle", async ({ signInAs }) => {
@@ -38,4 +41,27 @@ test("support reads webhooks but has no re-run button", async ({ signInAs }) => 
   const page = await signInAs("support");
   await page.goto("/webhooks");
   await expect(page.getByRole("button", { name: "Re-run failed handlers in this filter" })).toHaveCount(0);
+});
+
+test("ops re-runs every failed handler in a filter as a background job and watches it reach the end", async ({ signInAs }) => {
+  const page = await signInAs("ops");
+  await page.goto("/webhooks?type=LINK");
+  await expect(page.getByRole("table", { name: "Webhook deliveries" }).getByRole("row").nth(1)).toContainText("LINK/");
+  // A handler failure cannot be provoked from the browser: mark the demo's LINK events as failed, as a broken
+  // handler would have left them.
+  const db = new Database(join(E2E_DATA_DIR, "linkdesk.db"));
+  const failed = db.prepare("update webhook_events set handling_status = 'failed', handling_result = 'simulated failure' where webhook_type = 'LINK'").run().changes;
+  db.close();
+  expect(failed).toBeGreaterThan(0);
+  await page.getByLabel("Handling").selectOption("failed");
+  await page.getByRole("button", { name: "Filter", exact: true }).click();
+  await expect(page.getByRole("table", { name: "Webhook deliveries" }).getByRole("row").nth(1)).toContainText("failed");
+  await page.getByRole("button", { name: "Re-run failed handlers in this filter" }).click();
+  const progress = page.getByTestId("rehandle-progress");
+  await expect(progress.getByRole("progressbar", { name: "Re-run progress" })).toBeVisible();
+  await expect(progress).toHaveAttribute("data-status", "finished", { timeout: 15_000 });
+  await expect(progress).toContainText(`${failed} of ${failed} failed event(s) re-run`);
+  await expect(page.getByTestId("rehandle-summary")).toHaveText(`${failed} ran cleanly, 0 still failing.`);
+  await expect(page).toHaveURL(/type=LINK/);
+  await expect(page).toHaveURL(/status=failed/);
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import * as csv from "../../app/routes/webhooks[.]csv";
 import * as list from "../../app/routes/webhooks._index";
 import * as receiver from "../../app/routes/webhooks.plaid";
@@ -73,11 +73,12 @@ describe("webhook history", () => {
     expect((await page("")).rows).toHaveLength(0);
   });
 
-  it("lets ops re-run every failed handler in a filter", async () => {
+  it("lets ops re-run every failed handler in a filter, as a background job", async () => {
     await deliver({ webhook_type: "ITEM", webhook_code: "PENDING_DISCONNECT", item_id: "item-x" });
     h.db.update(webhookEvents).set({ handlingStatus: "failed", handlingResult: "boom" }).run();
-    const res = (await list.action({ request: await h.request("/webhooks?code=PENDING_DISCONNECT&index", { method: "POST", role: "ops" }), context: h.context(), params: {} })) as { message: string };
-    expect(res.message).toBe("Re-ran 1 failed event(s): 1 ran cleanly, 0 still failing.");
+    const res = (await list.action({ request: await h.request("/webhooks?code=PENDING_DISCONNECT&index", { method: "POST", role: "ops" }), context: h.context(), params: {} })) as Response;
+    const job = new URL(res.headers.get("Location")!, ORIGIN).searchParams.get("job");
+    await vi.waitFor(async () => expect((await page(`?code=PENDING_DISCONNECT&job=${job}`)).job).toMatchObject({ status: "finished", total: 1, done: 1, stillFailing: 0 }));
     expect(h.db.select().from(webhookEvents).all().map((e) => e.handlingStatus)).toEqual(["ignored"]);
   });
 });
