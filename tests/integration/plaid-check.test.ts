@@ -1,13 +1,15 @@
-import { eq } from "drizzle-orm";
+import { asc, desc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as checkPage from "../../app/routes/customers_.$hash.check";
 import * as receiver from "../../app/routes/webhooks.plaid";
 import * as webhooksPage from "../../app/routes/webhooks._index";
+import * as reportView from "../../app/routes/reports.$id";
+import * as sandboxPage from "../../app/routes/plaid.sandbox";
 import { dispatchReports } from "../../app/reports/check-reports.server";
-import { craReports, craUsers } from "../../db/schema";
+import { auditLog, craReports, craUsers } from "../../db/schema";
 import { startPlaidSimulator, type PlaidSimulator } from "../../simulators/plaid/server";
 import { ManualClock } from "../../simulators/shared/clock";
-import { createHarness, form, ORIGIN, type Harness } from "../support/context";
+import { createHarness, form, ORIGIN, statusOf, type Harness } from "../support/context";
 import { startWebhookReceiver } from "../support/webhook-receiver";
 
 const PLAID = { clientId: "check-client", secret: "check-secret" };
@@ -52,9 +54,9 @@ async function forwardWebhooks(s: PlaidSimulator) {
   }
 }
 
-async function mintItemFor(s: PlaidSimulator, hash: string) {
+async function mintItemFor(s: PlaidSimulator, hash: string, persona = { override_username: "user_bank_income", override_password: "{}" }) {
   const user = h.db.select().from(craUsers).where(eq(craUsers.customerHash, hash)).get()!;
-  await fetch(`${s.url}/sandbox/public_token/create`, { method: "POST", body: JSON.stringify({ client_id: PLAID.clientId, secret: PLAID.secret, institution_id: "ins_109508", initial_products: ["transactions"], options: { override_username: "user_bank_income", override_password: "{}" }, ...(user.generation === "new" ? { user_id: user.userId } : { user_token: (s.state.users.get(user.userId)!.userToken)! }) }) });
+  await fetch(`${s.url}/sandbox/public_token/create`, { method: "POST", body: JSON.stringify({ client_id: PLAID.clientId, secret: PLAID.secret, institution_id: "ins_109508", initial_products: ["transactions"], options: persona, ...(user.generation === "new" ? { user_id: user.userId } : { user_token: (s.state.users.get(user.userId)!.userToken)! }) }) });
 }
 
 describe("Plaid Check", () => {
@@ -130,5 +132,205 @@ describe("Plaid Check", () => {
     h.clock.advance(31 * 60_000);
     const page = await webhooksPage.loader({ request: await h.request("/webhooks", { role: "support" }), context: h.context(), params: {} });
     expect(page.stuck).toMatchObject([{ customerHash: hash }]);
+  });
+});
+
+async function reportPage(id: number, role: "support" | "ops" = "support", query = "") {
+  return reportView.loader({ request: await h.request(`/reports/${id}${query}`, { role }), context: h.context(), params: { id: String(id) } });
+}
+
+async function probe(id: number) {
+  const request = await h.request(`/reports/${id}`, { method: "POST", role: "ops", body: form({ intent: "probe" }) });
+  const out = (await reportView.action({ request, context: h.context(), params: { id: String(id) } })) as { data?: Record<string, unknown>; init?: { status: number } } & Record<string, unknown>;
+  return out.init ? { status: out.init.status, ...(out.data as Record<string, unknown>) } : { status: 200, ...out };
+}
+
+/** A user with a bank, one regeneration sent; the simulator's clock moved past the last test's CRA calls. */
+async function sentReport(s: PlaidSimulator, hash: string, values: Record<string, string> = {}, persona = { override_username: "user_bank_income", override_password: "{}" }) {
+  clock.advance(61_000);
+  h.clock.current = new Date(clock.now());
+  await post(hash, { intent: "user", ...IDENTITY });
+  await mintItemFor(s, hash, persona);
+  expect(await post(hash, { ...REQUEST, ...values })).toMatchObject({ ok: true });
+  await dispatchReports(h.context());
+  return h.db.select().from(craReports).where(eq(craReports.customerHash, hash)).orderBy(desc(craReports.id)).get()!;
+}
+
+/** Lets the simulator finish the report, and delivers (or drops) its webhook. */
+async function settle(s: PlaidSimulator, deliver = true) {
+  clock.advance(10_000);
+  h.clock.current = new Date(clock.now());
+  if (deliver) await forwardWebhooks(s);
+  else {
+    await s.webhooks.idle();
+    hooks.received.splice(0);
+  }
+}
+
+describe("Plaid Check report view", () => {
+  it("shows a ready report: accounts, balances, days, money in and out, income and partner insights, raw JSON, and audits the read", async () => {
+    const hash = "a1".repeat(32);
+    const sent = await sentReport(sim, hash, { products: "cra_income_insights,cra_partner_insights" });
+    await settle(sim);
+    const page = await reportPage(sent.id);
+    expect(page.state).toBe("ready");
+    expect(page.report.expiresAt).toBe(page.report.completedAt! + 24 * 3600_000);
+    const base = page.view!.base!;
+    if (!base.ok) throw new Error(`base report failed: ${base.error.errorCode}`);
+    expect(base.summary.items[0]!.accounts.map((a) => [a.name, a.current, a.daysAvailable])).toEqual([
+      ["Plaid Checking", 5350, 365],
+      ["Plaid Saving", 12000, 365],
+    ]);
+    // Six monthly paychecks of 6,250 in; Plaid's negative inflow shown as money in.
+    expect(base.summary.moneyIn).toEqual({ amount: 37500, currency: "USD" });
+    expect(base.summary.moneyOut!.amount).toBeGreaterThan(0);
+    expect(page.view!.income).toMatchObject({ ok: true, summary: { monthlyNetTotal: 6250, streams: [{ payFrequency: "MONTHLY", status: "ACTIVE" }] } });
+    expect(page.view!.partner).toMatchObject({ ok: true, summary: { prismStatus: "SUCCESS", cashScore: 658 } });
+    expect((base.raw as { report: { report_id: string } }).report.report_id).toBe(base.summary.reportId);
+    expect(h.db.select().from(auditLog).where(eq(auditLog.action, "cra.report_view")).all()).toMatchObject([{ targetId: String(sent.id), customerHash: hash, role: "support" }]);
+  });
+
+  it("reads a ready report of an older-API user with its user_token", async () => {
+    h = await createHarness(env(legacySim));
+    const hash = "a2".repeat(32);
+    const sent = await sentReport(legacySim, hash);
+    await settle(legacySim);
+    const page = await reportPage(sent.id);
+    expect(page.user.generation).toBe("legacy");
+    expect(page.view!.base).toMatchObject({ ok: true, summary: { items: [{ accounts: [{ name: "Plaid Checking" }, { name: "Plaid Saving" }] }] } });
+  });
+
+  it("shows a ready report's failed products without asking Plaid for them", async () => {
+    const hash = "a3".repeat(32);
+    const sent = await sentReport(sim, hash, {}, { override_username: "user_good", override_password: "pass_good" });
+    await settle(sim);
+    const page = await reportPage(sent.id);
+    expect(page).toMatchObject({ state: "ready", report: { failedProducts: ["cra_income_insights"] } });
+    expect(page.view!.base!.ok).toBe(true);
+    expect(page.view!.income).toBeNull();
+  });
+
+  it("explains a failed report with the Items' errors from /user/items/get", async () => {
+    const hash = "a4".repeat(32);
+    clock.advance(61_000);
+    h.clock.current = new Date(clock.now());
+    await post(hash, { intent: "user", ...IDENTITY });
+    await mintItemFor(sim, hash);
+    const userId = h.db.select().from(craUsers).where(eq(craUsers.customerHash, hash)).get()!.userId;
+    const item = [...sim.state.items.values()].find((i) => i.userKey === userId)!;
+    await fetch(`${sim.url}/sandbox/item/reset_login`, { method: "POST", body: JSON.stringify({ client_id: PLAID.clientId, secret: PLAID.secret, access_token: item.accessToken }) });
+    await post(hash, REQUEST);
+    await dispatchReports(h.context());
+    await settle(sim);
+    const report = h.db.select().from(craReports).where(eq(craReports.customerHash, hash)).get()!;
+    const page = await reportPage(report.id);
+    expect(page).toMatchObject({ state: "failed", report: { errorCode: "USER_CHECK_REPORT_FAILED" } });
+    expect(page.items).toMatchObject({ ok: true, items: [{ itemId: item.itemId, error: { code: "ITEM_LOGIN_REQUIRED" } }] });
+    expect(page.view).toBeNull();
+  });
+
+  it("shows an expired report by our clock without asking Plaid, and by Plaid's answer when its clock says so first", async () => {
+    const hash = "a5".repeat(32);
+    const sent = await sentReport(sim, hash);
+    await settle(sim);
+    // Plaid's clock is a day ahead: it refuses the read; the page says expired and offers the regeneration.
+    clock.advance(24 * 3600_000);
+    const early = await reportPage(sent.id, "ops");
+    expect(early).toMatchObject({ state: "expired", plaidSaysExpired: true, may: { regenerate: true } });
+    h.clock.advance(24 * 3600_000);
+    const late = await reportPage(sent.id);
+    expect(late).toMatchObject({ state: "expired", plaidSaysExpired: false, view: null });
+    const check = await checkPage.loader({ request: await h.request(`/customers/${hash}/check?from=${sent.id}`, { role: "ops" }), context: h.context(), params: { hash } });
+    expect(check.defaults).toEqual({ purpose: "ACCOUNT_REVIEW_CREDIT", daysRequested: 365, products: ["cra_income_insights"], fromId: sent.id });
+  });
+
+  it("probes a request whose webhook never came: PRODUCT_NOT_READY keeps it pending, a report settles it, the late webhook joins it", async () => {
+    const hash = "a6".repeat(32);
+    const sent = await sentReport(sim, hash);
+    h.clock.advance(31 * 60_000);
+    expect((await reportPage(sent.id)).state).toBe("stuck");
+    expect(await probe(sent.id)).toMatchObject({ ok: true, message: expect.stringContaining("PRODUCT_NOT_READY") });
+    expect(h.db.select().from(craReports).where(eq(craReports.id, sent.id)).get()).toMatchObject({ status: "pending", probeCode: "PRODUCT_NOT_READY" });
+    // The report is made; its webhook is lost on the way.
+    clock.advance(10_000);
+    await sim.webhooks.idle();
+    const lost = hooks.received.splice(0);
+    expect(await probe(sent.id)).toMatchObject({ ok: true, message: expect.stringContaining("webhook never arrived") });
+    expect(h.db.select().from(craReports).where(eq(craReports.id, sent.id)).get()).toMatchObject({ status: "ready", settledBy: "probe", probeCode: "READY" });
+    expect((await reportPage(sent.id)).state).toBe("ready");
+    expect(await probe(sent.id)).toMatchObject({ status: 409, message: "This request is already settled." });
+    // Plaid retries the webhook later: it completes the same request instead of adding one.
+    hooks.received.push(...lost);
+    h.clock.current = new Date(clock.now());
+    await forwardWebhooks(sim);
+    expect(h.db.select().from(craReports).where(eq(craReports.customerHash, hash)).all()).toMatchObject([{ id: sent.id, status: "ready", webhookEventId: expect.any(Number) }]);
+    expect(h.db.select().from(auditLog).where(eq(auditLog.action, "cra.report_probe")).all()).toHaveLength(2);
+  });
+
+  it("support cannot probe", async () => {
+    const request = await h.request("/reports/1", { method: "POST", role: "support", body: form({ intent: "probe" }) });
+    expect(await statusOf(() => reportView.action({ request, context: h.context(), params: { id: "1" } }))).toBe(403);
+  });
+
+  it("holds the queue in order when Plaid answers 429, and shows the rate limit on a read without changing anything", async () => {
+    const hash = "a7".repeat(32);
+    clock.advance(61_000);
+    h.clock.current = new Date(clock.now());
+    await post(hash, { intent: "user", ...IDENTITY });
+    await mintItemFor(sim, hash);
+    await post(hash, REQUEST);
+    await post("a8".repeat(32), { intent: "user", ...IDENTITY });
+    await post("a8".repeat(32), REQUEST);
+    sim.context.settings.craRateLimitPerMinute = 0;
+    try {
+      expect(await dispatchReports(h.context())).toBe(0);
+      const [first, second] = h.db.select().from(craReports).orderBy(asc(craReports.id)).all();
+      expect(first).toMatchObject({ status: "queued", sentAt: null, errorCode: "RATE_LIMIT", retryAt: new Date(h.clock.now().getTime() + 60_000) });
+      expect(second).toMatchObject({ status: "queued", retryAt: null });
+      h.clock.advance(30_000);
+      expect(await dispatchReports(h.context())).toBe(0); // held: no call at all
+    } finally {
+      sim.context.settings.craRateLimitPerMinute = 100;
+    }
+    const before = sim.state.reports.length;
+    h.clock.advance(31_000);
+    expect(await dispatchReports(h.context())).toBe(2);
+    expect(sim.state.reports.length - before).toBe(2);
+    await settle(sim);
+    const ready = h.db.select().from(craReports).where(eq(craReports.customerHash, hash)).get()!;
+    sim.context.settings.craRateLimitPerMinute = 0;
+    try {
+      const page = await reportPage(ready.id);
+      expect(page.state).toBe("ready");
+      expect(page.view!.base).toMatchObject({ ok: false, error: { httpStatus: 429, errorCode: "RATE_LIMIT", help: expect.stringContaining("rate limit") } });
+    } finally {
+      sim.context.settings.craRateLimitPerMinute = 100;
+    }
+  });
+
+  it("treats a duplicate user: refused here when recorded, and the newer API hands back the same user_id", async () => {
+    const hash = "a9".repeat(32);
+    expect(await post(hash, { intent: "user", ...IDENTITY })).toMatchObject({ ok: true });
+    expect(await post(hash, { intent: "user", ...IDENTITY })).toMatchObject({ status: 409, message: "This customer already has a Plaid Check user." });
+    const first = h.db.select().from(craUsers).where(eq(craUsers.customerHash, hash)).get()!;
+    h.db.delete(craUsers).where(eq(craUsers.id, first.id)).run();
+    expect(await post(hash, { intent: "user", ...IDENTITY })).toMatchObject({ ok: true });
+    expect(h.db.select().from(craUsers).where(eq(craUsers.customerHash, hash)).get()!.userId).toBe(first.userId);
+  });
+
+  it("mints a sandbox item tied to the customer's Plaid Check user, and refuses when there is none", async () => {
+    const hash = "b1".repeat(32);
+    const mint = async () => {
+      const request = await h.request("/plaid/sandbox", { method: "POST", role: "ops", body: form({ intent: "mint", customer: hash, institution: "ins_109508", products: "transactions", persona: "user_bank_income", webhook: "", checkUser: "yes" }) });
+      return (await sandboxPage.action({ request, context: h.context(), params: {} })) as { data?: { fieldErrors?: Record<string, string> }; init?: { status: number } } & Record<string, unknown>;
+    };
+    const refused = await mint();
+    expect(refused.init?.status).toBe(400);
+    expect(refused.data?.fieldErrors?.checkUser).toMatch(/no Plaid Check user yet/);
+    await post(hash, { intent: "user", ...IDENTITY });
+    const userId = h.db.select().from(craUsers).where(eq(craUsers.customerHash, hash)).get()!.userId;
+    const before = [...sim.state.items.values()].filter((i) => i.userKey === userId).length;
+    expect(await mint()).toMatchObject({ ok: true });
+    expect([...sim.state.items.values()].filter((i) => i.userKey === userId).length).toBe(before + 1);
   });
 });

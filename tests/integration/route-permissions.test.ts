@@ -30,6 +30,7 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "plaid.sandbox.tsx": { loader: "mint:sandbox-token", action: "mint:sandbox-token" },
   "plaid.items.$itemId.tsx": { loader: "view:customer", action: "create:processor-token" },
   "admin.audit[.]csv.ts": { loader: "view:audit" },
+  "reports.$id.tsx": { loader: "view:customer", action: "regenerate:report" },
 };
 
 const fileName = (path: string) => path.split("/").pop()!;
@@ -41,7 +42,7 @@ beforeAll(async () => {
 });
 
 function args(request: Request, clientAddress?: string) {
-  return { request, context: h.context(clientAddress), params: { id: String(h.users.support.id), hash: "c".repeat(64), itemId: "no-such-item" } };
+  return { request, context: h.context(clientAddress), params: { id: String(h.users.support.id), hash: "c".repeat(64), itemId: "no-such-item", runId: "1" } };
 }
 
 describe("route permission table", () => {
