@@ -5,7 +5,9 @@ import * as receiver from "../../app/routes/webhooks.plaid";
 import * as webhooksPage from "../../app/routes/webhooks._index";
 import * as reportView from "../../app/routes/reports.$id";
 import * as sandboxPage from "../../app/routes/plaid.sandbox";
-import { dispatchReports } from "../../app/reports/check-reports.server";
+import * as listPage from "../../app/routes/reports._index";
+import * as listCsv from "../../app/routes/reports[.]csv";
+import { applyCheckReportWebhook, dispatchReports } from "../../app/reports/check-reports.server";
 import { auditLog, craReports, craUsers } from "../../db/schema";
 import { startPlaidSimulator, type PlaidSimulator } from "../../simulators/plaid/server";
 import { ManualClock } from "../../simulators/shared/clock";
@@ -332,5 +334,44 @@ describe("Plaid Check report view", () => {
     const before = [...sim.state.items.values()].filter((i) => i.userKey === userId).length;
     expect(await mint()).toMatchObject({ ok: true });
     expect([...sim.state.items.values()].filter((i) => i.userKey === userId).length).toBe(before + 1);
+  });
+});
+
+describe("Plaid Check ops list", () => {
+  it("lists every request, filters by state, age, requester and customer, makes stuck ones stand out, and exports the filter as CSV", async () => {
+    clock.advance(61_000);
+    h.clock.current = new Date(clock.now());
+    const [stuckHash, queuedHash, plaidHash] = ["c1", "c2", "c3"].map((x) => x.repeat(32)) as [string, string, string];
+    for (const hash of [stuckHash, queuedHash, plaidHash]) await post(hash, { intent: "user", ...IDENTITY });
+    await post(stuckHash, REQUEST);
+    await dispatchReports(h.context());
+    h.clock.advance(2 * 3600_000);
+    const asAdmin = await h.request(`/customers/${queuedHash}/check`, { method: "POST", role: "admin", body: form(REQUEST) });
+    await checkPage.action({ request: asAdmin, context: h.context(), params: { hash: queuedHash } });
+    // Plaid builds a report on its own after a Link session: it arrives with no request behind it.
+    const plaidUser = h.db.select().from(craUsers).where(eq(craUsers.customerHash, plaidHash)).get()!;
+    applyCheckReportWebhook(h.db, { webhook_code: "USER_CHECK_REPORT_READY", user_id: plaidUser.userId, successful_products: ["cra_base_report"] }, null, h.clock.now());
+
+    const list = async (query = "") => listPage.loader({ request: await h.request(`/reports${query}`, { role: "support" }), context: h.context(), params: {} });
+    const all = await list();
+    expect(all.rows.map((r) => [r.customerHash, r.state])).toEqual([
+      [plaidHash, "ready"],
+      [queuedHash, "queued"],
+      [stuckHash, "stuck"],
+    ]);
+    expect(all.counts).toMatchObject({ stuck: 1, queued: 1, ready: 1, pending: 0 });
+    expect((await list("?status=stuck")).rows.map((r) => r.customerHash)).toEqual([stuckHash]);
+    expect((await list(`?requester=${h.users.admin.id}`)).rows.map((r) => r.customerHash)).toEqual([queuedHash]);
+    expect((await list("?requester=plaid")).rows.map((r) => r.customerHash)).toEqual([plaidHash]);
+    expect((await list(`?customer=${stuckHash.toUpperCase()}`)).rows.map((r) => r.id)).toHaveLength(1);
+    expect((await list("?age=1h")).rows.map((r) => r.customerHash)).toEqual([plaidHash, queuedHash]);
+    const bad = await list("?status=lost&customer=abc");
+    expect(bad.errors).toEqual({ status: expect.stringContaining("Choose a state"), customer: "A customer hash is 64 hex characters" });
+    expect(bad.rows).toHaveLength(3);
+
+    const csv = await listCsv.loader({ request: await h.request("/reports.csv?status=stuck", { role: "support" }), context: h.context(), params: {} });
+    const lines = (await csv.text()).trim().split("\r\n");
+    expect(lines[0]).toMatch(/^report,state,customer_hash,requested_by/);
+    expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^\\d+,stuck,${stuckHash},ops@example.test,`))]);
   });
 });

@@ -31,6 +31,8 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "plaid.items.$itemId.tsx": { loader: "view:customer", action: "create:processor-token" },
   "admin.audit[.]csv.ts": { loader: "view:audit" },
   "reports.$id.tsx": { loader: "view:customer", action: "regenerate:report" },
+  "reports._index.tsx": { loader: "view:customer" },
+  "reports[.]csv.ts": { loader: "view:customer" },
 };
 
 const fileName = (path: string) => path.split("/").pop()!;
