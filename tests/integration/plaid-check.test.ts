@@ -7,8 +7,11 @@ import * as reportView from "../../app/routes/reports.$id";
 import * as sandboxPage from "../../app/routes/plaid.sandbox";
 import * as listPage from "../../app/routes/reports._index";
 import * as listCsv from "../../app/routes/reports[.]csv";
+import * as bulkIndex from "../../app/routes/reports.bulk._index";
+import * as bulkRunPage from "../../app/routes/reports.bulk.$runId";
+import { advanceBulkRuns } from "../../app/reports/bulk-runs.server";
 import { applyCheckReportWebhook, dispatchReports } from "../../app/reports/check-reports.server";
-import { auditLog, craReports, craUsers } from "../../db/schema";
+import { auditLog, craBulkRuns, craReports, craUsers } from "../../db/schema";
 import { startPlaidSimulator, type PlaidSimulator } from "../../simulators/plaid/server";
 import { ManualClock } from "../../simulators/shared/clock";
 import { createHarness, form, ORIGIN, statusOf, type Harness } from "../support/context";
@@ -373,5 +376,81 @@ describe("Plaid Check ops list", () => {
     const lines = (await csv.text()).trim().split("\r\n");
     expect(lines[0]).toMatch(/^report,state,customer_hash,requested_by/);
     expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^\\d+,stuck,${stuckHash},ops@example.test,`))]);
+  });
+});
+
+describe("Plaid Check bulk regeneration", () => {
+  const BULK = { reason: "quarterly account review", purpose: "ACCOUNT_REVIEW_CREDIT", daysRequested: "365", products: "cra_income_insights", billable: "yes" };
+
+  async function startRun(body: URLSearchParams | FormData, role: "ops" | "support" = "ops") {
+    const request = await h.request("/reports/bulk", { method: "POST", role, body });
+    return bulkIndex.action({ request, context: h.context(), params: {} });
+  }
+  const runPage = async (id: number, query = "") => bulkRunPage.loader({ request: await h.request(`/reports/bulk/${id}${query}`, { role: "support" }), context: h.context(), params: { runId: String(id) } });
+
+  it("works a pasted list a bounded number at a time, with a result for every line, and finishes when the last is queued", async () => {
+    h = await createHarness(env(sim, { CRA_BULK_CONCURRENCY: "2" }));
+    clock.advance(61_000);
+    h.clock.current = new Date(clock.now());
+    const [a, b, c, noUser, cooling] = ["d1", "d2", "d3", "d4", "d5"].map((x) => x.repeat(32)) as [string, string, string, string, string];
+    for (const hash of [a, b, c, cooling]) await post(hash, { intent: "user", ...IDENTITY });
+    for (const hash of [a, b, c]) await mintItemFor(sim, hash);
+    await post(cooling, REQUEST);
+    await dispatchReports(h.context());
+    const list = ["customer_hash", a, "not-a-hash", noUser, `"${a.toUpperCase()}"`, "", cooling, `${b},extra,columns`, c].join("\n");
+    const started = (await startRun(form({ ...BULK, list }))) as Response;
+    expect(started.status).toBe(302);
+    const runId = Number(started.headers.get("location")!.split("/").pop());
+
+    expect(advanceBulkRuns(h.context())).toBe(2);
+    const first = await runPage(runId);
+    expect(first.lines.map((l) => [l.position, l.outcome, l.message])).toEqual([
+      [2, "queued", expect.stringMatching(/^Queued as report #\d+$/)],
+      [3, "invalid", "Not a customer hash: a hash is 64 hex characters"],
+      [4, "no_user", expect.stringContaining("No Plaid Check user")],
+      [5, "duplicate", "Listed already on line 2"],
+      [7, "cooldown", expect.stringContaining("Skipped (cooldown)")],
+      [8, "queued", expect.stringMatching(/^Queued as report #\d+$/)],
+      [9, "waiting", null],
+    ]);
+    expect(first).toMatchObject({ run: { status: "running", total: 7 }, byState: { queued: 2 } });
+    // Two reports in flight (queued, then sent and awaiting the webhook): the third line waits.
+    expect(advanceBulkRuns(h.context())).toBe(0);
+    expect(await dispatchReports(h.context())).toBe(2);
+    expect(advanceBulkRuns(h.context())).toBe(0);
+    await settle(sim);
+    expect(advanceBulkRuns(h.context())).toBe(1);
+    advanceBulkRuns(h.context());
+    const done = await runPage(runId);
+    expect(done).toMatchObject({ run: { status: "finished" }, byOutcome: { queued: 3, waiting: 0 }, byState: { ready: 2, queued: 1 } });
+    expect((await runPage(runId, "?outcome=queued")).lines.map((l) => l.customerHash)).toEqual([a, b, c]);
+    const requests = h.db.select().from(auditLog).where(eq(auditLog.action, "cra.report_request")).all();
+    expect(requests.filter((e) => (e.details as { bulkRunId?: number }).bulkRunId === runId).map((e) => e.customerHash)).toEqual([a, b, c]);
+  });
+
+  it("takes an uploaded file, explains bad input beside the field, and lets ops cancel what is not yet queued", async () => {
+    h = await createHarness(env(sim, { CRA_BULK_CONCURRENCY: "1" }));
+    const hashes = ["e1", "e2", "e3"].map((x) => x.repeat(32));
+    for (const hash of hashes) await post(hash, { intent: "user", ...IDENTITY });
+    const missing = (await startRun(form({ ...BULK, list: "" }))) as { data: { fieldErrors: Record<string, string> }; init: { status: number } };
+    expect(missing.init.status).toBe(400);
+    expect(missing.data.fieldErrors.list).toBe("Paste customer hashes, one per line, or upload a file of them");
+    const unconfirmed = (await startRun(form({ ...BULK, list: hashes[0]!, billable: "" }))) as { data: { fieldErrors: Record<string, string> } };
+    expect(unconfirmed.data.fieldErrors.billable).toMatch(/billable/);
+    const nothing = (await startRun(form({ ...BULK, list: "zzz\nnope" }))) as { data: { fieldErrors: Record<string, string> } };
+    expect(nothing.data.fieldErrors.list).toMatch(/no customer hash/);
+    expect(h.db.select().from(craBulkRuns).all()).toHaveLength(0);
+
+    const upload = new FormData();
+    for (const [k, v] of Object.entries(BULK)) upload.set(k, v);
+    upload.set("file", new File([`customer_hash\r\n${hashes.join("\r\n")}\r\n`], "hashes.csv", { type: "text/csv" }));
+    const started = (await startRun(upload)) as Response;
+    const runId = Number(started.headers.get("location")!.split("/").pop());
+    expect(advanceBulkRuns(h.context())).toBe(1);
+    const request = await h.request(`/reports/bulk/${runId}`, { method: "POST", role: "ops", body: form({ intent: "cancel" }) });
+    expect(await bulkRunPage.action({ request, context: h.context(), params: { runId: String(runId) } })).toMatchObject({ ok: true, message: expect.stringContaining("2 line(s)") });
+    expect(advanceBulkRuns(h.context())).toBe(0);
+    expect(await runPage(runId)).toMatchObject({ run: { status: "cancelled" }, byOutcome: { queued: 1, cancelled: 2 } });
+    expect(await statusOf(() => startRun(form({ ...BULK, list: hashes[0]! }), "support"))).toBe(403);
   });
 });

@@ -33,6 +33,8 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "reports.$id.tsx": { loader: "view:customer", action: "regenerate:report" },
   "reports._index.tsx": { loader: "view:customer" },
   "reports[.]csv.ts": { loader: "view:customer" },
+  "reports.bulk._index.tsx": { loader: "view:customer", action: "regenerate:report" },
+  "reports.bulk.$runId.tsx": { loader: "view:customer", action: "regenerate:report" },
 };
 
 const fileName = (path: string) => path.split("/").pop()!;
