@@ -4,12 +4,10 @@ import { craBulkRows, craBulkRuns, craReports, staffUsers } from "../../db/schem
 import { recordAudit, type Actor } from "../staff/audit.server";
 import { isRole } from "../staff/permissions";
 import { enqueueReport, ReportRuleError, type ReportDeps } from "./check-reports.server";
+import { MAX_BULK_ROWS, type BulkOutcome } from "./report-states";
 
 type Ctx = { actor: NonNullable<Actor>; clientAddress: string };
 
-export const MAX_BULK_ROWS = 5000;
-export const BULK_OUTCOMES = ["waiting", "queued", "cooldown", "no_user", "invalid", "duplicate", "cancelled"] as const;
-export type BulkOutcome = (typeof BULK_OUTCOMES)[number];
 export type BulkRun = typeof craBulkRuns.$inferSelect;
 
 type ParsedLine = { position: number; input: string; customerHash: string | null; outcome: "waiting" | "invalid" | "duplicate"; message: string | null };

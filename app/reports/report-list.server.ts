@@ -3,11 +3,8 @@ import { z } from "zod";
 import type { Db } from "../../db/open";
 import { craBulkRows, craReports, staffUsers } from "../../db/schema";
 import { parseQuery } from "../lib/query";
-import { REPORT_LIFETIME_MS, type ReportState } from "./check-reports.server";
-
-export const REPORT_STATES = ["queued", "pending", "stuck", "ready", "expired", "failed"] as const satisfies readonly ReportState[];
-export const AGES = { "1h": 3600_000, "24h": 24 * 3600_000, "7d": 7 * 24 * 3600_000, "30d": 30 * 24 * 3600_000 } as const;
-export const AGE_LABELS: Record<string, string> = { "1h": "in the last hour", "24h": "in the last 24 hours", "7d": "in the last 7 days", "30d": "in the last 30 days", older: "more than 30 days ago" };
+import { REPORT_LIFETIME_MS } from "./check-reports.server";
+import { AGES, REPORT_STATES, type ReportState } from "./report-states";
 
 const filterSchema = z.object({
   status: z.enum(REPORT_STATES, { error: `Choose a state: ${REPORT_STATES.join(", ")}` }).optional(),

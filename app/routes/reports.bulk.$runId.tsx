@@ -1,8 +1,8 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { BULK_OUTCOMES, bulkRunLines, cancelBulkRun, getBulkRun, type BulkOutcome } from "~/reports/bulk-runs.server";
-import { reportState, ReportRuleError, type ReportState } from "~/reports/check-reports.server";
-import { REPORT_STATES } from "~/reports/report-list.server";
+import { bulkRunLines, cancelBulkRun, getBulkRun } from "~/reports/bulk-runs.server";
+import { reportState, ReportRuleError } from "~/reports/check-reports.server";
+import { BULK_OUTCOMES, REPORT_STATES, type BulkOutcome, type ReportState } from "~/reports/report-states";
 import { requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
 import { Badge, type Tone } from "~/ui/badge";

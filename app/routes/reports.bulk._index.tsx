@@ -1,6 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { bulkRunCounts, createBulkRun, listBulkRuns, MAX_BULK_ROWS } from "~/reports/bulk-runs.server";
+import { bulkRunCounts, createBulkRun, listBulkRuns } from "~/reports/bulk-runs.server";
+import { MAX_BULK_ROWS } from "~/reports/report-states";
 import { ReportRuleError } from "~/reports/check-reports.server";
 import { bulkRegenerationForm, PERMISSIBLE_PURPOSES, REPORT_PRODUCTS } from "~/reports/identity-form";
 import { parseForm } from "~/staff/forms";

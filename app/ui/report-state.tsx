@@ -1,4 +1,4 @@
-import type { ReportState } from "~/reports/check-reports.server";
+import type { ReportState } from "~/reports/report-states";
 import { Badge, type Tone } from "./badge";
 
 const TONE: Record<ReportState, Tone> = { queued: "slate", pending: "blue", stuck: "red", ready: "green", expired: "amber", failed: "red" };
