@@ -137,6 +137,12 @@ describe("Plaid Check", () => {
     h.clock.advance(31 * 60_000);
     const page = await webhooksPage.loader({ request: await h.request("/webhooks", { role: "support" }), context: h.context(), params: {} });
     expect(page.stuck).toMatchObject([{ customerHash: hash }]);
+    // The customer's page offers the probe on the flagged row; Plaid is still generating, so it stays pending.
+    const check = await checkPage.loader({ request: await h.request(`/customers/${hash}/check`, { role: "ops" }), context: h.context(), params: { hash } });
+    expect(check.reports).toMatchObject([{ state: "stuck" }]);
+    expect(await post(hash, { intent: "probe", report: String(check.reports[0]!.id) })).toMatchObject({ ok: true, message: expect.stringContaining("still being generated") });
+    expect(await post("9c".repeat(32), { intent: "probe", report: String(check.reports[0]!.id) })).toMatchObject({ status: 404 });
+    expect(h.db.select().from(craReports).get()).toMatchObject({ status: "pending", probeCode: "PRODUCT_NOT_READY" });
   });
 });
 
