@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { blob, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 // Times are stored as epoch milliseconds (UTC) so that ordering and range filters are plain integer comparisons.
 const createdAt = () =>
@@ -308,8 +308,59 @@ export const craReports = sqliteTable(
     webhookEventId: integer("webhook_event_id").references(() => webhookEvents.id),
     errorCode: text("error_code"),
     errorMessage: text("error_message"),
+    // Plaid answered 429: the request went back to the queue, which holds (in order) until this time.
+    retryAt: integer("retry_at", { mode: "timestamp_ms" }),
+    // What settled the request: Plaid's webhook, or a probe of base_report/get when no webhook came.
+    settledBy: text("settled_by", { enum: ["webhook", "probe"] }),
+    probedAt: integer("probed_at", { mode: "timestamp_ms" }),
+    probeCode: text("probe_code"),
+    probeRequestId: text("probe_request_id"),
   },
-  (t) => [index("cra_reports_status").on(t.status, t.id), index("cra_reports_customer").on(t.customerHash, t.id)],
+  (t) => [
+    index("cra_reports_status").on(t.status, t.id),
+    index("cra_reports_customer").on(t.customerHash, t.id),
+    index("cra_reports_requester").on(t.requestedBy, t.id),
+    index("cra_reports_requested_at").on(t.requestedAt),
+  ],
+);
+
+/** A regeneration for a list of customer hashes, worked through in the background a bounded number at a time. */
+export const craBulkRuns = sqliteTable("cra_bulk_runs", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  reason: text("reason").notNull(),
+  purpose: text("purpose").notNull(),
+  daysRequested: integer("days_requested").notNull(),
+  products: text("products", { mode: "json" }).$type<string[]>().notNull(),
+  total: integer("total").notNull(),
+  status: text("status", { enum: ["running", "finished", "cancelled"] }).notNull(),
+  finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  cancelledBy: integer("cancelled_by").references(() => staffUsers.id, { onDelete: "set null" }),
+});
+
+/**
+ * One line of a bulk run and what became of it. A row leaves "waiting" in the same transaction that queues its
+ * report, and the report link is unique, so a restart can neither skip a row nor queue one twice.
+ */
+export const craBulkRows = sqliteTable(
+  "cra_bulk_rows",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    runId: integer("run_id")
+      .notNull()
+      .references(() => craBulkRuns.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    input: text("input").notNull(),
+    customerHash: text("customer_hash"),
+    outcome: text("outcome", { enum: ["waiting", "queued", "cooldown", "no_user", "invalid", "duplicate", "cancelled"] }).notNull(),
+    message: text("message"),
+    reportId: integer("report_id")
+      .unique()
+      .references(() => craReports.id),
+    processedAt: integer("processed_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [uniqueIndex("cra_bulk_rows_position").on(t.runId, t.position), index("cra_bulk_rows_outcome").on(t.runId, t.outcome, t.position)],
 );
 
 /** Bearer keys for the publisher's backend to post funnel events. Only the SHA-256 of the secret is kept. */

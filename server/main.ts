@@ -9,6 +9,7 @@ import { createPlaidClient } from "../app/plaid/client.server";
 import { PlaidKeyCache, plaidKeyFetcher } from "../app/webhooks/verify.server";
 import { pruneWebhooks } from "../app/webhooks/maintenance.server";
 import { dispatchReports } from "../app/reports/check-reports.server";
+import { advanceBulkRuns } from "../app/reports/bulk-runs.server";
 import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
 import { markInterruptedRehandleJobs } from "../app/webhooks/rehandle-jobs.server";
 import { startHttpServer, type RunningServer } from "./app";
@@ -44,13 +45,16 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   );
   // Plaid must call back somewhere: by default, this console's own receiver.
   config.plaid.webhookUrl ??= `${running.url}/webhooks/plaid`;
-  // The Plaid Check queue: queued regenerations go out in order, within the per-minute cap.
+  // The Plaid Check queue: bulk runs feed it a bounded number at a time (their progress is in the database, so a
+  // restart carries on where it stopped); queued regenerations go out in order, within the per-minute cap.
   const reportDeps = { db, plaid, config, now: () => new Date() };
   let dispatching = false;
   const dispatcher = setInterval(() => {
     if (dispatching) return;
     dispatching = true;
-    void dispatchReports(reportDeps)
+    void Promise.resolve()
+      .then(() => advanceBulkRuns(reportDeps))
+      .then(() => dispatchReports(reportDeps))
       .catch((error: unknown) => console.error("report dispatch failed", error))
       .finally(() => (dispatching = false));
   }, 2000);

@@ -44,6 +44,8 @@ const schema = z.object({
   CRA_COOLDOWN_MINUTES: positiveInt(60),
   CRA_MAX_PER_MINUTE: positiveInt(90),
   CRA_WEBHOOK_TIMEOUT_MINUTES: positiveInt(30),
+  // A bulk regeneration keeps at most this many of its reports in flight (queued, or sent and awaiting the webhook).
+  CRA_BULK_CONCURRENCY: positiveInt(20),
   SESSION_IDLE_MINUTES: positiveInt(30),
   SESSION_MAX_HOURS: positiveInt(12),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt(5),
@@ -66,7 +68,7 @@ export type Config = {
   session: { idleMs: number; maxMs: number };
   expiringWithinDays: number;
   webhookRetentionDays: number;
-  cra: { cooldownMs: number; maxPerMinute: number; webhookTimeoutMs: number };
+  cra: { cooldownMs: number; maxPerMinute: number; webhookTimeoutMs: number; bulkConcurrency: number };
   loginThrottle: { maxPerAccount: number; maxPerAddress: number; windowMs: number };
 };
 
@@ -121,7 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     session: { idleMs: e.SESSION_IDLE_MINUTES * 60_000, maxMs: e.SESSION_MAX_HOURS * 3_600_000 },
     expiringWithinDays: e.EXPIRING_WITHIN_DAYS,
     webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,
-    cra: { cooldownMs: e.CRA_COOLDOWN_MINUTES * 60_000, maxPerMinute: Math.min(e.CRA_MAX_PER_MINUTE, 100), webhookTimeoutMs: e.CRA_WEBHOOK_TIMEOUT_MINUTES * 60_000 },
+    cra: { cooldownMs: e.CRA_COOLDOWN_MINUTES * 60_000, maxPerMinute: Math.min(e.CRA_MAX_PER_MINUTE, 100), webhookTimeoutMs: e.CRA_WEBHOOK_TIMEOUT_MINUTES * 60_000, bulkConcurrency: Math.min(e.CRA_BULK_CONCURRENCY, 500) },
     loginThrottle: {
       maxPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,

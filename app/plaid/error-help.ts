@@ -23,6 +23,18 @@ const HELP: Record<string, string> = {
   UNREACHABLE: "Plaid could not be reached. Check PLAID_BASE_URL and the network.",
   INVALID_FIELD: "A field was refused by Plaid; the message names it.",
   MISSING_FIELDS: "A required field was missing; the message names it.",
+  PRODUCT_NOT_READY: "Plaid is still generating the consumer report. Wait for the READY webhook, or probe again in a few minutes.",
+  CONSUMER_REPORT_EXPIRED: "A consumer report can be read for 24 hours. Regenerate it to read it again.",
+  DATA_UNAVAILABLE: "Plaid could not read one of the customer's banks; the Items below show which one and why (often ITEM_LOGIN_REQUIRED).",
+  NO_ACCOUNTS: "The user has no linked depository account. The customer must link a bank through Link before a report can be made.",
+  INSUFFICIENT_TRANSACTION_DATA: "The bank history is too thin for this insight. The base report may still be readable.",
+  INSTITUTION_TRANSACTION_HISTORY_NOT_SUPPORTED: "The bank cannot supply the history asked for. Ask for fewer days.",
+  NETWORK_CONSENT_REQUIRED: "The customer did not give the network consent in Link that this product needs.",
+  DATA_QUALITY_CHECK_FAILED: "The bank's data was inconsistent. Plaid advises trying again in a day or two.",
+  CHECK_REPORT_FAILED: "Plaid could not generate the report. The Items below show which bank failed and why.",
+  USER_CHECK_REPORT_FAILED: "Plaid could not generate the report. The Items below show which bank failed and why.",
+  USER_NOT_FOUND: "Plaid does not know this Check user (removed, or created in another environment).",
+  INVALID_USER_TOKEN: "Plaid does not recognise the stored user_token (another environment, or the user was removed).",
 };
 
 export function plaidErrorHelp(code: string): string {

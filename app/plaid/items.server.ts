@@ -24,18 +24,20 @@ function audit(deps: PlaidDeps, ctx: ActionCtx, action: string, fields: { itemId
 /** /sandbox/public_token/create for a customer. The token goes back to the page, never into a log or the audit. */
 export async function mintPublicToken(
   deps: PlaidDeps,
-  input: { customerHash: string; institutionId: string; products: string[]; username: string; password: string; webhookUrl: string | null },
+  input: { customerHash: string; institutionId: string; products: string[]; username: string; password: string; webhookUrl: string | null; checkUser?: { user_id: string } | { user_token: string } },
   ctx: ActionCtx,
 ) {
   try {
     const minted = await plaidCall(() =>
       deps.plaid.sandboxPublicTokenCreate({
+        // Tied to a Plaid Check user, the item is one the user's consumer reports are built from.
+        ...(input.checkUser ?? {}),
         institution_id: input.institutionId,
         initial_products: input.products as Products[],
         options: { override_username: input.username, override_password: input.password, ...(input.webhookUrl ? { webhook: input.webhookUrl } : {}) },
       }),
     );
-    audit(deps, ctx, "plaid.sandbox_mint", { customerHash: input.customerHash, details: { institutionId: input.institutionId, products: input.products, persona: input.username, requestId: minted.request_id } });
+    audit(deps, ctx, "plaid.sandbox_mint", { customerHash: input.customerHash, details: { institutionId: input.institutionId, products: input.products, persona: input.username, checkUser: Boolean(input.checkUser), requestId: minted.request_id } });
     return { publicToken: minted.public_token, expiresAt: deps.now().getTime() + PUBLIC_TOKEN_TTL_MS, requestId: minted.request_id };
   } catch (error) {
     if (error instanceof PlaidCallError) audit(deps, ctx, "plaid.sandbox_mint_failed", { customerHash: input.customerHash, details: { institutionId: input.institutionId, errorCode: error.failure.errorCode, requestId: error.failure.requestId } });

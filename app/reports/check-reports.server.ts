@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gte, isNotNull, lt } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, isNotNull, isNull, lt, max } from "drizzle-orm";
 import type { PlaidApi } from "plaid";
 import type { Db, Queryable } from "../../db/open";
 import { craReports, craUsers } from "../../db/schema";
@@ -9,13 +9,14 @@ import { decryptToken, encryptToken } from "../lib/token-crypto.server";
 import { plaidCall, PlaidCallError } from "../plaid/client.server";
 import { recordAudit, type Actor } from "../staff/audit.server";
 import type { IdentityInput } from "./identity-form";
+import type { ReportState } from "./report-states";
 
 export type ReportDeps = { db: Db; plaid: PlaidApi; config: Pick<Config, "tokenEncryptionKey" | "plaid" | "cra">; now: () => Date };
 type Ctx = { actor: NonNullable<Actor>; clientAddress: string };
 
 export class ReportRuleError extends Error {}
 
-const REPORT_LIFETIME_MS = 24 * 3600_000;
+export const REPORT_LIFETIME_MS = 24 * 3600_000;
 
 export function craUserOf(db: Queryable, customerHash: string) {
   return db.select().from(craUsers).where(eq(craUsers.customerHash, customerHash)).get();
@@ -69,53 +70,78 @@ export async function createCraUser(deps: ReportDeps, input: { customerHash: str
   return row;
 }
 
-/** Queues a regeneration; refused within the customer's cooldown. The queue is sent by `dispatchReports`. */
-export function requestReport(deps: ReportDeps, input: { customerHash: string; reason: string; purpose: string; daysRequested: number; products: string[] }, ctx: Ctx) {
-  const user = craUserOf(deps.db, input.customerHash);
-  if (!user) throw new ReportRuleError("Create the customer's Plaid Check user first.");
-  const now = deps.now();
-  const last = deps.db
+export type ReportRequestInput = { customerHash: string; reason: string; purpose: string; daysRequested: number; products: string[] };
+export type Refusal = { refused: "no_user" | "cooldown"; message: string };
+
+/**
+ * Queues one regeneration inside the caller's transaction, or says why not: the customer has no Plaid Check user,
+ * or a report was requested for them within the cooldown. Shared by the single and the bulk request.
+ */
+export function enqueueReport(tx: Queryable, input: ReportRequestInput & { requestedBy: number | null }, now: Date, cooldownMs: number): { report: typeof craReports.$inferSelect } | Refusal {
+  const user = craUserOf(tx, input.customerHash);
+  if (!user) return { refused: "no_user", message: "Create the customer's Plaid Check user first." };
+  const last = tx
     .select({ requestedAt: craReports.requestedAt })
     .from(craReports)
     .where(and(eq(craReports.customerHash, input.customerHash), eq(craReports.origin, "console")))
     .orderBy(desc(craReports.requestedAt))
     .get();
-  const wait = last ? last.requestedAt.getTime() + deps.config.cra.cooldownMs - now.getTime() : 0;
-  if (wait > 0) throw new ReportRuleError(`A report was requested for this customer recently; the next one can be requested in ${Math.ceil(wait / 60_000)} minute(s).`);
-  const row = deps.db
+  const wait = last ? last.requestedAt.getTime() + cooldownMs - now.getTime() : 0;
+  if (wait > 0) return { refused: "cooldown", message: `A report was requested for this customer recently; the next one can be requested in ${Math.ceil(wait / 60_000)} minute(s).` };
+  const report = tx
     .insert(craReports)
-    .values({ customerHash: input.customerHash, craUserId: user.id, status: "queued", origin: "console", reason: input.reason, purpose: input.purpose, daysRequested: input.daysRequested, products: input.products, requestedBy: ctx.actor.id, requestedAt: now })
+    .values({ customerHash: input.customerHash, craUserId: user.id, status: "queued", origin: "console", reason: input.reason, purpose: input.purpose, daysRequested: input.daysRequested, products: input.products, requestedBy: input.requestedBy, requestedAt: now })
     .returning()
     .get();
+  return { report };
+}
+
+/** Queues a regeneration; refused within the customer's cooldown. The queue is sent by `dispatchReports`. */
+export function requestReport(deps: ReportDeps, input: ReportRequestInput, ctx: Ctx) {
+  const now = deps.now();
+  const outcome = deps.db.transaction((tx) => enqueueReport(tx, { ...input, requestedBy: ctx.actor.id }, now, deps.config.cra.cooldownMs));
+  if ("refused" in outcome) throw new ReportRuleError(outcome.message);
+  const row = outcome.report;
   recordAudit(deps.db, { actor: ctx.actor, action: "cra.report_request", targetType: "cra_report", targetId: row.id, customerHash: input.customerHash, clientAddress: ctx.clientAddress, details: { reason: input.reason, purpose: input.purpose, daysRequested: input.daysRequested, products: input.products }, at: now });
   return row;
+}
+
+/** The identifier Plaid knows the user by: the older API's user_token (stored encrypted) or the newer user_id. */
+export function plaidUserRef(deps: Pick<ReportDeps, "config">, user: { userId: string; userTokenEnc: string | null }): { user_token: string } | { user_id: string } {
+  return user.userTokenEnc ? { user_token: decryptToken(deps.config.tokenEncryptionKey, user.userTokenEnc) } : { user_id: user.userId };
 }
 
 /**
  * Sends queued requests in order, never more than the per-minute cap. A row is marked sent before the call, so a
  * crash can lose a send (it is then flagged for having no webhook) but never repeat one, which Plaid would bill.
+ * A 429 means Plaid made nothing: the request goes back to the head of the queue, and the queue waits a minute.
  */
 export async function dispatchReports(deps: ReportDeps): Promise<number> {
   const now = deps.now();
+  const held = deps.db.select({ until: max(craReports.retryAt) }).from(craReports).where(eq(craReports.status, "queued")).get()?.until;
+  if (held && held.getTime() > now.getTime()) return 0;
   const sentLastMinute = deps.db.select({ n: count() }).from(craReports).where(and(isNotNull(craReports.sentAt), gte(craReports.sentAt, new Date(now.getTime() - 60_000)))).get()?.n ?? 0;
   const room = deps.config.cra.maxPerMinute - sentLastMinute;
   if (room <= 0) return 0;
   const queued = deps.db.select().from(craReports).where(eq(craReports.status, "queued")).orderBy(asc(craReports.id)).limit(room).all();
   let sent = 0;
   for (const report of queued) {
-    const claimed = deps.db.update(craReports).set({ status: "pending", sentAt: deps.now() }).where(and(eq(craReports.id, report.id), eq(craReports.status, "queued"))).run().changes;
+    const claimed = deps.db.update(craReports).set({ status: "pending", sentAt: deps.now(), retryAt: null }).where(and(eq(craReports.id, report.id), eq(craReports.status, "queued"))).run().changes;
     if (!claimed) continue;
     const user = deps.db.select().from(craUsers).where(eq(craUsers.id, report.craUserId)).get()!;
-    const who = user.userTokenEnc ? { user_token: decryptToken(deps.config.tokenEncryptionKey, user.userTokenEnc) } : { user_id: user.userId };
     try {
       const res = await plaidCall(() =>
-        deps.plaid.craCheckReportCreate({ ...who, webhook: deps.config.plaid.webhookUrl ?? "", days_requested: report.daysRequested ?? 365, consumer_report_permissible_purpose: report.purpose, products: report.products } as never),
+        deps.plaid.craCheckReportCreate({ ...plaidUserRef(deps, user), webhook: deps.config.plaid.webhookUrl ?? "", days_requested: report.daysRequested ?? 365, consumer_report_permissible_purpose: report.purpose, products: report.products } as never),
       );
       deps.db.update(craReports).set({ plaidRequestId: res.request_id }).where(eq(craReports.id, report.id)).run();
       sent++;
     } catch (error) {
       if (!(error instanceof PlaidCallError)) throw error;
       const f = error.failure;
+      if (f.httpStatus === 429) {
+        deps.db.update(craReports).set({ status: "queued", sentAt: null, retryAt: new Date(deps.now().getTime() + 60_000), errorCode: f.errorCode, errorMessage: f.errorMessage, plaidRequestId: f.requestId }).where(eq(craReports.id, report.id)).run();
+        break;
+      }
       // A refusal means Plaid made nothing; a timeout leaves it pending, and the missing webhook will flag it.
       if (f.errorType !== "NETWORK") {
         deps.db.update(craReports).set({ status: "failed", completedAt: deps.now(), errorCode: f.errorCode, errorMessage: f.errorMessage, plaidRequestId: f.requestId }).where(eq(craReports.id, report.id)).run();
@@ -136,6 +162,7 @@ export function applyCheckReportWebhook(db: Queryable, body: { webhook_code?: un
   const outcome = {
     status: ready ? ("ready" as const) : ("failed" as const),
     completedAt: at,
+    settledBy: "webhook" as const,
     webhookEventId: eventId,
     successfulProducts: Array.isArray(body.successful_products) ? (body.successful_products as string[]) : null,
     failedProducts: Array.isArray(body.failed_products) ? (body.failed_products as string[]) : null,
@@ -150,16 +177,22 @@ export function applyCheckReportWebhook(db: Queryable, body: { webhook_code?: un
     reached(pending.id);
     return `report #${pending.id} is ${outcome.status}`;
   }
+  // A request a probe already settled: the late webhook completes it rather than counting as a new report.
+  const probed = db.select({ id: craReports.id }).from(craReports).where(and(eq(craReports.craUserId, user.id), eq(craReports.settledBy, "probe"), isNull(craReports.webhookEventId), gte(craReports.sentAt, new Date(at.getTime() - REPORT_LIFETIME_MS)))).orderBy(desc(craReports.id)).get();
+  if (probed) {
+    db.update(craReports).set({ ...outcome, completedAt: undefined }).where(eq(craReports.id, probed.id)).run();
+    return `report #${probed.id} (settled earlier by a probe) is ${outcome.status}`;
+  }
   // Plaid builds a report on its own after a Check Link session: record it too.
   const row = db.insert(craReports).values({ customerHash: user.customerHash, craUserId: user.id, origin: "plaid", products: outcome.successfulProducts ?? [], requestedAt: at, ...outcome }).returning({ id: craReports.id }).get();
   reached(row.id);
   return `report #${row.id} (generated by Plaid) is ${outcome.status}`;
 }
 
-export type ReportState = "queued" | "pending" | "stuck" | "ready" | "expired" | "failed";
+export type { ReportState } from "./report-states";
 
-export function reportState(r: { status: string; sentAt: Date | null; completedAt: Date | null }, now: number, webhookTimeoutMs: number): ReportState {
-  if (r.status === "ready") return r.completedAt && now - r.completedAt.getTime() >= REPORT_LIFETIME_MS ? "expired" : "ready";
+export function reportState(r: { status: string; sentAt: Date | null; completedAt: Date | null; probeCode?: string | null }, now: number, webhookTimeoutMs: number): ReportState {
+  if (r.status === "ready") return r.probeCode === "CONSUMER_REPORT_EXPIRED" || (r.completedAt && now - r.completedAt.getTime() >= REPORT_LIFETIME_MS) ? "expired" : "ready";
   if (r.status === "pending") return r.sentAt && now - r.sentAt.getTime() >= webhookTimeoutMs ? "stuck" : "pending";
   return r.status as ReportState;
 }

@@ -48,3 +48,8 @@ export const regenerationForm = z.object({
   products: z.string().transform((v) => v.split(",").filter(Boolean)).pipe(z.array(z.enum(REPORT_PRODUCTS, { error: "Choose products from the list" }))),
   billable: z.literal("yes", { error: "Confirm that you understand the request is billable" }),
 });
+
+/** The settings of a bulk regeneration: those of a single one; the list itself is read by `parseHashList`. */
+export const bulkRegenerationForm = regenerationForm.extend({
+  billable: z.literal("yes", { error: "Confirm that you understand every queued line is a billable request" }),
+});

@@ -2,14 +2,17 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { isCustomerHash } from "~/customers/customer-id";
 import { plaidErrorResponse } from "~/plaid/guards.server";
-import { craUserOf, createCraUser, reportsOfCustomer, reportState, ReportRuleError, requestReport, type ReportState } from "~/reports/check-reports.server";
+import { craUserOf, createCraUser, REPORT_LIFETIME_MS, reportsOfCustomer, reportState, ReportRuleError, requestReport } from "~/reports/check-reports.server";
+import { probeReport } from "~/reports/report-view.server";
 import { identityForm, PERMISSIBLE_PURPOSES, regenerationForm, REPORT_PRODUCTS } from "~/reports/identity-form";
 import { parseForm } from "~/staff/forms";
 import { requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
-import { Badge, type Tone } from "~/ui/badge";
+import { Countdown } from "~/ui/countdown";
 import { Field, FormError } from "~/ui/field";
 import { PlaidErrorPanel } from "~/ui/plaid-error";
+import { ReportStateBadge } from "~/ui/report-state";
+import { useRevalidateWhile } from "~/ui/revalidate";
 import { Time } from "~/ui/time";
 
 export const meta: MetaFunction = () => [{ title: "Plaid Check · Linkdesk" }];
@@ -25,12 +28,18 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const hash = customerHash(params);
   const now = context.now().getTime();
   const user = craUserOf(context.db, hash);
+  const reports = reportsOfCustomer(context.db, hash);
+  // "Regenerate" on an expired report brings its purpose, days and products back into the form.
+  const fromId = Number(new URL(request.url).searchParams.get("from"));
+  const from = reports.find((r) => r.id === fromId && r.origin === "console");
+  const newestSent = reports.find((r) => r.sentAt || r.origin === "plaid");
   return {
     hash,
     user: user ? { generation: user.generation, userId: user.userId, createdAt: user.createdAt.getTime() } : null,
-    reports: reportsOfCustomer(context.db, hash).map((r) => ({
+    reports: reports.map((r) => ({
       id: r.id,
       state: reportState(r, now, context.config.cra.webhookTimeoutMs),
+      latest: r.id === newestSent?.id,
       origin: r.origin,
       reason: r.reason,
       purpose: r.purpose,
@@ -39,13 +48,16 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       requestedAt: r.requestedAt.getTime(),
       sentAt: r.sentAt?.getTime() ?? null,
       completedAt: r.completedAt?.getTime() ?? null,
-      expiresAt: r.status === "ready" && r.completedAt ? r.completedAt.getTime() + 24 * 3600_000 : null,
+      expiresAt: r.status === "ready" && r.completedAt ? r.completedAt.getTime() + REPORT_LIFETIME_MS : null,
+      probeCode: r.probeCode,
       failedProducts: r.failedProducts,
       errorCode: r.errorCode,
       plaidRequestId: r.plaidRequestId,
     })),
-    may: { user: can(staff.role, "manage:cra-user"), regenerate: can(staff.role, "regenerate:report") },
+    defaults: from ? { purpose: from.purpose ?? PERMISSIBLE_PURPOSES[0], daysRequested: from.daysRequested ?? 365, products: from.products, fromId: from.id } : { purpose: PERMISSIBLE_PURPOSES[0], daysRequested: 365, products: ["cra_income_insights"], fromId: null },
+    may: { user: can(staff.role, "manage:cra-user"), regenerate: can(staff.role, "regenerate:report"), sandbox: can(staff.role, "mint:sandbox-token") && context.config.plaid.env === "sandbox" },
     cooldownMinutes: context.config.cra.cooldownMs / 60_000,
+    webhookTimeoutMinutes: context.config.cra.webhookTimeoutMs / 60_000,
     now,
   };
 }
@@ -55,9 +67,15 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const hash = customerHash(params);
   const form = await request.formData();
   const intent = form.get("intent");
-  const staff = await requirePermission(request, context, intent === "regenerate" ? "regenerate:report" : "manage:cra-user");
+  const staff = await requirePermission(request, context, intent === "regenerate" || intent === "probe" ? "regenerate:report" : "manage:cra-user");
   const ctx = { actor: staff, clientAddress: context.clientAddress };
   try {
+    if (intent === "probe") {
+      const id = Number(form.get("report"));
+      if (!reportsOfCustomer(context.db, hash).some((r) => r.id === id)) return data({ ok: false as const, message: "That report request is not this customer's.", fieldErrors: {} as Record<string, string> }, { status: 404 });
+      const result = await probeReport(context, id, ctx);
+      return { ok: true as const, message: `Report #${id}: ${result.message}` };
+    }
     if (intent === "regenerate") {
       const parsed = parseForm(regenerationForm, form, ["products"]);
       if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields." }, { status: 400 });
@@ -74,13 +92,12 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   }
 }
 
-const STATE_TONE: Record<ReportState, Tone> = { queued: "slate", pending: "blue", stuck: "red", ready: "green", expired: "amber", failed: "red" };
-
 export default function PlaidCheck() {
   const d = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const busy = useNavigation().state === "submitting";
   const errors: Record<string, string | undefined> = result && !result.ok && "fieldErrors" in result ? result.fieldErrors : {};
+  useRevalidateWhile(d.reports.some((r) => r.state === "queued" || r.state === "pending"));
   return (
     <div className="space-y-4">
       <p className="text-sm">
@@ -96,6 +113,14 @@ export default function PlaidCheck() {
       {d.user ? (
         <p className="text-sm">
           Plaid Check user <span className="font-mono">{d.user.userId}</span> ({d.user.generation === "new" ? "current user API" : "older user API, with a stored user_token"}), created <Time value={d.user.createdAt} now={d.now} />.
+          {d.may.sandbox ? (
+            <>
+              {" "}
+              <Link className="text-indigo-700 hover:underline" to={`/plaid/sandbox?customer=${d.hash}&cra=1`}>
+                Link a sandbox bank to this user →
+              </Link>
+            </>
+          ) : null}
         </p>
       ) : d.may.user ? (
         <Form method="post" className="card grid gap-3 md:grid-cols-3" noValidate aria-label="Create the Plaid Check user">
@@ -120,8 +145,9 @@ export default function PlaidCheck() {
         <p className="text-sm text-slate-600">This customer has no Plaid Check user.</p>
       )}
       {d.user && d.may.regenerate ? (
-        <Form method="post" className="card grid gap-3 md:grid-cols-3" noValidate aria-label="Regenerate the report">
+        <Form method="post" id="regenerate" className="card grid gap-3 md:grid-cols-3" noValidate aria-label="Regenerate the report" key={d.defaults.fromId ?? "new"}>
           <input type="hidden" name="intent" value="regenerate" />
+          {d.defaults.fromId ? <p className="text-sm text-slate-600 md:col-span-3">With the purpose, days and products of report #{d.defaults.fromId}.</p> : null}
           <div className="md:col-span-3">
             <Field name="reason" label="Reason (kept in the audit log)" error={errors.reason} />
           </div>
@@ -129,18 +155,18 @@ export default function PlaidCheck() {
             <label className="label" htmlFor="purpose">
               Permissible purpose
             </label>
-            <select id="purpose" name="purpose" className="input">
+            <select id="purpose" name="purpose" className="input" defaultValue={d.defaults.purpose}>
               {PERMISSIBLE_PURPOSES.map((p) => (
                 <option key={p}>{p}</option>
               ))}
             </select>
           </div>
-          <Field name="daysRequested" label="Days of history (180–731)" type="number" defaultValue={365} min={180} max={731} error={errors.daysRequested} />
+          <Field name="daysRequested" label="Days of history (180–731)" type="number" defaultValue={d.defaults.daysRequested} min={180} max={731} error={errors.daysRequested} />
           <fieldset>
             <legend className="label">Products besides the base report</legend>
             {REPORT_PRODUCTS.map((p) => (
               <label key={p} className="mr-3 text-sm">
-                <input type="checkbox" name="products" value={p} defaultChecked={p === "cra_income_insights"} /> {p}
+                <input type="checkbox" name="products" value={p} defaultChecked={d.defaults.products.includes(p)} /> {p}
               </label>
             ))}
           </fieldset>
@@ -171,10 +197,14 @@ export default function PlaidCheck() {
           </thead>
           <tbody className="divide-y divide-slate-100">
             {d.reports.map((r) => (
-              <tr key={r.id}>
-                <td>{r.id}</td>
+              <tr key={r.id} className={r.state === "stuck" ? "bg-red-50" : undefined}>
                 <td>
-                  <Badge tone={STATE_TONE[r.state]}>{r.state === "stuck" ? "no webhook yet" : r.state}</Badge>
+                  <Link className="text-indigo-700 hover:underline" to={`/reports/${r.id}`} aria-label={`Report request ${r.id}`}>
+                    #{r.id}
+                  </Link>
+                </td>
+                <td>
+                  <ReportStateBadge state={r.state} />
                 </td>
                 <td>
                   <Time value={r.requestedAt} now={d.now} />
@@ -183,12 +213,39 @@ export default function PlaidCheck() {
                 <td className="text-xs">
                   {r.purpose ?? "—"} · {r.daysRequested ?? "—"} · {r.products.join(", ") || "base report"}
                 </td>
-                <td className="text-xs">
+                <td className="space-y-1 text-xs">
                   {r.state === "ready" && r.expiresAt ? (
-                    <>
-                      readable until <Time value={r.expiresAt} now={d.now} />
-                    </>
+                    r.latest ? (
+                      <div>
+                        <Link className="text-indigo-700 hover:underline" to={`/reports/${r.id}`}>
+                          View report
+                        </Link>{" "}
+                        · <Countdown until={r.expiresAt} now={d.now} expiredText="expired" />
+                      </div>
+                    ) : (
+                      <div>replaced at Plaid by a newer report</div>
+                    )
                   ) : null}
+                  {r.state === "expired" && d.may.regenerate && r.origin === "console" ? (
+                    <Link className="text-indigo-700 hover:underline" to={`?from=${r.id}#regenerate`}>
+                      Regenerate with the same settings
+                    </Link>
+                  ) : null}
+                  {r.state === "stuck" ? (
+                    <div>
+                      No webhook after {d.webhookTimeoutMinutes} minutes.
+                      {d.may.regenerate ? (
+                        <Form method="post" className="mt-1">
+                          <input type="hidden" name="intent" value="probe" />
+                          <input type="hidden" name="report" value={r.id} />
+                          <button type="submit" className="btn px-2 py-0.5 text-xs" disabled={busy}>
+                            Probe Plaid
+                          </button>
+                        </Form>
+                      ) : null}
+                    </div>
+                  ) : null}
+                  {r.probeCode === "PRODUCT_NOT_READY" && r.state === "stuck" ? <div>Last probe: PRODUCT_NOT_READY (still pending)</div> : null}
                   {r.failedProducts?.length ? <div>failed products: {r.failedProducts.join(", ")}</div> : null}
                   {r.errorCode ? <div className="font-mono">{r.errorCode}</div> : null}
                   {r.plaidRequestId ? <div className="font-mono text-slate-500">request_id {r.plaidRequestId}</div> : null}

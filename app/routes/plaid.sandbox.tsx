@@ -7,6 +7,7 @@ import { isCustomerHash } from "~/customers/customer-id";
 import { exchangeAndStore, mintPublicToken } from "~/plaid/items.server";
 import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
 import { SANDBOX_INSTITUTIONS, SANDBOX_PERSONAS, SANDBOX_PRODUCTS } from "~/plaid/sandbox-options";
+import { craUserOf, plaidUserRef } from "~/reports/check-reports.server";
 import { requirePermission } from "~/staff/guards.server";
 import { parseForm } from "~/staff/forms";
 import { CopyButton } from "~/ui/copy-button";
@@ -18,8 +19,9 @@ export const meta: MetaFunction = () => [{ title: "Plaid sandbox · Linkdesk" }]
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "mint:sandbox-token");
   requireSandbox(context);
-  const customer = new URL(request.url).searchParams.get("customer")?.toLowerCase() ?? "";
-  return { customer: isCustomerHash(customer) ? customer : "", defaultWebhook: context.config.plaid.webhookUrl ?? "" };
+  const params = new URL(request.url).searchParams;
+  const customer = params.get("customer")?.toLowerCase() ?? "";
+  return { customer: isCustomerHash(customer) ? customer : "", checkUser: params.get("cra") === "1", defaultWebhook: context.config.plaid.webhookUrl ?? "" };
 }
 
 const customerField = z.string().trim().toLowerCase().regex(/^[0-9a-f]{64}$/, "Enter the customer's hash: 64 hex characters");
@@ -31,6 +33,7 @@ const mintForm = z.object({
   products: z.string().transform((v) => v.split(",").filter(Boolean)).pipe(z.array(z.enum(SANDBOX_PRODUCTS, { error: "Choose products from the list" })).min(1, "Choose at least one product")),
   persona: z.enum(SANDBOX_PERSONAS.map((p) => p.id) as [string, ...string[]], { error: "Choose a test persona from the list" }),
   webhook: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: "Enter an http(s) URL, or leave it empty" })]),
+  checkUser: z.literal("yes").optional(),
 });
 
 const exchangeForm = z.object({
@@ -54,9 +57,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const parsed = parseForm(mintForm, form, ["products"]);
     if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
     const persona = SANDBOX_PERSONAS.find((p) => p.id === parsed.data.persona)!;
+    const craUser = parsed.data.checkUser ? craUserOf(context.db, parsed.data.customer) : undefined;
+    if (parsed.data.checkUser && !craUser) return data({ ok: false as const, fieldErrors: { checkUser: "This customer has no Plaid Check user yet: create one on the customer's Plaid Check page first." } as Record<string, string | undefined> }, { status: 400 });
     const minted = await mintPublicToken(
       context,
-      { customerHash: parsed.data.customer, institutionId: parsed.data.institution, products: parsed.data.products, username: persona.username, password: persona.password, webhookUrl: parsed.data.webhook || null },
+      { customerHash: parsed.data.customer, institutionId: parsed.data.institution, products: parsed.data.products, username: persona.username, password: persona.password, webhookUrl: parsed.data.webhook || null, checkUser: craUser ? plaidUserRef(context, craUser) : undefined },
       ctx,
     );
     return { ok: true as const, minted: { ...minted, customer: parsed.data.customer } };
@@ -76,7 +81,7 @@ function TimeLeft({ until }: { until: number }) {
 }
 
 export default function PlaidSandbox() {
-  const { customer, defaultWebhook } = useLoaderData<typeof loader>();
+  const { customer, checkUser, defaultWebhook } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
@@ -127,7 +132,7 @@ export default function PlaidSandbox() {
           <label className="label" htmlFor="persona">
             Test persona
           </label>
-          <select id="persona" name="persona" className="input" defaultValue="user_good">
+          <select id="persona" name="persona" className="input" defaultValue={checkUser ? "user_bank_income" : "user_good"}>
             {SANDBOX_PERSONAS.map((p) => (
               <option key={p.id} value={p.id}>
                 {p.label}
@@ -143,6 +148,12 @@ export default function PlaidSandbox() {
           <input id="webhook" name="webhook" className="input" defaultValue={defaultWebhook} />
           <p className="mt-1 text-xs text-slate-500">Defaults to this console's Plaid webhook receiver.</p>
           {err("webhook")}
+        </div>
+        <div>
+          <label className="flex items-center gap-2 text-sm">
+            <input type="checkbox" name="checkUser" value="yes" defaultChecked={checkUser} /> Link to the customer's Plaid Check user (their consumer reports are built from it)
+          </label>
+          {err("checkUser")}
         </div>
         <button type="submit" className="btn-primary" disabled={busy("mint")}>
           {busy("mint") ? "Minting…" : "Mint public token"}

@@ -8,6 +8,7 @@ export const NAV_ITEMS: NavItem[] = [
   { to: "/customers", label: "Customers", permission: "view:customer" },
   { to: "/customers/expiring", label: "Expiring links", permission: "view:customer" },
   { to: "/webhooks", label: "Webhooks", permission: "view:customer" },
+  { to: "/reports", label: "Plaid Check", permission: "view:customer" },
   { to: "/plaid/sandbox", label: "Plaid sandbox", permission: "mint:sandbox-token", sandboxOnly: true },
   { to: "/funnel", label: "Funnel", permission: "view:funnel" },
   { to: "/admin/staff", label: "Staff", permission: "manage:staff" },

@@ -1,10 +1,10 @@
 import { demoLogin, expect, signIn, test } from "./fixtures";
 
 const NAV = {
-  support: ["Home", "Customers", "Expiring links", "Webhooks"],
-  ops: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid sandbox"],
+  support: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check"],
+  ops: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check", "Plaid sandbox"],
   pm: ["Home", "Funnel"],
-  admin: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid sandbox", "Funnel", "Staff", "API keys", "Audit log"],
+  admin: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check", "Plaid sandbox", "Funnel", "Staff", "API keys", "Audit log"],
 } as const;
 
 for (const [role, items] of Object.entries(NAV) as [keyof typeof NAV, readonly string[]][]) {

@@ -38,10 +38,82 @@ test("ops creates a Plaid Check user, regenerates the report and watches the web
   await expect(firstRow).toContainText("CHECK_REPORT_FAILED");
 });
 
-test("support can read Plaid Check but cannot create users or regenerate", async ({ signInAs }) => {
+const READY_CUSTOMER = "8e".repeat(32);
+
+test("ops links a sandbox bank to the Check user, regenerates, watches the report turn ready when the webhook arrives, and reads it", async ({ signInAs }) => {
+  const page = await signInAs("ops");
+  await page.goto(`/customers/${READY_CUSTOMER}/check`);
+  const userForm = page.getByRole("form", { name: "Create the Plaid Check user" });
+  for (const [label, value] of [["Given name", "Bea"], ["Family name", "Okafor"], ["Date of birth", "1990-03-14"], ["Phone (E.164)", "+14155550199"], ["Email", "bea@example.com"], ["Street", "9 Elm St"], ["City", "Springfield"], ["State", "IL"], ["ZIP code", "62701"]] as const) {
+    await userForm.getByLabel(label).fill(value);
+  }
+  await userForm.getByRole("button", { name: "Create Plaid Check user" }).click();
+  await expect(page.getByRole("status")).toContainText("Plaid Check user usr_");
+
+  await page.getByRole("link", { name: "Link a sandbox bank to this user →" }).click();
+  await expect(page.getByLabel("Customer hash")).toHaveValue(READY_CUSTOMER);
+  await expect(page.getByLabel(/Link to the customer's Plaid Check user/)).toBeChecked();
+  await expect(page.getByLabel("Test persona")).toHaveValue("user_bank_income");
+  await page.getByRole("button", { name: "Mint public token" }).click();
+  await page.getByRole("button", { name: "Exchange now" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("First Platypus Bank");
+
+  await page.goto(`/customers/${READY_CUSTOMER}/check`);
+  const regenerate = page.getByRole("form", { name: "Regenerate the report" });
+  await regenerate.getByLabel("Reason (kept in the audit log)").fill("customer asked for a fresh income check");
+  await regenerate.getByLabel(/each regeneration is billed by Plaid/).check();
+  await regenerate.getByRole("button", { name: "Regenerate report" }).click();
+  await expect(page.getByRole("status")).toContainText("queued");
+  // No reload: the page follows the request until Plaid's webhook settles it.
+  const firstRow = page.getByRole("table", { name: "Report requests" }).getByRole("row").nth(1);
+  await expect(firstRow).toContainText("ready", { timeout: 30_000 });
+  await expect(firstRow.getByTestId("expiry-countdown")).toHaveText(/^2[34]h \d\dm \d\ds left$/);
+
+  await firstRow.getByRole("link", { name: "View report" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText(/Report request #\d+/);
+  const accounts = page.getByRole("table", { name: "Accounts in the report" });
+  await expect(accounts.getByRole("row").filter({ hasText: "Plaid Checking" })).toContainText("$5,350.00");
+  await expect(page.getByRole("table", { name: "Income streams" })).toContainText("$6,250.00");
+  await page.getByText("base_report/get").click();
+  await expect(page.getByText('"report_id"').first()).toBeVisible();
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Plaid Check" }).click();
+  await page.getByLabel("Customer hash").fill(READY_CUSTOMER);
+  await page.getByRole("button", { name: "Filter" }).click();
+  const listed = page.getByRole("table", { name: "Report requests" }).getByRole("row");
+  await expect(listed).toHaveCount(2);
+  await expect(listed.nth(1)).toContainText("ready");
+});
+
+test("support can read Plaid Check but cannot create users, regenerate or start a bulk run", async ({ signInAs, baseURL }) => {
   const page = await signInAs("support");
   await page.goto(`/customers/${CUSTOMER}/check`);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Plaid Check consumer reports");
   await expect(page.getByRole("form", { name: "Regenerate the report" })).toHaveCount(0);
   await expect(page.getByRole("form", { name: "Create the Plaid Check user" })).toHaveCount(0);
+  // The server refuses it too, not only the page: a same-origin POST from support's own session.
+  const refused = await page.request.post(`/customers/${READY_CUSTOMER}/check`, { headers: { Origin: baseURL! }, form: { intent: "regenerate", reason: "trying anyway", purpose: "ACCOUNT_REVIEW_CREDIT", daysRequested: "365", products: "cra_income_insights", billable: "yes" } });
+  expect(refused.status()).toBe(403);
+  await page.goto("/reports/bulk");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Bulk report regeneration");
+  await expect(page.getByRole("form", { name: "Start a bulk regeneration" })).toHaveCount(0);
+});
+
+test("ops starts a bulk regeneration from a pasted list and sees a result for every line", async ({ signInAs }) => {
+  const page = await signInAs("ops");
+  await page.goto("/reports");
+  await page.getByRole("link", { name: "Bulk regeneration" }).click();
+  const bulk = page.getByRole("form", { name: "Start a bulk regeneration" });
+  await bulk.getByLabel("Customer hashes").fill([READY_CUSTOMER, CUSTOMER, "not-a-hash", "7f".repeat(32)].join("\n"));
+  await bulk.getByLabel(/Reason/).fill("monthly review of linked customers");
+  await bulk.getByRole("button", { name: "Start bulk regeneration" }).click();
+  await expect(bulk.getByText("Confirm that you understand every queued line is a billable request")).toBeVisible();
+  await bulk.getByLabel(/every line queued is a regeneration Plaid bills/).check();
+  await bulk.getByRole("button", { name: "Start bulk regeneration" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText(/Bulk run #\d+/);
+  await expect(page.getByTestId("bulk-progress")).toHaveAttribute("data-status", "finished", { timeout: 15_000 });
+  const lines = page.getByRole("table", { name: "Lines of the run" });
+  await expect(lines.getByRole("row").nth(1)).toContainText("skipped: cooldown");
+  await expect(lines.getByRole("row").nth(3)).toContainText("invalid hash");
+  await expect(lines.getByRole("row").nth(4)).toContainText("no Plaid Check user");
 });

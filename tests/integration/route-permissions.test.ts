@@ -35,6 +35,11 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "funnel._index.tsx": { loader: "view:funnel" },
   "funnel.dropoff.tsx": { loader: "view:funnel" },
   "funnel[.]csv.ts": { loader: "view:funnel" },
+  "reports.$id.tsx": { loader: "view:customer", action: "regenerate:report" },
+  "reports._index.tsx": { loader: "view:customer" },
+  "reports[.]csv.ts": { loader: "view:customer" },
+  "reports.bulk._index.tsx": { loader: "view:customer", action: "regenerate:report" },
+  "reports.bulk.$runId.tsx": { loader: "view:customer", action: "regenerate:report" },
 };
 
 const fileName = (path: string) => path.split("/").pop()!;
@@ -46,7 +51,7 @@ beforeAll(async () => {
 });
 
 function args(request: Request, clientAddress?: string) {
-  return { request, context: h.context(clientAddress), params: { id: String(h.users.support.id), hash: "c".repeat(64), itemId: "no-such-item" } };
+  return { request, context: h.context(clientAddress), params: { id: String(h.users.support.id), hash: "c".repeat(64), itemId: "no-such-item", runId: "1" } };
 }
 
 describe("route permission table", () => {
