@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -15,6 +14,7 @@ import { openDatabase } from "../../db/open";
 import { staffUsers } from "../../db/schema";
 import { startPlaidSimulator, type PlaidSimulator } from "../../simulators/plaid/server";
 import { FaultSet } from "../../simulators/shared/faults";
+import { freePort, startConsoleProcess } from "../support/console-process";
 import { testEnv } from "../support/context";
 
 const PLAID = { clientId: "bulk-restart-client", secret: "bulk-restart-secret" };
@@ -22,29 +22,6 @@ const LINES = 40;
 let sim: PlaidSimulator;
 let child: ChildProcess | undefined;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function startConsoleProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    // One process (no tsx wrapper), so that SIGKILL hits the server itself.
-    const proc = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    const timer = setTimeout(() => reject(new Error("console did not start in 60 s")), 60_000);
-    proc.stdout!.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("listening on")) {
-        clearTimeout(timer);
-        resolve(proc);
-      }
-    });
-    proc.on("exit", (code) => reject(new Error(`console exited with ${code}`)));
-  });
-}
 
 /** Waits for a condition the console reaches on its own; fails with `what` if it never does. */
 async function until(what: string, check: () => boolean, limitMs = 90_000) {
