@@ -14,6 +14,7 @@ let refused = 0;
 let errors = 0;
 let seq = 0;
 const deadline = performance.now() + durationMs;
+const cpuAtStart = process.cpuUsage();
 
 async function worker(w: number) {
   while (performance.now() < deadline) {
@@ -36,7 +37,8 @@ async function worker(w: number) {
 }
 
 await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+const senderCpu = process.cpuUsage(cpuAtStart);
 await pool.close();
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-console.log(JSON.stringify({ ok, refused, errors, perSecond: ok / (durationMs / 1000), p50: pct(0.5), p99: pct(0.99) }));
+console.log(JSON.stringify({ ok, refused, errors, perSecond: ok / (durationMs / 1000), p50: pct(0.5), p99: pct(0.99), senderCpuPerRequest: (senderCpu.user + senderCpu.system) / Math.max(1, ok + refused) }));

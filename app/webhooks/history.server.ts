@@ -30,12 +30,19 @@ export function parseWebhookFilter(params: URLSearchParams): { filter: WebhookFi
   return { filter, values, errors };
 }
 
+// Written as literals so that SQLite can use the partial index on failed events.
+const HANDLING_STATUS_IS = {
+  handled: sql`${webhookEvents.handlingStatus} = 'handled'`,
+  ignored: sql`${webhookEvents.handlingStatus} = 'ignored'`,
+  failed: sql`${webhookEvents.handlingStatus} = 'failed'`,
+};
+
 function conditions(f: WebhookFilter): SQL[] {
   const c: SQL[] = [];
   if (f.type) c.push(eq(webhookDeliveries.webhookType, f.type));
   if (f.code) c.push(eq(webhookDeliveries.webhookCode, f.code));
   if (f.verdict) c.push(eq(webhookDeliveries.verdict, f.verdict));
-  if (f.status) c.push(eq(webhookEvents.handlingStatus, f.status));
+  if (f.status) c.push(HANDLING_STATUS_IS[f.status]);
   if (f.item) c.push(eq(webhookDeliveries.itemId, f.item));
   if (f.user) c.push(eq(webhookDeliveries.userId, f.user));
   if (f.customer) c.push(eq(webhookDeliveries.customerHash, f.customer));
@@ -88,19 +95,16 @@ export function* iterateDeliveries(db: Db, f: WebhookFilter) {
 
 /** Events whose handler failed, among those the filter selects: what "re-run every failed" works on. */
 export function failedEventIds(db: Db, f: WebhookFilter, limit = 1000): number[] {
-  const c = conditions({ ...f, status: "failed", verdict: "verified" });
-  return [
-    ...new Set(
-      db
-        .select({ eventId: webhookDeliveries.eventId })
-        .from(webhookDeliveries)
-        .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
-        .where(and(...c))
-        .limit(limit)
-        .all()
-        .map((r) => r.eventId!),
-    ),
-  ];
+  // Starts from the (few) failed events, through their partial index, rather than from every delivery.
+  const failed = db.select({ id: webhookEvents.id }).from(webhookEvents).where(HANDLING_STATUS_IS.failed);
+  const c = [...conditions({ ...f, status: undefined, verdict: "verified" }), inArray(webhookDeliveries.eventId, failed)];
+  return db
+    .selectDistinct({ eventId: webhookDeliveries.eventId })
+    .from(webhookDeliveries)
+    .where(and(...c))
+    .limit(limit)
+    .all()
+    .map((r) => r.eventId!);
 }
 
 export function getDelivery(db: Db, id: number) {
