@@ -1,34 +1,43 @@
+import type { Locator, Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 
 const CUSTOMER = "9d".repeat(32);
+
+async function fillCheckUser(form: Locator, phone: string) {
+  await form.getByLabel("Given name").fill("Alice");
+  await form.getByLabel("Family name").fill("Johnson");
+  await form.getByLabel("Date of birth").fill("1988-07-22");
+  await form.getByLabel("Phone (E.164)").fill(phone);
+  await form.getByLabel("Email").fill("alice@example.com");
+  await form.getByLabel("Street").fill("123 Main St");
+  await form.getByLabel("City").fill("Anytown");
+  await form.getByLabel("State").fill("CA");
+  await form.getByLabel("ZIP code").fill("90210");
+  await form.getByRole("button", { name: "Create Plaid Check user" }).click();
+}
+
+async function regenerate(page: Page, reason: string) {
+  const form = page.getByRole("form", { name: "Regenerate the report" });
+  await form.getByLabel("Reason (kept in the audit log)").fill(reason);
+  await form.getByRole("button", { name: "Regenerate report" }).click();
+  await expect(page.getByText("Confirm that you understand the request is billable")).toBeVisible();
+  await form.getByLabel(/each regeneration is billed by Plaid/).check();
+  await form.getByRole("button", { name: "Regenerate report" }).click();
+  await expect(page.getByRole("status")).toContainText("queued");
+}
 
 test("ops creates a Plaid Check user, regenerates the report and watches the webhook settle it (failed: no bank is linked to this user)", async ({ signInAs }) => {
   const page = await signInAs("ops");
   await page.goto(`/customers/${CUSTOMER}`);
   await page.getByRole("link", { name: "Plaid Check consumer reports for this customer →" }).click();
   const userForm = page.getByRole("form", { name: "Create the Plaid Check user" });
-  await userForm.getByLabel("Given name").fill("Alice");
-  await userForm.getByLabel("Family name").fill("Johnson");
-  await userForm.getByLabel("Date of birth").fill("1988-07-22");
-  await userForm.getByLabel("Phone (E.164)").fill("+1415555");
-  await userForm.getByLabel("Email").fill("alice@example.com");
-  await userForm.getByLabel("Street").fill("123 Main St");
-  await userForm.getByLabel("City").fill("Anytown");
-  await userForm.getByLabel("State").fill("CA");
-  await userForm.getByLabel("ZIP code").fill("90210");
-  await userForm.getByRole("button", { name: "Create Plaid Check user" }).click();
+  await fillCheckUser(userForm, "+1415555");
   await expect(page.getByText("Use E.164")).toBeVisible();
   await userForm.getByLabel("Phone (E.164)").fill("+14155550123");
   await userForm.getByRole("button", { name: "Create Plaid Check user" }).click();
   await expect(page.getByRole("status")).toContainText("Plaid Check user usr_");
 
-  const regenerate = page.getByRole("form", { name: "Regenerate the report" });
-  await regenerate.getByLabel("Reason (kept in the audit log)").fill("customer asked for a fresh income check");
-  await regenerate.getByRole("button", { name: "Regenerate report" }).click();
-  await expect(page.getByText("Confirm that you understand the request is billable")).toBeVisible();
-  await regenerate.getByLabel(/each regeneration is billed by Plaid/).check();
-  await regenerate.getByRole("button", { name: "Regenerate report" }).click();
-  await expect(page.getByRole("status")).toContainText("queued");
+  await regenerate(page, "customer asked for a fresh income check");
   const firstRow = page.getByRole("table", { name: "Report requests" }).getByRole("row").nth(1);
   // No item is linked for this user, so Plaid reports the generation as failed; either way the webhook decides.
   await expect(async () => {
@@ -100,11 +109,21 @@ test("support can read Plaid Check but cannot create users, regenerate or start 
 });
 
 test("ops starts a bulk regeneration from a pasted list and sees a result for every line", async ({ signInAs }) => {
+  // Its own customers: one with a report just requested (in cooldown), one with a Check user and no report yet.
+  const [recent, fresh, unknown] = ["6a".repeat(32), "6b".repeat(32), "6c".repeat(32)];
   const page = await signInAs("ops");
+  for (const hash of [recent, fresh]) {
+    await page.goto(`/customers/${hash}/check`);
+    await fillCheckUser(page.getByRole("form", { name: "Create the Plaid Check user" }), "+14155550123");
+    await expect(page.getByRole("status")).toContainText("Plaid Check user usr_");
+  }
+  await page.goto(`/customers/${recent}/check`);
+  await regenerate(page, "customer asked for a fresh income check");
+
   await page.goto("/reports");
   await page.getByRole("link", { name: "Bulk regeneration" }).click();
   const bulk = page.getByRole("form", { name: "Start a bulk regeneration" });
-  await bulk.getByLabel("Customer hashes").fill([READY_CUSTOMER, CUSTOMER, "not-a-hash", "7f".repeat(32)].join("\n"));
+  await bulk.getByLabel("Customer hashes").fill([recent, fresh, "not-a-hash", unknown, fresh].join("\n"));
   await bulk.getByLabel(/Reason/).fill("monthly review of linked customers");
   await bulk.getByRole("button", { name: "Start bulk regeneration" }).click();
   await expect(bulk.getByText("Confirm that you understand every queued line is a billable request")).toBeVisible();
@@ -112,8 +131,11 @@ test("ops starts a bulk regeneration from a pasted list and sees a result for ev
   await bulk.getByRole("button", { name: "Start bulk regeneration" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toContainText(/Bulk run #\d+/);
   await expect(page.getByTestId("bulk-progress")).toHaveAttribute("data-status", "finished", { timeout: 15_000 });
-  const lines = page.getByRole("table", { name: "Lines of the run" });
-  await expect(lines.getByRole("row").nth(1)).toContainText("skipped: cooldown");
-  await expect(lines.getByRole("row").nth(3)).toContainText("invalid hash");
-  await expect(lines.getByRole("row").nth(4)).toContainText("no Plaid Check user");
+  const lines = page.getByRole("table", { name: "Lines of the run" }).getByRole("row");
+  await expect(lines.nth(1)).toContainText("skipped: cooldown");
+  await expect(lines.nth(2)).toContainText(/queued as a report.*#\d+/);
+  await expect(lines.nth(3)).toContainText("invalid hash");
+  await expect(lines.nth(4)).toContainText("no Plaid Check user");
+  await expect(lines.nth(5)).toContainText("duplicate line");
+  await expect(lines.nth(5)).toContainText("Listed already on line 2");
 });
