@@ -18,7 +18,7 @@ import { environmentBadge, type EnvironmentBadge } from "./config/env.server";
 import { getCurrentStaff } from "./staff/guards.server";
 import { ROLE_LABELS } from "./staff/permissions";
 import stylesheet from "./tailwind.css?url";
-import { navFor } from "./ui/nav";
+import { navEntries, navFor, type NavItem } from "./ui/nav";
 import { can } from "./staff/permissions";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
@@ -84,6 +84,45 @@ function CustomerSearch() {
   );
 }
 
+const NAV_LINK = "whitespace-nowrap rounded px-2 py-1 text-sm";
+const NAV_ACTIVE = "bg-slate-700 text-white";
+const NAV_IDLE = "text-slate-300 hover:text-white";
+
+/** A header menu (a disclosure, so it opens without JavaScript); it closes on navigation, Escape or a click elsewhere. */
+function NavMenu({ label, items }: { label: string; items: NavItem[] }) {
+  const ref = useRef<HTMLDetailsElement>(null);
+  const { pathname } = useLocation();
+  useEffect(() => ref.current?.removeAttribute("open"), [pathname]);
+  useEffect(() => {
+    const close = (event: Event) => {
+      const details = ref.current;
+      if (!details?.open) return;
+      if (event instanceof KeyboardEvent ? event.key === "Escape" : !details.contains(event.target as Node)) details.removeAttribute("open");
+    };
+    document.addEventListener("click", close);
+    document.addEventListener("keydown", close);
+    return () => {
+      document.removeEventListener("click", close);
+      document.removeEventListener("keydown", close);
+    };
+  }, []);
+  const active = items.some((item) => pathname === item.to || pathname.startsWith(`${item.to}/`));
+  return (
+    <details ref={ref} className="relative">
+      <summary className={`cursor-pointer list-none ${NAV_LINK} ${active ? NAV_ACTIVE : NAV_IDLE}`}>
+        {label} <span aria-hidden="true">▾</span>
+      </summary>
+      <div className="absolute left-0 z-20 mt-1 min-w-40 rounded border border-slate-700 bg-slate-900 py-1 shadow-lg">
+        {items.map((item) => (
+          <NavLink key={item.to} to={item.to} className={({ isActive }) => `block whitespace-nowrap px-3 py-1.5 text-sm ${isActive ? NAV_ACTIVE : NAV_IDLE}`}>
+            {item.label}
+          </NavLink>
+        ))}
+      </div>
+    </details>
+  );
+}
+
 export function Layout({ children }: { children: ReactNode }) {
   const data = useRouteLoaderData<typeof loader>("root");
   const staff = data?.staff;
@@ -104,18 +143,15 @@ export function Layout({ children }: { children: ReactNode }) {
             {data ? <EnvironmentBanner badge={data.badge} /> : null}
             {staff ? (
               <nav aria-label="Main" className="flex flex-wrap gap-1">
-                {navFor(staff.role, data?.badge === "PRODUCTION").map((item) => (
-                  <NavLink
-                    key={item.to}
-                    to={item.to}
-                    end={item.to === "/"}
-                    className={({ isActive }) =>
-                      `whitespace-nowrap rounded px-2 py-1 text-sm ${isActive ? "bg-slate-700 text-white" : "text-slate-300 hover:text-white"}`
-                    }
-                  >
-                    {item.label}
-                  </NavLink>
-                ))}
+                {navEntries(navFor(staff.role, data?.badge === "PRODUCTION")).map((entry) =>
+                  "items" in entry ? (
+                    <NavMenu key={entry.menu} label={entry.menu} items={entry.items} />
+                  ) : (
+                    <NavLink key={entry.to} to={entry.to} end={entry.to === "/"} className={({ isActive }) => `${NAV_LINK} ${isActive ? NAV_ACTIVE : NAV_IDLE}`}>
+                      {entry.label}
+                    </NavLink>
+                  ),
+                )}
               </nav>
             ) : null}
             <div className="ml-auto flex items-center gap-3">

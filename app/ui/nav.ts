@@ -1,6 +1,7 @@
 import { can, type Permission, type Role } from "~/staff/permissions";
 
-export type NavItem = { to: string; label: string; permission: Permission; sandboxOnly?: boolean };
+export type NavItem = { to: string; label: string; permission: Permission; sandboxOnly?: boolean; menu?: "Admin" };
+export type NavEntry = NavItem | { menu: string; items: NavItem[] };
 
 // Each capability adds its section here; the list a staff member sees is filtered by their role.
 export const NAV_ITEMS: NavItem[] = [
@@ -11,11 +12,25 @@ export const NAV_ITEMS: NavItem[] = [
   { to: "/reports", label: "Plaid Check", permission: "view:customer" },
   { to: "/plaid/sandbox", label: "Plaid sandbox", permission: "mint:sandbox-token", sandboxOnly: true },
   { to: "/funnel", label: "Funnel", permission: "view:funnel" },
-  { to: "/admin/staff", label: "Staff", permission: "manage:staff" },
-  { to: "/admin/api-keys", label: "API keys", permission: "manage:api-keys" },
-  { to: "/admin/audit", label: "Audit log", permission: "view:audit" },
+  { to: "/admin/staff", label: "Staff", menu: "Admin", permission: "manage:staff" },
+  { to: "/admin/api-keys", label: "API keys", menu: "Admin", permission: "manage:api-keys" },
+  { to: "/admin/audit", label: "Audit log", menu: "Admin", permission: "view:audit" },
 ];
 
 export function navFor(role: Role, production: boolean): NavItem[] {
   return NAV_ITEMS.filter((item) => can(role, item.permission) && !(production && item.sandboxOnly));
+}
+
+/** The header's entries: items of one menu are gathered where the first of them stands. */
+export function navEntries(items: NavItem[]): NavEntry[] {
+  const entries: NavEntry[] = [];
+  for (const item of items) {
+    if (!item.menu) entries.push(item);
+    else {
+      const menu = entries.find((e): e is { menu: string; items: NavItem[] } => "items" in e && e.menu === item.menu);
+      if (menu) menu.items.push(item);
+      else entries.push({ menu: item.menu, items: [item] });
+    }
+  }
+  return entries;
 }

@@ -4,14 +4,23 @@ const NAV = {
   support: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check"],
   ops: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check", "Plaid sandbox"],
   pm: ["Home", "Funnel"],
-  admin: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check", "Plaid sandbox", "Funnel", "Staff", "API keys", "Audit log"],
+  admin: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check", "Plaid sandbox", "Funnel"],
 } as const;
+const ADMIN_MENU = ["Staff", "API keys", "Audit log"];
 
 for (const [role, items] of Object.entries(NAV) as [keyof typeof NAV, readonly string[]][]) {
   test(`${role} signs in and sees their own navigation`, async ({ signInAs }) => {
     const page = await signInAs(role);
     await expect(page).toHaveURL(/\/$/);
-    await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link")).toHaveText([...items]);
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await expect(nav.getByRole("link")).toHaveText([...items]);
+    await expect(nav.getByText(/^Admin/)).toHaveCount(role === "admin" ? 1 : 0);
+    if (role === "admin") {
+      await nav.getByText(/^Admin/).click();
+      await expect(nav.getByRole("link")).toHaveText([...items, ...ADMIN_MENU]);
+      await page.keyboard.press("Escape");
+      await expect(nav.getByRole("link", { name: "Staff" })).toBeHidden();
+    }
     await expect(page.getByTestId("environment-badge")).toHaveText("SIMULATOR");
     await expect(page.getByRole("search")).toHaveCount(role === "pm" ? 0 : 1);
   });
@@ -46,7 +55,9 @@ test("a wrong password gets one clear message and no session", async ({ page }) 
 
 test("admin creates a staff user who then signs in", async ({ signInAs, browser }) => {
   const page = await signInAs("admin");
+  await page.getByRole("navigation", { name: "Main" }).getByText(/^Admin/).click();
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Staff" }).click();
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Staff" })).toBeHidden();
   await page.getByRole("link", { name: "New staff account" }).click();
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByText("Enter a name")).toBeVisible();

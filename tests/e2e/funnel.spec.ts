@@ -60,6 +60,7 @@ test("support is refused the funnel", async ({ signInAs }) => {
 
 test("admin creates an event API key, the key posts an event, and once revoked it is refused", async ({ signInAs }) => {
   const page = await signInAs("admin");
+  await page.getByRole("navigation", { name: "Main" }).getByText(/^Admin/).click();
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API keys" }).click();
   await page.getByLabel("New key's name").fill("Browser test backend");
   await page.getByRole("button", { name: "Create key" }).click();
