@@ -1,3 +1,4 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import * as csv from "../../app/routes/webhooks[.]csv";
 import * as list from "../../app/routes/webhooks._index";
@@ -75,10 +76,14 @@ describe("webhook history", () => {
 
   it("lets ops re-run every failed handler in a filter, as a background job", async () => {
     await deliver({ webhook_type: "ITEM", webhook_code: "PENDING_DISCONNECT", item_id: "item-x" });
-    h.db.update(webhookEvents).set({ handlingStatus: "failed", handlingResult: "boom" }).run();
+    await deliver({ webhook_type: "ITEM", webhook_code: "PENDING_DISCONNECT", item_id: "item-y" });
+    await deliver({ webhook_type: "ITEM", webhook_code: "ERROR", item_id: "item-x", error: { error_code: "ITEM_LOGIN_REQUIRED" } });
+    // item-x's two events failed; item-y's did not, and the ERROR event is outside the filter.
+    h.db.update(webhookEvents).set({ handlingStatus: "failed", handlingResult: "boom" }).where(eq(webhookEvents.itemId, "item-x")).run();
     const res = (await list.action({ request: await h.request("/webhooks?code=PENDING_DISCONNECT&index", { method: "POST", role: "ops" }), context: h.context(), params: {} })) as Response;
     const job = new URL(res.headers.get("Location")!, ORIGIN).searchParams.get("job");
     await vi.waitFor(async () => expect((await page(`?code=PENDING_DISCONNECT&job=${job}`)).job).toMatchObject({ status: "finished", total: 1, done: 1, stillFailing: 0 }));
-    expect(h.db.select().from(webhookEvents).all().map((e) => e.handlingStatus)).toEqual(["ignored"]);
+    const status = Object.fromEntries(h.db.select().from(webhookEvents).all().map((e) => [`${e.itemId} ${e.webhookCode}`, [e.handlingStatus, e.handleAttempts]]));
+    expect(status).toEqual({ "item-x PENDING_DISCONNECT": ["ignored", 2], "item-y PENDING_DISCONNECT": ["ignored", 1], "item-x ERROR": ["failed", 1] });
   });
 });
