@@ -16,10 +16,9 @@ import {
 import { useEffect, useRef, type ReactNode } from "react";
 import { environmentBadge, type EnvironmentBadge } from "./config/env.server";
 import { getCurrentStaff } from "./staff/guards.server";
-import { ROLE_LABELS } from "./staff/permissions";
+import { can, ROLE_LABELS, type Role } from "./staff/permissions";
 import stylesheet from "./tailwind.css?url";
 import { navEntries, navFor, type NavItem } from "./ui/nav";
-import { can } from "./staff/permissions";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
 export const meta: MetaFunction = () => [{ title: "Linkdesk" }];
@@ -78,7 +77,7 @@ function CustomerSearch() {
         type="search"
         autoComplete="off"
         placeholder="Find a customer   /"
-        className="w-48 rounded-md border border-slate-600 bg-slate-800 xl:w-72 px-3 py-1 text-sm text-white placeholder:text-slate-400 focus:border-indigo-400 focus:outline-none"
+        className="w-44 rounded-md border border-slate-600 bg-slate-800 px-3 py-1 text-sm text-white placeholder:text-slate-400 focus:border-indigo-400 focus:outline-none"
       />
     </Form>
   );
@@ -89,7 +88,7 @@ const NAV_ACTIVE = "bg-slate-700 text-white";
 const NAV_IDLE = "text-slate-300 hover:text-white";
 
 /** A header menu (a disclosure, so it opens without JavaScript); it closes on navigation, Escape or a click elsewhere. */
-function NavMenu({ label, items }: { label: string; items: NavItem[] }) {
+function HeaderMenu({ summary, active, align = "left", testId, children }: { summary: ReactNode; active: boolean; align?: "left" | "right"; testId?: string; children: ReactNode }) {
   const ref = useRef<HTMLDetailsElement>(null);
   const { pathname } = useLocation();
   useEffect(() => ref.current?.removeAttribute("open"), [pathname]);
@@ -106,20 +105,43 @@ function NavMenu({ label, items }: { label: string; items: NavItem[] }) {
       document.removeEventListener("keydown", close);
     };
   }, []);
-  const active = items.some((item) => pathname === item.to || pathname.startsWith(`${item.to}/`));
   return (
     <details ref={ref} className="relative">
-      <summary className={`cursor-pointer list-none ${NAV_LINK} ${active ? NAV_ACTIVE : NAV_IDLE}`}>
-        {label} <span aria-hidden="true">▾</span>
+      <summary data-testid={testId} className={`cursor-pointer list-none ${NAV_LINK} ${active ? NAV_ACTIVE : NAV_IDLE}`}>
+        {summary} <span aria-hidden="true">▾</span>
       </summary>
-      <div className="absolute left-0 z-20 mt-1 min-w-40 rounded border border-slate-700 bg-slate-900 py-1 shadow-lg">
-        {items.map((item) => (
-          <NavLink key={item.to} to={item.to} className={({ isActive }) => `block whitespace-nowrap px-3 py-1.5 text-sm ${isActive ? NAV_ACTIVE : NAV_IDLE}`}>
-            {item.label}
-          </NavLink>
-        ))}
-      </div>
+      <div className={`absolute ${align === "left" ? "left-0" : "right-0"} z-20 mt-1 min-w-40 rounded border border-slate-700 bg-slate-900 py-1 shadow-lg`}>{children}</div>
     </details>
+  );
+}
+
+function NavMenu({ label, items }: { label: string; items: NavItem[] }) {
+  const { pathname } = useLocation();
+  const active = items.some((item) => pathname === item.to || pathname.startsWith(`${item.to}/`));
+  return (
+    <HeaderMenu summary={label} active={active}>
+      {items.map((item) => (
+        <NavLink key={item.to} to={item.to} className={({ isActive }) => `block whitespace-nowrap px-3 py-1.5 text-sm ${isActive ? NAV_ACTIVE : NAV_IDLE}`}>
+          {item.label}
+        </NavLink>
+      ))}
+    </HeaderMenu>
+  );
+}
+
+/** Who is signed in, with their role and the way out, folded into one header entry so the header stays on one line. */
+function AccountMenu({ name, role }: { name: string; role: Role }) {
+  return (
+    <HeaderMenu summary={<span className="inline-block max-w-40 truncate align-bottom">{name}</span>} active={false} align="right" testId="signed-in-as">
+      <p className="whitespace-nowrap px-3 py-1.5 text-xs text-slate-400" data-testid="signed-in-role">
+        Signed in as {name} · {ROLE_LABELS[role]}
+      </p>
+      <Form method="post" action="/logout">
+        <button type="submit" className="block w-full whitespace-nowrap px-3 py-1.5 text-left text-sm text-slate-300 hover:text-white">
+          Sign out
+        </button>
+      </Form>
+    </HeaderMenu>
   );
 }
 
@@ -136,7 +158,7 @@ export function Layout({ children }: { children: ReactNode }) {
       </head>
       <body className={`h-full text-slate-900 ${data?.badge === "PRODUCTION" ? "border-t-4 border-red-600" : ""}`}>
         <header className="bg-slate-900 text-white">
-          <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-2">
+          <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-3 gap-y-2 px-4 py-2">
             <Link to="/" className="font-semibold tracking-tight">
               Linkdesk
             </Link>
@@ -156,18 +178,7 @@ export function Layout({ children }: { children: ReactNode }) {
             ) : null}
             <div className="ml-auto flex items-center gap-3">
               {staff && can(staff.role, "view:customer") ? <CustomerSearch /> : null}
-              {staff ? (
-                <>
-                  <span className="whitespace-nowrap text-sm text-slate-300" data-testid="signed-in-as">
-                    {staff.name} · {ROLE_LABELS[staff.role]}
-                  </span>
-                  <Form method="post" action="/logout">
-                    <button type="submit" className="whitespace-nowrap rounded px-2 py-1 text-sm text-slate-300 hover:text-white">
-                      Sign out
-                    </button>
-                  </Form>
-                </>
-              ) : null}
+              {staff ? <AccountMenu name={staff.name} role={staff.role} /> : null}
             </div>
           </div>
         </header>

@@ -23,6 +23,10 @@ for (const [role, items] of Object.entries(NAV) as [keyof typeof NAV, readonly s
     }
     await expect(page.getByTestId("environment-badge")).toHaveText("SIMULATOR");
     await expect(page.getByRole("search")).toHaveCount(role === "pm" ? 0 : 1);
+    // At the default 1280 px the whole header, the account menu included, stays on one line.
+    const brand = await page.getByRole("link", { name: "Linkdesk", exact: true }).boundingBox();
+    const account = await page.getByTestId("signed-in-as").boundingBox();
+    expect(Math.abs((account?.y ?? Infinity) + (account?.height ?? 0) / 2 - ((brand?.y ?? 0) + (brand?.height ?? 0) / 2))).toBeLessThan(8);
   });
 }
 
@@ -74,7 +78,9 @@ test("admin creates a staff user who then signs in", async ({ signInAs, browser 
   const newcomer = await other.newPage();
   await newcomer.goto("/login");
   await signIn(newcomer, email, "a-very-long-initial-pass");
-  await expect(newcomer.getByTestId("signed-in-as")).toHaveText("Nova Agent · Support agent");
+  await expect(newcomer.getByTestId("signed-in-as")).toHaveText(/^Nova Agent/);
+  await newcomer.getByTestId("signed-in-as").click();
+  await expect(newcomer.getByTestId("signed-in-role")).toHaveText("Signed in as Nova Agent · Support agent");
   await other.close();
 
   await page.getByRole("link", { name: "Full audit log" }).click();
@@ -84,6 +90,8 @@ test("admin creates a staff user who then signs in", async ({ signInAs, browser 
 test("signing out ends the session on the server", async ({ signInAs, context }) => {
   const page = await signInAs("pm");
   const cookies = await context.cookies();
+  await expect(page.getByRole("button", { name: "Sign out" })).toBeHidden();
+  await page.getByTestId("signed-in-as").click();
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
   // Putting the old cookie back does not bring the session back.
