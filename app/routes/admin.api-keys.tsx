@@ -8,6 +8,7 @@ import { Badge } from "~/ui/badge";
 import { CopyButton } from "~/ui/copy-button";
 import { Field, FormError } from "~/ui/field";
 import { Time } from "~/ui/time";
+import { EmptyRow } from "~/ui/empty-row";
 
 export const meta: MetaFunction = () => [{ title: "Event API keys · Linkdesk" }];
 
@@ -116,13 +117,9 @@ export default function ApiKeys() {
                 </td>
               </tr>
             ))}
-            {keys.length === 0 ? (
-              <tr>
-                <td colSpan={6} className="text-sm text-slate-500">
-                  No keys yet.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={keys.length === 0} colSpan={6}>
+              No keys yet.
+            </EmptyRow>
           </tbody>
         </table>
       </div>

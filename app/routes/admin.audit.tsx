@@ -6,6 +6,7 @@ import { requirePermission } from "~/staff/guards.server";
 import { listStaff } from "~/staff/staff-users.server";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
+import { EmptyRow } from "~/ui/empty-row";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · Linkdesk" }];
 
@@ -156,13 +157,9 @@ export default function AuditLog() {
                 <td className="max-w-md break-all font-mono text-xs text-slate-600">{e.details}</td>
               </tr>
             ))}
-            {entries.length === 0 ? (
-              <tr>
-                <td colSpan={7} className="py-6 text-center text-slate-500">
-                  No entries match these filters.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={entries.length === 0} colSpan={7}>
+              No entries match these filters.
+            </EmptyRow>
           </tbody>
         </table>
       </div>

@@ -10,6 +10,7 @@ import { can } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
+import { EmptyRow } from "~/ui/empty-row";
 
 export const meta: MetaFunction = () => [{ title: "Expiring links · Linkdesk" }];
 
@@ -156,13 +157,9 @@ export default function ExpiringLinks() {
                 </td>
               </tr>
             ))}
-            {d.rows.length === 0 ? (
-              <tr>
-                <td colSpan={5} className="py-6 text-center text-slate-500">
-                  No checked account expires within {d.within} days.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={d.rows.length === 0} colSpan={5}>
+              No checked account expires within {d.within} days.
+            </EmptyRow>
           </tbody>
         </table>
       </div>

@@ -14,6 +14,7 @@ import { PlaidErrorPanel } from "~/ui/plaid-error";
 import { ReportStateBadge } from "~/ui/report-state";
 import { useRevalidateWhile } from "~/ui/revalidate";
 import { Time } from "~/ui/time";
+import { EmptyRow } from "~/ui/empty-row";
 
 export const meta: MetaFunction = () => [{ title: "Plaid Check · Linkdesk" }];
 
@@ -252,13 +253,9 @@ export default function PlaidCheck() {
                 </td>
               </tr>
             ))}
-            {d.reports.length === 0 ? (
-              <tr>
-                <td colSpan={5} className="py-4 text-center text-slate-500">
-                  No report has been requested or received for this customer.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={d.reports.length === 0} colSpan={5}>
+              No report has been requested or received for this customer.
+            </EmptyRow>
           </tbody>
         </table>
       </section>

@@ -26,6 +26,7 @@ import { Badge } from "~/ui/badge";
 import { CopyButton } from "~/ui/copy-button";
 import { PlaidErrorPanel } from "~/ui/plaid-error";
 import { Time } from "~/ui/time";
+import { EmptyRow } from "~/ui/empty-row";
 
 export const meta: MetaFunction = () => [{ title: "Plaid item · Linkdesk" }];
 
@@ -243,13 +244,9 @@ export default function PlaidItem() {
                 </td>
               </tr>
             ))}
-            {d.tokens.length === 0 ? (
-              <tr>
-                <td colSpan={6} className="py-4 text-center text-slate-500">
-                  No processor token yet.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={d.tokens.length === 0} colSpan={6}>
+              No processor token yet.
+            </EmptyRow>
           </tbody>
         </table>
       </section>

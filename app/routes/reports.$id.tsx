@@ -13,6 +13,7 @@ import { PlaidErrorPanel } from "~/ui/plaid-error";
 import { formatMoney, ReportStateBadge } from "~/ui/report-state";
 import { useRevalidateWhile } from "~/ui/revalidate";
 import { Time } from "~/ui/time";
+import { EmptyRow } from "~/ui/empty-row";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data ? `Report #${data.report.id}` : "Report"} · Plaid Check · Linkdesk` }];
 
@@ -179,13 +180,9 @@ function BaseReport({ view, now }: { view: NonNullable<LoaderData["view"]>; now:
                 <td className="text-right">{a.transactions}</td>
               </tr>
             ))}
-            {accounts.length === 0 ? (
-              <tr>
-                <td colSpan={8} className="py-4 text-center text-slate-500">
-                  The report holds no account.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={accounts.length === 0} colSpan={8}>
+              The report holds no account.
+            </EmptyRow>
           </tbody>
         </table>
       </div>
@@ -306,13 +303,9 @@ function FailureDetails({ d }: { d: LoaderData }) {
                 </td>
               </tr>
             ))}
-            {d.items.items.length === 0 ? (
-              <tr>
-                <td colSpan={3} className="py-4 text-center text-slate-500">
-                  The user has no Item: the customer never linked a bank through a Plaid Check Link session, so Plaid had nothing to report on.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={d.items.items.length === 0} colSpan={3}>
+              The user has no Item: the customer never linked a bank through a Plaid Check Link session, so Plaid had nothing to report on.
+            </EmptyRow>
           </tbody>
         </table>
       ) : null}

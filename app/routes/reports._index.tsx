@@ -10,6 +10,7 @@ import { Pager } from "~/ui/pager";
 import { ReportStateBadge, STATE_LABEL } from "~/ui/report-state";
 import { useRevalidateWhile } from "~/ui/revalidate";
 import { Time } from "~/ui/time";
+import { EmptyRow } from "~/ui/empty-row";
 
 export const meta: MetaFunction = () => [{ title: "Plaid Check · Linkdesk" }];
 
@@ -216,13 +217,9 @@ export default function Reports() {
                 </td>
               </tr>
             ))}
-            {d.rows.length === 0 ? (
-              <tr>
-                <td colSpan={7} className="py-6 text-center text-slate-500">
-                  No report request matches these filters.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={d.rows.length === 0} colSpan={7}>
+              No report request matches these filters.
+            </EmptyRow>
           </tbody>
         </table>
       </div>

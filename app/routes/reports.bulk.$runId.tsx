@@ -11,6 +11,7 @@ import { Pager } from "~/ui/pager";
 import { ReportStateBadge } from "~/ui/report-state";
 import { useRevalidateWhile } from "~/ui/revalidate";
 import { Time } from "~/ui/time";
+import { EmptyRow } from "~/ui/empty-row";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Bulk run #${data?.run.id ?? ""} · Plaid Check · Linkdesk` }];
 
@@ -175,13 +176,9 @@ export default function BulkRun() {
                 </td>
               </tr>
             ))}
-            {d.lines.length === 0 ? (
-              <tr>
-                <td colSpan={4} className="py-6 text-center text-slate-500">
-                  No line {d.outcome ? `is “${OUTCOME_LABEL[d.outcome]}”` : "in this run"}.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={d.lines.length === 0} colSpan={4}>
+              No line {d.outcome ? `is “${OUTCOME_LABEL[d.outcome]}”` : "in this run"}.
+            </EmptyRow>
           </tbody>
         </table>
       </div>

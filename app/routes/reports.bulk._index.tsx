@@ -11,6 +11,7 @@ import { Badge } from "~/ui/badge";
 import { Field, FormError } from "~/ui/field";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
+import { EmptyRow } from "~/ui/empty-row";
 
 export const meta: MetaFunction = () => [{ title: "Bulk regeneration · Plaid Check · Linkdesk" }];
 
@@ -176,13 +177,9 @@ export default function BulkRuns() {
                 </td>
               </tr>
             ))}
-            {d.runs.length === 0 ? (
-              <tr>
-                <td colSpan={5} className="py-6 text-center text-slate-500">
-                  No bulk regeneration has been run.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={d.runs.length === 0} colSpan={5}>
+              No bulk regeneration has been run.
+            </EmptyRow>
           </tbody>
         </table>
       </section>

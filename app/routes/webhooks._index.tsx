@@ -11,6 +11,7 @@ import { failedEventIds, listDeliveries, parseWebhookFilter } from "~/webhooks/h
 import { getRehandleJob, startRehandleJob } from "~/webhooks/rehandle-jobs.server";
 import { rejectionAlert } from "~/webhooks/maintenance.server";
 import { stuckReports } from "~/reports/check-reports.server";
+import { EmptyRow } from "~/ui/empty-row";
 
 export const meta: MetaFunction = () => [{ title: "Webhooks · Linkdesk" }];
 
@@ -231,13 +232,9 @@ export default function Webhooks() {
                 </td>
               </tr>
             ))}
-            {d.rows.length === 0 ? (
-              <tr>
-                <td colSpan={6} className="py-6 text-center text-slate-500">
-                  No webhook matches these filters.
-                </td>
-              </tr>
-            ) : null}
+            <EmptyRow show={d.rows.length === 0} colSpan={6}>
+              No webhook matches these filters.
+            </EmptyRow>
           </tbody>
         </table>
       </div>
