@@ -140,19 +140,9 @@ class DeliveryWriter {
     this.scheduled = false;
     while (this.queue.length) {
       const group = this.queue.splice(0, MAX_GROUP);
-      const s = statementsFor(this.db);
-      const outcomes: ({ ok: true; receipt: Receipt } | { ok: false; error: unknown })[] = [];
+      let outcomes: Outcome[];
       try {
-        s.inTransaction(() => {
-          outcomes.length = 0;
-          for (const { verdict } of group) {
-            try {
-              outcomes.push({ ok: true, receipt: s.inTransaction(() => store(this.db, verdict)) });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-          }
-        });
+        outcomes = this.commit(group.map((q) => q.verdict));
       } catch (error) {
         // The commit itself failed: nothing of this group is on disk.
         for (const { reject } of group) reject(error);
@@ -167,7 +157,32 @@ class DeliveryWriter {
       });
     }
   }
+
+  /**
+   * Writes a group in one transaction. Storing a delivery is not expected to fail, so the group is first written
+   * straight through; if one delivery does fail, the whole group is rolled back and written again with each delivery
+   * in a savepoint of its own, so that only that one is answered with an error. A failed commit throws.
+   */
+  private commit(verdicts: Verdict[]): Outcome[] {
+    const s = statementsFor(this.db);
+    try {
+      return s.inTransaction(() => verdicts.map((v): Outcome => ({ ok: true, receipt: store(this.db, v) })));
+    } catch {
+      // Rolled back: nothing of this group is on disk yet.
+    }
+    return s.inTransaction(() =>
+      verdicts.map((v): Outcome => {
+        try {
+          return { ok: true, receipt: s.inTransaction(() => store(this.db, v)) };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
+  }
 }
+
+type Outcome = { ok: true; receipt: Receipt } | { ok: false; error: unknown };
 
 const writers = new WeakMap<object, DeliveryWriter>();
 function writerFor(db: Db): DeliveryWriter {
@@ -188,15 +203,10 @@ function store(db: Db, v: Verdict): Receipt {
   let eventId: number | null = null;
   let duplicate = false;
   if (v.status === 200) {
-    const existing = s.eventByKey.get(v.bodySha256) as { id: number } | undefined;
-    if (existing) {
-      duplicate = true;
-      eventId = existing.id;
-      s.bumpEvent.run(v.at, existing.id);
-    } else {
-      eventId = (s.insertEvent.get(v.bodySha256, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, text((v.parsed as Record<string, unknown>).environment), v.at, v.at) as { id: number }).id;
-      runHandler(db, eventId, v.parsed!, v.receivedAt);
-    }
+    const event = s.upsertEvent.get(v.bodySha256, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, text((v.parsed as Record<string, unknown>).environment), v.at, v.at) as { id: number; delivery_count: number };
+    eventId = event.id;
+    duplicate = event.delivery_count > 1;
+    if (!duplicate) runHandler(db, eventId, v.parsed!, v.receivedAt);
   }
   const verdict = v.status === 200 ? "verified" : "rejected";
   const { id: deliveryId } = s.insertDelivery.get(v.at, eventId, verdict, v.reason, v.status, v.body, v.bodySha256, v.headers, v.kid, v.iat, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, v.clientAddress) as { id: number };
@@ -212,10 +222,9 @@ function prepare(db: Db) {
     inTransaction: c.transaction(<T>(fn: () => T): T => fn()) as <T>(fn: () => T) => T,
     customerOfItem: c.prepare("select customer_hash from plaid_items where item_id = ?"),
     customerOfUser: c.prepare("select customer_hash from cra_users where user_id = ?"),
-    eventByKey: c.prepare("select id from webhook_events where dedupe_key = ?"),
-    bumpEvent: c.prepare("update webhook_events set delivery_count = delivery_count + 1, last_received_at = ? where id = ?"),
-    insertEvent: c.prepare(
-      "insert into webhook_events (dedupe_key, webhook_type, webhook_code, item_id, user_id, customer_hash, environment, first_received_at, last_received_at, delivery_count, handling_status, handle_attempts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'ignored', 0) returning id",
+    // The first verified delivery of a body creates its event; a redelivery only counts on it.
+    upsertEvent: c.prepare(
+      "insert into webhook_events (dedupe_key, webhook_type, webhook_code, item_id, user_id, customer_hash, environment, first_received_at, last_received_at, delivery_count, handling_status, handle_attempts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'ignored', 0) on conflict (dedupe_key) do update set delivery_count = delivery_count + 1, last_received_at = excluded.last_received_at returning id, delivery_count",
     ),
     insertDelivery: c.prepare(
       "insert into webhook_deliveries (received_at, event_id, verdict, reason, answered_status, body, body_sha256, headers, kid, iat, webhook_type, webhook_code, item_id, user_id, customer_hash, client_address) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id",

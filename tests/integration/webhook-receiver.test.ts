@@ -3,8 +3,10 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as receiver from "../../app/routes/webhooks.plaid";
 import { rehandleEvent } from "../../app/webhooks/receive.server";
+import { PlaidKeyCache, verifyPlaidWebhook } from "../../app/webhooks/verify.server";
 import { plaidItems, webhookDeliveries, webhookEvents } from "../../db/schema";
-import { signBody } from "../../simulators/plaid/webhooks";
+import { KeyRing, signBody } from "../../simulators/plaid/webhooks";
+import { ManualClock } from "../../simulators/shared/clock";
 import { createHarness, ORIGIN, type Harness } from "../support/context";
 import { startTestSimulators } from "../support/simulators";
 
@@ -130,5 +132,19 @@ describe("POST /webhooks/plaid", () => {
     const res = await deliver(body, sign(body));
     expect(res.status).toBe(200);
     expect(h.db.select().from(webhookEvents).where(eq(webhookEvents.webhookCode, "SESSION_FINISHED")).get()).toMatchObject({ handlingStatus: "ignored", handlingResult: expect.stringContaining("LINK/SESSION_FINISHED") });
+  });
+
+  it("refuses a stale or tampered delivery before it looks up a key or checks a signature", async () => {
+    const fetched: string[] = [];
+    const keys = new PlaidKeyCache(async (kid) => (fetched.push(kid), sims.plaid.keys.find(kid) ?? null), () => sims.clock.now());
+    const body = itemError("claims-first");
+    // Signed with a key nobody knows: had the key been looked up first, the answer would be "unknown key".
+    const stranger = new KeyRing(new ManualClock(sims.clock.now())).current;
+    const tampered = await verifyPlaidWebhook(hashOf(`${body} `), signBody(body, stranger, sims.clock.now()), keys, sims.clock.now());
+    const stale = await verifyPlaidWebhook(hashOf(body), signBody(body, stranger, sims.clock.now() - 301_000), keys, sims.clock.now());
+    expect([tampered, stale]).toMatchObject([{ ok: false, reason: expect.stringMatching(/does not match/) }, { ok: false, reason: expect.stringMatching(/more than 5 minutes old/) }]);
+    expect(fetched).toEqual([]);
+    expect(await verifyPlaidWebhook(hashOf(body), sign(body), keys, sims.clock.now())).toMatchObject({ ok: true });
+    expect(fetched).toEqual([sims.plaid.keys.current.jwk.kid]);
   });
 });
