@@ -59,11 +59,19 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
       .finally(() => (dispatching = false));
   }, 2000);
   dispatcher.unref();
-  pruneWebhooks(db, new Date(), config.webhookRetentionDays);
+  // Housekeeping that fails (a busy database, say) is tried again at the next sweep, never taking the console down.
+  const housekeeping = (name: string, job: () => unknown) => {
+    try {
+      job();
+    } catch (error) {
+      console.error(`${name} failed; it runs again at the next sweep`, error);
+    }
+  };
+  housekeeping("webhook pruning", () => pruneWebhooks(db, new Date(), config.webhookRetentionDays));
   let sweeps = 0;
   const sweep = setInterval(() => {
-    pruneSessions(db, new Date(), config.session);
-    if (++sweeps % 6 === 0) pruneWebhooks(db, new Date(), config.webhookRetentionDays);
+    housekeeping("session pruning", () => pruneSessions(db, new Date(), config.session));
+    if (++sweeps % 6 === 0) housekeeping("webhook pruning", () => pruneWebhooks(db, new Date(), config.webhookRetentionDays));
   }, 10 * 60_000);
   sweep.unref();
   return {

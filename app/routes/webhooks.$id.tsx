@@ -6,7 +6,7 @@ import { can } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
 import { CopyButton } from "~/ui/copy-button";
 import { Time } from "~/ui/time";
-import { getDelivery, getEventWithDeliveries } from "~/webhooks/history.server";
+import { getDelivery, getEventWithDeliveries, reportsSettledBy } from "~/webhooks/history.server";
 import { rehandleEvent } from "~/webhooks/receive.server";
 
 export const meta: MetaFunction = () => [{ title: "Webhook · Linkdesk" }];
@@ -36,6 +36,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     pretty: pretty(delivery.body),
     event: event ? { id: event.id, handlingStatus: event.handlingStatus, handlingResult: event.handlingResult, handledAt: event.handledAt?.getTime() ?? null, handleAttempts: event.handleAttempts, deliveryCount: event.deliveryCount } : null,
     deliveries: deliveries.map((d) => ({ ...d, receivedAt: d.receivedAt.getTime() })),
+    reports: event ? reportsSettledBy(context.db, event.id) : [],
     mayRehandle: can(staff.role, "rehandle:webhook"),
     now: context.now().getTime(),
   };
@@ -88,6 +89,18 @@ export default function WebhookDelivery() {
               </Link>
             </p>
           ) : null}
+          {d.delivery.userId ? (
+            <p>
+              user_id <span className="font-mono text-xs">{d.delivery.userId}</span>{" "}
+              {d.delivery.customerHash ? (
+                <Link className="text-indigo-700 hover:underline" to={`/customers/${d.delivery.customerHash}/check`}>
+                  Plaid Check page
+                </Link>
+              ) : (
+                <span className="text-xs text-slate-500">(no Plaid Check user recorded here)</span>
+              )}
+            </p>
+          ) : null}
           {d.delivery.customerHash ? (
             <p>
               <Link className="text-indigo-700 hover:underline" to={`/customers/${d.delivery.customerHash}`}>
@@ -95,6 +108,15 @@ export default function WebhookDelivery() {
               </Link>
             </p>
           ) : null}
+          {d.reports.map((r) => (
+            <p key={r.id}>
+              Settled{" "}
+              <Link className="text-indigo-700 hover:underline" to={`/reports/${r.id}`}>
+                consumer report #{r.id}
+              </Link>{" "}
+              ({r.status})
+            </p>
+          ))}
         </section>
         <section className="card space-y-2 text-sm" aria-label="Handling">
           <h2 className="font-semibold">Handling</h2>

@@ -7,7 +7,7 @@ import { can } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
-import { failedEventIds, listDeliveries, parseWebhookFilter } from "~/webhooks/history.server";
+import { failedEventIds, listDeliveries, parseWebhookFilter, TEXT_SEARCH_WINDOW } from "~/webhooks/history.server";
 import { getRehandleJob, startRehandleJob } from "~/webhooks/rehandle-jobs.server";
 import { rejectionAlert } from "~/webhooks/maintenance.server";
 import { stuckReports } from "~/reports/check-reports.server";
@@ -18,7 +18,7 @@ export const meta: MetaFunction = () => [{ title: "Webhooks · Linkdesk" }];
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "view:customer");
   const { filter, values, errors } = parseWebhookFilter(new URL(request.url).searchParams);
-  const { rows, nextBefore } = listDeliveries(context.db, filter);
+  const { rows, nextBefore, searchedBackTo } = listDeliveries(context.db, filter);
   const keep = new URLSearchParams(Object.entries(values).filter(([k]) => k !== "before" && !errors[k]));
   const jobId = Number(new URL(request.url).searchParams.get("job"));
   const job = Number.isSafeInteger(jobId) && jobId > 0 ? getRehandleJob(context.db, jobId) : undefined;
@@ -28,6 +28,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     errors,
     firstPage: Boolean(filter.before),
     next: nextBefore ? `?${new URLSearchParams([...keep, ["before", String(nextBefore)]])}` : null,
+    searchedBackTo: searchedBackTo ? searchedBackTo.receivedAt.getTime() : null,
+    textSearchWindow: TEXT_SEARCH_WINDOW,
     newest: `?${keep}`,
     csv: `/webhooks.csv?${keep}`,
     alert: rejectionAlert(context.db, context.now()),
@@ -194,6 +196,11 @@ export default function Webhooks() {
           </Link>
         </div>
       </Form>
+      {d.searchedBackTo !== null ? (
+        <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm" data-testid="search-window">
+          Text search reads at most {d.textSearchWindow.toLocaleString("en")} deliveries a page: this page searched those received since <Time value={d.searchedBackTo} now={d.now} />. Older deliveries are searched on the next page.
+        </p>
+      ) : null}
       <div className="card overflow-x-auto p-0">
         <table className="table-basic" aria-label="Webhook deliveries">
           <thead>
@@ -233,12 +240,12 @@ export default function Webhooks() {
               </tr>
             ))}
             <EmptyRow show={d.rows.length === 0} colSpan={6}>
-              No webhook matches these filters.
+              {d.searchedBackTo !== null ? "No match among the deliveries this page searched; older ones are on the next page." : "No webhook matches these filters."}
             </EmptyRow>
           </tbody>
         </table>
       </div>
-      <Pager previous={d.firstPage ? d.newest : null} next={d.next} />
+      <Pager previous={d.firstPage ? d.newest : null} next={d.next} nextLabel={d.searchedBackTo !== null ? "Search older →" : undefined} />
     </div>
   );
 }

@@ -1,8 +1,8 @@
-import { and, desc, eq, gte, inArray, like, lt, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { parseQuery } from "../lib/query";
 import type { Db } from "../../db/open";
-import { webhookDeliveries, webhookEvents } from "../../db/schema";
+import { craReports, webhookDeliveries, webhookEvents } from "../../db/schema";
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Use a date like 2026-11-22");
 const token = z.string().trim().max(100).regex(/^[\w.:-]+$/, "Letters, digits, dots, dashes and underscores only");
@@ -46,9 +46,18 @@ function conditions(f: WebhookFilter): SQL[] {
   if (f.item) c.push(eq(webhookDeliveries.itemId, f.item));
   if (f.user) c.push(eq(webhookDeliveries.userId, f.user));
   if (f.customer) c.push(eq(webhookDeliveries.customerHash, f.customer));
-  if (f.from) c.push(gte(webhookDeliveries.receivedAt, new Date(`${f.from}T00:00:00Z`)));
-  if (f.to) c.push(lt(webhookDeliveries.receivedAt, new Date(Date.parse(`${f.to}T00:00:00Z`) + 86_400_000)));
-  if (f.q) c.push(like(sql`cast(${webhookDeliveries.body} as text)`, `%${f.q.replace(/[%_\\]/g, (m) => `\\${m}`)}%`));
+  // A date range is turned into a range of delivery ids, each end found with one seek in the received_at index: the
+  // receiver stamps deliveries so that received_at never decreases with the id. The page is then an id range of
+  // whichever index the other filters pick, however many deliveries the dates cover.
+  if (f.from) {
+    const from = Date.parse(`${f.from}T00:00:00Z`);
+    c.push(sql`${webhookDeliveries.id} >= (select id from webhook_deliveries where received_at >= ${from} order by received_at, id limit 1)`);
+  }
+  if (f.to) {
+    const end = Date.parse(`${f.to}T00:00:00Z`) + 86_400_000;
+    c.push(sql`${webhookDeliveries.id} <= (select id from webhook_deliveries where received_at < ${end} order by received_at desc, id desc limit 1)`);
+  }
+  if (f.q) c.push(sql`cast(${webhookDeliveries.body} as text) like ${`%${f.q.replace(/[%_\\]/g, (m) => `\\${m}`)}%`} escape '\\'`);
   return c;
 }
 
@@ -68,25 +77,61 @@ const columns = {
   deliveryCount: webhookEvents.deliveryCount,
 };
 
-/** Newest first, keyset-paged on the delivery id: each page is an index range, however deep. */
-export function listDeliveries(db: Db, f: WebhookFilter, limit = 50) {
-  const c = conditions(f);
-  if (f.before) c.push(lt(webhookDeliveries.id, f.before));
-  const rows = db
-    .select(columns)
+/**
+ * Text search reads bodies, which no index holds: a page of a text search reads at most this many deliveries, newest
+ * first, and says how far back it got. The next page carries on from there.
+ */
+export const TEXT_SEARCH_WINDOW = 200_000;
+
+export type DeliveryPage = {
+  rows: ReturnType<typeof selectPage>;
+  nextBefore: number | null;
+  /** A text search that stopped at the edge of its window: the oldest delivery it read, and when that arrived. */
+  searchedBackTo: { id: number; receivedAt: Date } | null;
+};
+
+// Two steps: the ids of the page, read from whichever index the filters pick without touching the rows, then the
+// columns of just those rows.
+function selectPage(db: Db, c: SQL[], limit: number) {
+  const ids = db
+    .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
     .leftJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
     .where(c.length ? and(...c) : undefined)
     .orderBy(desc(webhookDeliveries.id))
-    .limit(limit + 1)
-    .all();
-  return { rows: rows.slice(0, limit), nextBefore: rows.length > limit ? rows[limit - 1]!.id : null };
+    .limit(limit)
+    .all()
+    .map((r) => r.id);
+  if (!ids.length) return [];
+  return db.select(columns).from(webhookDeliveries).leftJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId)).where(inArray(webhookDeliveries.id, ids)).orderBy(desc(webhookDeliveries.id)).all();
+}
+
+/** Newest first, keyset-paged on the delivery id: each page is an index range, however deep. */
+export function listDeliveries(db: Db, f: WebhookFilter, { limit = 50, textSearchWindow = TEXT_SEARCH_WINDOW } = {}): DeliveryPage {
+  const c = conditions(f);
+  if (f.before) c.push(lt(webhookDeliveries.id, f.before));
+  let floor: number | null = null;
+  if (f.q) {
+    // Separate queries: SQLite answers a lone min() or max() of the rowid from the b-tree's edge, but not both at once.
+    const oldest = db.select({ id: sql<number | null>`min(${webhookDeliveries.id})` }).from(webhookDeliveries).get()?.id ?? null;
+    const newest = db.select({ id: sql<number | null>`max(${webhookDeliveries.id})` }).from(webhookDeliveries).get()?.id ?? 0;
+    const top = Math.min(f.before ?? Infinity, newest + 1);
+    if (oldest !== null && top - textSearchWindow > oldest) {
+      floor = top - textSearchWindow;
+      c.push(gte(webhookDeliveries.id, floor));
+    }
+  }
+  const rows = selectPage(db, c, limit + 1);
+  if (rows.length > limit) return { rows: rows.slice(0, limit), nextBefore: rows[limit - 1]!.id, searchedBackTo: null };
+  if (floor === null) return { rows, nextBefore: null, searchedBackTo: null };
+  const edge = db.select({ id: webhookDeliveries.id, receivedAt: webhookDeliveries.receivedAt }).from(webhookDeliveries).where(gte(webhookDeliveries.id, floor)).orderBy(webhookDeliveries.id).limit(1).get();
+  return { rows, nextBefore: floor, searchedBackTo: edge ?? null };
 }
 
 export function* iterateDeliveries(db: Db, f: WebhookFilter) {
   let before = f.before;
   for (;;) {
-    const { rows, nextBefore } = listDeliveries(db, { ...f, before }, 1000);
+    const { rows, nextBefore } = listDeliveries(db, { ...f, before }, { limit: 1000 });
     yield* rows;
     if (!nextBefore) return;
     before = nextBefore;
@@ -120,6 +165,11 @@ export function getEventWithDeliveries(db: Db, eventId: number) {
     .orderBy(webhookDeliveries.id)
     .all();
   return { event, deliveries };
+}
+
+/** The consumer-report requests an event settled (a CHECK_REPORT webhook settles at most one). */
+export function reportsSettledBy(db: Db, eventId: number) {
+  return db.select({ id: craReports.id, status: craReports.status }).from(craReports).where(eq(craReports.webhookEventId, eventId)).orderBy(craReports.id).all();
 }
 
 export function webhooksOfCustomer(db: Db, customerHash: string, limit = 100) {

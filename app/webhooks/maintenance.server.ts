@@ -1,17 +1,26 @@
 import { and, count, eq, gte, inArray, lt, notExists, sql } from "drizzle-orm";
 import type { Db } from "../../db/open";
-import { webhookDeliveries, webhookEvents } from "../../db/schema";
+import { craReports, webhookDeliveries, webhookEvents } from "../../db/schema";
 
 const DAY = 86_400_000;
 
-/** Deletes deliveries older than the retention period, then the events left with no delivery. */
+/**
+ * Deletes deliveries older than the retention period, then the events left with no delivery. An event that settled a
+ * consumer report stays, so that the report still says which webhook settled it.
+ */
 export function pruneWebhooks(db: Db, now: Date, retentionDays: number): { deliveries: number; events: number } {
   const cutoff = new Date(now.getTime() - retentionDays * DAY);
   return db.transaction((tx) => {
     const deliveries = tx.delete(webhookDeliveries).where(lt(webhookDeliveries.receivedAt, cutoff)).run().changes;
     const events = tx
       .delete(webhookEvents)
-      .where(and(lt(webhookEvents.lastReceivedAt, cutoff), notExists(tx.select({ one: sql`1` }).from(webhookDeliveries).where(eq(webhookDeliveries.eventId, webhookEvents.id)))))
+      .where(
+        and(
+          lt(webhookEvents.lastReceivedAt, cutoff),
+          notExists(tx.select({ one: sql`1` }).from(webhookDeliveries).where(eq(webhookDeliveries.eventId, webhookEvents.id))),
+          notExists(tx.select({ one: sql`1` }).from(craReports).where(eq(craReports.webhookEventId, webhookEvents.id))),
+        ),
+      )
       .run().changes;
     return { deliveries, events };
   });

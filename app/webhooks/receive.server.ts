@@ -124,7 +124,21 @@ class DeliveryWriter {
   private scheduled = false;
   /** Transactions committed and deliveries answered so far: the bench reports the average group size. */
   readonly stats = { transactions: 0, deliveries: 0 };
+  /** The latest received_at written: the history turns date ranges into id ranges on the promise it never decreases. */
+  private lastAt: number | null = null;
   constructor(private readonly db: Db) {}
+
+  /**
+   * A delivery that waited (for a key fetch, say) is written after others that arrived later: it is stamped no
+   * earlier than the one written before it, so that received_at never decreases as the id grows.
+   */
+  private stampInOrder(verdicts: Verdict[]): void {
+    this.lastAt ??= (statementsFor(this.db).lastReceivedAt.get() as { at: number | null }).at ?? 0;
+    for (const v of verdicts) {
+      if (v.at < this.lastAt) v.at = this.lastAt;
+      this.lastAt = v.at;
+    }
+  }
 
   write(verdict: Verdict): Promise<Receipt> {
     return new Promise((resolve, reject) => {
@@ -142,7 +156,9 @@ class DeliveryWriter {
       const group = this.queue.splice(0, MAX_GROUP);
       let outcomes: Outcome[];
       try {
-        outcomes = this.commit(group.map((q) => q.verdict));
+        const verdicts = group.map((q) => q.verdict);
+        this.stampInOrder(verdicts);
+        outcomes = this.commit(verdicts);
       } catch (error) {
         // The commit itself failed: nothing of this group is on disk.
         for (const { reject } of group) reject(error);
@@ -220,6 +236,7 @@ function prepare(db: Db) {
   return {
     /** Runs a function in a transaction, or in a savepoint when one is already open; a throw undoes only its work. */
     inTransaction: c.transaction(<T>(fn: () => T): T => fn()) as <T>(fn: () => T) => T,
+    lastReceivedAt: c.prepare("select max(received_at) at from webhook_deliveries"),
     customerOfItem: c.prepare("select customer_hash from plaid_items where item_id = ?"),
     customerOfUser: c.prepare("select customer_hash from cra_users where user_id = ?"),
     // The first verified delivery of a body creates its event; a redelivery only counts on it.

@@ -21,14 +21,27 @@ test("a simulator webhook appears in the history, is filtered, opened and re-han
   await expect(page.getByRole("status")).toContainText("Handler re-run: ignored");
 });
 
-test("resetting an item's login in the sandbox brings its ITEM ERROR webhook back to the item page", async ({ signInAs }) => {
+test("resetting an item's login in the sandbox brings its ITEM ERROR webhook to an open history page without a reload, and back to the item page", async ({ signInAs }) => {
   const page = await signInAs("ops");
   await page.goto(`/plaid/sandbox?customer=${"7c".repeat(32)}`);
   await page.getByRole("button", { name: "Mint public token" }).click();
   await page.getByRole("button", { name: "Exchange now" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("First Platypus Bank");
+  const itemId = decodeURIComponent(new URL(page.url()).pathname.split("/").at(-1)!);
+  // A second tab on the history, filtered to this item and to text with underscores, open before the webhook exists.
+  const history = await page.context().newPage();
+  await history.goto(`/webhooks?${new URLSearchParams({ item: itemId, q: "ITEM_LOGIN_REQUIRED" })}`);
+  const rows = history.getByRole("table", { name: "Webhook deliveries" }).getByRole("row");
+  await expect(rows.nth(1)).toContainText("No webhook matches these filters.");
   await page.getByRole("button", { name: "Reset login (sandbox)" }).click();
   await expect(page.getByRole("status")).toContainText("ITEM_LOGIN_REQUIRED");
+  await expect(rows.nth(1)).toContainText("ITEM/ERROR", { timeout: 15_000 });
+  await expect(rows.nth(1)).toContainText("verified");
+  await rows.nth(1).getByRole("link").first().click();
+  await expect(history.getByRole("heading", { level: 1 })).toHaveText("ITEM/ERROR");
+  await expect(history.getByRole("region", { name: "Verification" }).getByRole("link", { name: "item page" })).toHaveAttribute("href", `/plaid/items/${itemId}`);
+  await expect(history.getByRole("region", { name: "Verification" }).getByRole("link", { name: /^Customer 7c7c/ })).toBeVisible();
+  await history.close();
   await expect(async () => {
     await page.reload();
     await expect(page.getByRole("region", { name: "Webhooks for this item" })).toContainText("ITEM/ERROR", { timeout: 1000 });
