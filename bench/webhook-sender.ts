@@ -19,7 +19,7 @@ const cpuAtStart = process.cpuUsage();
 async function worker(w: number) {
   while (performance.now() < deadline) {
     const n = seq++;
-    const body = JSON.stringify({ webhook_type: "ITEM", webhook_code: "NEW_ACCOUNTS_AVAILABLE", item_id: `bench-${w}-${n}`, error: null, environment: "sandbox" }, null, 2);
+    const body = JSON.stringify({ webhook_type: "ITEM", webhook_code: "NEW_ACCOUNTS_AVAILABLE", item_id: `bench-${process.pid}-${w}-${n}`, error: null, environment: "sandbox" }, null, 2);
     // Forged: signed for a different body, so only the hash check can catch it.
     const forged = n % Math.round(1 / forgedShare) === 0;
     const header = signBody(forged ? `${body} ` : body, key, Date.now());

@@ -2,8 +2,9 @@
 // (10% forged) for a bounded time over loopback to (a) a bare node:http server that only inserts the raw body into
 // better-sqlite3 with the same pragmas, (b) the same server also verifying each signature with the receiver's own
 // function, and (c) the console's production server with its real receiver. Both processes' CPU time per request
-// and the server's event-loop utilisation are printed beside the rates.
-// Usage: npm run build && npx tsx bench/webhooks.ts [seconds] [concurrency]
+// and the server's event-loop utilisation are printed beside the rates. A shared machine's speed drifts from one
+// second to the next, so the three are measured in several rounds, in a rotating order, and compared round by round.
+// Usage: npm run build && npx tsx bench/webhooks.ts [seconds] [concurrency] [rounds]
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { performance } from "node:perf_hooks";
@@ -21,6 +22,7 @@ import { PlaidKeyCache, verifyPlaidWebhook } from "../app/webhooks/verify.server
 
 const seconds = Number(process.argv[2] ?? 5);
 const concurrency = Number(process.argv[3] ?? 16);
+const rounds = Number(process.argv[4] ?? 3);
 const dir = mkdtempSync(join(tmpdir(), "linkdesk-bench-webhooks-"));
 const plaidCreds = { clientId: "bench-client", secret: "bench-secret" };
 const sim = await startPlaidSimulator({ ...plaidCreds });
@@ -40,7 +42,9 @@ async function send(url: string) {
   return { ...result, cpuPerRequest: (used.user + used.system) / Math.max(1, result.ok + result.refused), loopBusy: loop.utilization };
 }
 
-// (b) the bare baseline, and (c) the same server also checking each signature with the receiver's own verification
+type Result = Awaited<ReturnType<typeof send>>;
+
+// (a) the bare baseline, and (b) the same server also checking each signature with the receiver's own verification
 // function: how far a receiver that must verify ES256 can go on this machine before it stores or handles anything.
 async function bareServer(name: string, verifying: boolean) {
   const db = openDatabase(join(dir, `${name}.db`));
@@ -65,15 +69,14 @@ async function bareServer(name: string, verifying: boolean) {
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const result = await send(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-  const rows = (db.$client.prepare("select count(*) n from raw").get() as { n: number }).n;
-  server.close();
-  return { ...result, rows };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    rows: () => (db.$client.prepare("select count(*) n from raw").get() as { n: number }).n,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
-const bareResult = await bareServer("bare", false);
-const verifyingResult = await bareServer("bare-verifying", true);
 
-// (a) the console, production build, real receiver
+// (c) the console, production build, real receiver
 const consoleApp = await startConsole({
   ...process.env,
   NODE_ENV: "production",
@@ -88,19 +91,43 @@ const consoleApp = await startConsole({
   CARDLYTICS_CLIENT_ID: "unused",
   CARDLYTICS_SECRET: "unused",
 });
-const ours = await send(`${consoleApp.url}/webhooks/plaid`);
-const counts = consoleApp.db.$client.prepare("select (select count(*) from webhook_events) events, (select count(*) from webhook_deliveries where verdict = 'verified') verified, (select count(*) from webhook_deliveries where verdict = 'rejected') rejected").get() as { events: number; verified: number; rejected: number };
+const servers = [
+  { name: "bare node:http + better-sqlite3", ...(await bareServer("bare", false)) },
+  { name: "bare + ES256 verification", ...(await bareServer("bare-verifying", true)) },
+  {
+    name: "Linkdesk /webhooks/plaid",
+    url: `${consoleApp.url}/webhooks/plaid`,
+    rows: () => (consoleApp.db.$client.prepare("select count(*) n from webhook_events").get() as { n: number }).n,
+    close: () => consoleApp.close(),
+  },
+];
+const results: Result[][] = servers.map(() => []);
+for (let round = 0; round < rounds; round++) {
+  for (let k = 0; k < servers.length; k++) {
+    const i = (round + k) % servers.length;
+    results[i]!.push(await send(servers[i]!.url));
+  }
+}
+const rows = servers.map((s) => s.rows());
+const counts = consoleApp.db.$client.prepare("select (select count(*) from webhook_deliveries where verdict = 'verified') verified, (select count(*) from webhook_deliveries where verdict = 'rejected') rejected").get() as { verified: number; rejected: number };
 const groups = groupCommitStats(consoleApp.db);
-await consoleApp.close();
+for (const s of servers) await s.close();
 await sim.close();
 
-const row = (name: string, r: typeof ours) => `${name.padEnd(34)} ${r.perSecond.toFixed(0).padStart(8)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${String(r.ok).padStart(8)} ${String(r.refused).padStart(8)} ${String(r.errors).padStart(6)} ${r.cpuPerRequest.toFixed(0).padStart(10)} ${r.senderCpuPerRequest.toFixed(0).padStart(10)} ${(r.loopBusy * 100).toFixed(0).padStart(9)}%`;
-console.log(`${seconds} s per server, ${concurrency} connections, 10% forged, loopback`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const [bare, verifying, ours] = results as [Result[], Result[], Result[]];
+console.log(`${rounds} rounds of ${seconds} s per server, ${concurrency} connections, 10% forged, loopback; medians over the rounds`);
 console.log(`${"server".padEnd(34)} ${"200/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"200s".padStart(8)} ${"refused".padStart(8)} ${"errors".padStart(6)} ${"CPU µs/req".padStart(10)} ${"sender µs".padStart(10)} ${"loop busy".padStart(10)}`);
-console.log(row("bare node:http + better-sqlite3", bareResult));
-console.log(row("bare + ES256 verification", verifyingResult));
-console.log(row("Linkdesk /webhooks/plaid", ours));
-console.log(`throughput ratio (ours / bare): ${(ours.perSecond / bareResult.perSecond).toFixed(2)}; (bare + verification) / bare: ${(verifyingResult.perSecond / bareResult.perSecond).toFixed(2)}; ours / (bare + verification): ${(ours.perSecond / verifyingResult.perSecond).toFixed(2)}`);
-console.log(`CPU per request, bare / ours: ${(bareResult.cpuPerRequest / ours.cpuPerRequest).toFixed(2)}`);
-console.log(`rows: bare ${bareResult.rows} for ${bareResult.ok} 200s; bare + verification ${verifyingResult.rows} for ${verifyingResult.ok} 200s; Linkdesk ${counts.events} events, ${counts.verified} verified and ${counts.rejected} rejected deliveries for ${ours.ok} 200s and ${ours.refused} refusals`);
+servers.forEach((s, i) => {
+  const r = results[i]!;
+  const m = (f: (x: Result) => number) => median(r.map(f));
+  console.log(`${s.name.padEnd(34)} ${m((x) => x.perSecond).toFixed(0).padStart(8)} ${m((x) => x.p50).toFixed(2).padStart(8)} ${m((x) => x.p99).toFixed(2).padStart(8)} ${String(sum(r.map((x) => x.ok))).padStart(8)} ${String(sum(r.map((x) => x.refused))).padStart(8)} ${String(sum(r.map((x) => x.errors))).padStart(6)} ${m((x) => x.cpuPerRequest).toFixed(0).padStart(10)} ${m((x) => x.senderCpuPerRequest).toFixed(0).padStart(10)} ${(m((x) => x.loopBusy) * 100).toFixed(0).padStart(9)}%`);
+});
+const ratios = (a: Result[], b: Result[]) => a.map((x, i) => x.perSecond / b[i]!.perSecond);
+const show = (xs: number[]) => `median ${median(xs).toFixed(2)} (rounds: ${xs.map((x) => x.toFixed(2)).join(", ")})`;
+console.log(`throughput ratio, ours / bare: ${show(ratios(ours, bare))}`);
+console.log(`throughput ratio, (bare + verification) / bare, the ceiling for any receiver that verifies: ${show(ratios(verifying, bare))}`);
+console.log(`throughput ratio, ours / (bare + verification): ${show(ratios(ours, verifying))}`);
+console.log(`rows: bare ${rows[0]} for ${sum(bare.map((x) => x.ok))} 200s; bare + verification ${rows[1]} for ${sum(verifying.map((x) => x.ok))} 200s; Linkdesk ${rows[2]} events, ${counts.verified} verified and ${counts.rejected} rejected deliveries for ${sum(ours.map((x) => x.ok))} 200s and ${sum(ours.map((x) => x.refused))} refusals`);
 console.log(`group commit: ${groups.deliveries} deliveries in ${groups.transactions} transactions (${(groups.deliveries / Math.max(1, groups.transactions)).toFixed(1)} a transaction)`);
