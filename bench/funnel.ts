@@ -16,6 +16,7 @@ import { openDatabase } from "../db/open";
 import { newDemoLogins, seedDemoStaff } from "../db/seed";
 import { startConsole } from "../server/main";
 import { historicalJourneys } from "../simulators/funnel-history";
+import { timeRepeated } from "./timing";
 
 const customers = Number(process.argv[2] ?? 100_000);
 const perCustomer = Number(process.argv[3] ?? 10);
@@ -46,29 +47,18 @@ flush();
 const loadSeconds = (performance.now() - loadStart) / 1000;
 db.$client.exec("analyze");
 
-function time(run: () => unknown) {
-  const samples: number[] = [];
-  run(); // warm the page cache and statement cache
-  for (let i = 0; i < repeats; i++) {
-    const t = performance.now();
-    run();
-    samples.push(performance.now() - t);
-  }
-  samples.sort((a, b) => a - b);
-  return { p50: samples[Math.floor(samples.length / 2)]!, max: samples[samples.length - 1]! };
-}
 
 const today = Date.parse(new Date(now).toISOString().slice(0, 10)) + DAY;
 const query = (days: number, breakdown: FunnelQuery["breakdown"] = null): FunnelQuery => ({ from: today - days * DAY, to: today, windowMs: 14 * DAY, interval: days > 60 ? "week" : "day", breakdown });
 const naive = db.$client.prepare("select name, count(distinct customer_hash) from funnel_events where occurred_at >= ? and occurred_at < ? group by name");
 
 const rows: [string, { p50: number; max: number }][] = [
-  ["funnel, 30 days (with previous period, trend, exits)", time(() => funnelReport(db, query(30), now))],
-  ["funnel, 30 days, by institution", time(() => funnelReport(db, query(30, { kind: "institution" }), now))],
-  ["funnel, 30 days, by attribute platform", time(() => funnelReport(db, query(30, { kind: "attribute", key: "platform" }), now))],
-  ["baseline: one GROUP BY over raw events, 30 days", time(() => naive.all(today - 30 * DAY, today))],
-  ["funnel, 90 days", time(() => funnelReport(db, query(90), now))],
-  ["baseline: one GROUP BY over raw events, 90 days", time(() => naive.all(today - 90 * DAY, today))],
+  ["funnel, 30 days (with previous period, trend, exits)", timeRepeated(() => funnelReport(db, query(30), now), repeats)],
+  ["funnel, 30 days, by institution", timeRepeated(() => funnelReport(db, query(30, { kind: "institution" }), now), repeats)],
+  ["funnel, 30 days, by attribute platform", timeRepeated(() => funnelReport(db, query(30, { kind: "attribute", key: "platform" }), now), repeats)],
+  ["baseline: one GROUP BY over raw events, 30 days", timeRepeated(() => naive.all(today - 30 * DAY, today), repeats)],
+  ["funnel, 90 days", timeRepeated(() => funnelReport(db, query(90), now), repeats)],
+  ["baseline: one GROUP BY over raw events, 90 days", timeRepeated(() => naive.all(today - 90 * DAY, today), repeats)],
 ];
 const counts = db.$client.prepare("select (select count(*) from funnel_events) events, (select count(*) from funnel_customers) customers").get() as { events: number; customers: number };
 const started30 = funnelReport(db, query(30), now).started;

@@ -11,6 +11,7 @@ import { runMigrations } from "../db/migrate";
 import { openDatabase } from "../db/open";
 import { listDeliveries, TEXT_SEARCH_WINDOW } from "../app/webhooks/history.server";
 import { rejectionAlert } from "../app/webhooks/maintenance.server";
+import { timeRepeated } from "./timing";
 
 const total = Number(process.argv[2] ?? 2_000_000);
 const repeats = Number(process.argv[3] ?? 15);
@@ -92,17 +93,6 @@ c.exec("analyze");
 const loadSeconds = (performance.now() - loadStart) / 1000;
 const rows = (c.prepare("select count(*) n from webhook_deliveries").get() as { n: number }).n;
 
-function time(run: () => unknown) {
-  run(); // warm the page cache and the statement cache
-  const samples: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t = performance.now();
-    run();
-    samples.push(performance.now() - t);
-  }
-  samples.sort((a, b) => a - b);
-  return { p50: samples[Math.floor(samples.length / 2)]!, max: samples[samples.length - 1]! };
-}
 
 const maxId = (c.prepare("select max(id) m from webhook_deliveries").get() as { m: number }).m;
 const deep = 100_000;
@@ -124,7 +114,7 @@ const cases: [string, () => unknown][] = [
   ["one day, type LINK", () => listDeliveries(db, { from: aDay, to: aDay, type: "LINK" })],
   ["rejection alert (the last hour's verdicts)", () => rejectionAlert(db, new Date(now))],
   ["  baseline: count(*) over the whole table", () => c.prepare("select count(*) from webhook_deliveries").get()],
-  [`text: a common word (ITEM_LOGIN_REQUIRED); at most ${TEXT_SEARCH_WINDOW.toLocaleString("en")} bodies a page`, () => listDeliveries(db, { q: "ITEM_LOGIN_REQUIRED" })],
+  [`text, ${TEXT_SEARCH_WINDOW.toLocaleString("en")} bodies a page at most: a common word`, () => listDeliveries(db, { q: "ITEM_LOGIN_REQUIRED" })],
   ["text: a string found once (an item_id)", () => listDeliveries(db, { q: rareItem.slice(0, 20) })],
   ["text: a string found nowhere", () => listDeliveries(db, { q: "no-such-text-anywhere" })],
   ["  baseline: LIKE over every body", () => c.prepare("select count(*) from webhook_deliveries where cast(body as text) like '%no-such-text-anywhere%'").get()],
@@ -133,6 +123,6 @@ const cases: [string, () => unknown][] = [
 console.log(`${rows.toLocaleString("en")} deliveries loaded in ${loadSeconds.toFixed(1)} s; each query run ${repeats} times after one warm-up`);
 console.log(`${"query".padEnd(64)} ${"p50 ms".padStart(9)} ${"max ms".padStart(9)}`);
 for (const [name, run] of cases) {
-  const t = time(run);
+  const t = timeRepeated(run, repeats);
   console.log(`${name.padEnd(64)} ${t.p50.toFixed(2).padStart(9)} ${t.max.toFixed(2).padStart(9)}`);
 }
