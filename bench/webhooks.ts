@@ -1,7 +1,8 @@
 // Throughput of the webhook receiver against bare baselines, in the same run. A second process sends signed webhooks
 // (10% forged) for a bounded time over loopback to (a) a bare node:http server that only inserts the raw body into
-// better-sqlite3 with the same pragmas, (b) the same server also verifying each signature with the receiver's own
-// function, and (c) the console's production server with its real receiver. Both processes' CPU time per request
+// better-sqlite3 with the same pragmas (so each insert is its own synced commit), (a') the same server with
+// synchronous = NORMAL, whose commits a power loss may undo, (b) the bare server also verifying each signature with
+// the receiver's own function, and (c) the console's production server with its real receiver. Both processes' CPU time per request
 // and the server's event-loop utilisation are printed beside the rates. A shared machine's speed drifts from one
 // second to the next, so the three are measured in several rounds, in a rotating order, and compared round by round.
 // Usage: npm run build && npx tsx bench/webhooks.ts [seconds] [concurrency] [rounds]
@@ -44,10 +45,11 @@ async function send(url: string) {
 
 type Result = Awaited<ReturnType<typeof send>>;
 
-// (a) the bare baseline, and (b) the same server also checking each signature with the receiver's own verification
+// (a) the bare baseline, (a') the same without a sync at each commit, and (b) the same server also checking each signature with the receiver's own verification
 // function: how far a receiver that must verify ES256 can go on this machine before it stores or handles anything.
-async function bareServer(name: string, verifying: boolean) {
+async function bareServer(name: string, verifying: boolean, synchronous?: "NORMAL") {
   const db = openDatabase(join(dir, `${name}.db`));
+  if (synchronous) db.$client.pragma(`synchronous = ${synchronous}`);
   db.$client.exec("create table raw (id integer primary key, body blob not null)");
   const insert = db.$client.prepare("insert into raw (body) values (?)");
   const keys = new PlaidKeyCache(async () => sim.keys.current.jwk);
@@ -93,6 +95,7 @@ const consoleApp = await startConsole({
 });
 const servers = [
   { name: "bare node:http + better-sqlite3", ...(await bareServer("bare", false)) },
+  { name: "bare, synchronous = NORMAL", ...(await bareServer("bare-normal", false, "NORMAL")) },
   { name: "bare + ES256 verification", ...(await bareServer("bare-verifying", true)) },
   {
     name: "Linkdesk /webhooks/plaid",
@@ -116,7 +119,7 @@ await sim.close();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-const [bare, verifying, ours] = results as [Result[], Result[], Result[]];
+const [bare, bareNormal, verifying, ours] = results as [Result[], Result[], Result[], Result[]];
 console.log(`${rounds} rounds of ${seconds} s per server, ${concurrency} connections, 10% forged, loopback; medians over the rounds`);
 console.log(`${"server".padEnd(34)} ${"200/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"200s".padStart(8)} ${"refused".padStart(8)} ${"errors".padStart(6)} ${"CPU µs/req".padStart(10)} ${"sender µs".padStart(10)} ${"loop busy".padStart(10)}`);
 servers.forEach((s, i) => {
@@ -129,5 +132,6 @@ const show = (xs: number[]) => `median ${median(xs).toFixed(2)} (rounds: ${xs.ma
 console.log(`throughput ratio, ours / bare: ${show(ratios(ours, bare))}`);
 console.log(`throughput ratio, (bare + verification) / bare, the ceiling for any receiver that verifies: ${show(ratios(verifying, bare))}`);
 console.log(`throughput ratio, ours / (bare + verification): ${show(ratios(ours, verifying))}`);
-console.log(`rows: bare ${rows[0]} for ${sum(bare.map((x) => x.ok))} 200s; bare + verification ${rows[1]} for ${sum(verifying.map((x) => x.ok))} 200s; Linkdesk ${rows[2]} events, ${counts.verified} verified and ${counts.rejected} rejected deliveries for ${sum(ours.map((x) => x.ok))} 200s and ${sum(ours.map((x) => x.refused))} refusals`);
+console.log(`throughput ratio, ours / bare with synchronous = NORMAL (commits that a power loss may undo): ${show(ratios(ours, bareNormal))}`);
+console.log(`rows: bare ${rows[0]} for ${sum(bare.map((x) => x.ok))} 200s; bare, NORMAL ${rows[1]} for ${sum(bareNormal.map((x) => x.ok))} 200s; bare + verification ${rows[2]} for ${sum(verifying.map((x) => x.ok))} 200s; Linkdesk ${rows[3]} events, ${counts.verified} verified and ${counts.rejected} rejected deliveries for ${sum(ours.map((x) => x.ok))} 200s and ${sum(ours.map((x) => x.refused))} refusals`);
 console.log(`group commit: ${groups.deliveries} deliveries in ${groups.transactions} transactions (${(groups.deliveries / Math.max(1, groups.transactions)).toFixed(1)} a transaction)`);

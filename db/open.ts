@@ -13,12 +13,15 @@ export type Queryable = BaseSQLiteDatabase<"sync", Database.RunResult, typeof sc
 /**
  * Opens (creating if needed) the SQLite file with the pragmas every part of the app relies on.
  * WAL lets readers run beside the single writer; busy_timeout makes a second process wait instead of failing.
+ * synchronous = FULL syncs the WAL at every commit, so that what the console has acknowledged (a webhook answered
+ * 200, an event batch accepted, a report request marked sent) survives a power loss or an OS crash too, not only
+ * the process dying; the webhook receiver's group commit pays that sync once per group.
  */
 export function openDatabase(path: string): Db {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const sqlite = new Database(path);
   sqlite.pragma("journal_mode = WAL");
-  sqlite.pragma("synchronous = NORMAL");
+  sqlite.pragma("synchronous = FULL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   return drizzle(sqlite, { schema }) as Db;

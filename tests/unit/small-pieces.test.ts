@@ -24,6 +24,15 @@ describe("permissions", () => {
   });
 });
 
+describe("database handle", () => {
+  it("syncs the write-ahead log at every commit, so an acknowledged write survives a power loss", () => {
+    const db = freshDb();
+    // 2 is FULL; NORMAL (1) would leave the last commits to the operating system's cache.
+    expect(db.$client.pragma("synchronous", { simple: true })).toBe(2);
+    expect(db.$client.pragma("journal_mode", { simple: true })).toBe("wal");
+  });
+});
+
 describe("safeRedirectPath", () => {
   it.each([
     ["/customers/abc?x=1#t", "/customers/abc?x=1#t"],
