@@ -8,3 +8,13 @@ export const migrationsFolder = fileURLToPath(new URL("./migrations", import.met
 export function runMigrations(db: Db, folder = migrationsFolder): void {
   migrate(db, { migrationsFolder: folder });
 }
+
+/**
+ * Gives SQLite's query planner fresh statistics on the tables that need them, reading a bounded sample of each index,
+ * so that it picks the right index for the history's filters at any size. Run at start-up, after the migrations,
+ * and by the hourly sweep.
+ */
+export function refreshPlannerStats(db: Db): void {
+  db.$client.pragma("analysis_limit = 1000");
+  db.$client.pragma("optimize = 0x10002");
+}

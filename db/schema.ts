@@ -256,6 +256,7 @@ export const webhookDeliveries = sqliteTable(
   (t) => [
     index("webhook_deliveries_event").on(t.eventId),
     index("webhook_deliveries_received").on(t.receivedAt),
+    index("webhook_deliveries_type").on(t.webhookType, t.id),
     index("webhook_deliveries_type_code").on(t.webhookType, t.webhookCode, t.id),
     index("webhook_deliveries_item").on(t.itemId, t.id).where(sql`${t.itemId} is not null`),
     index("webhook_deliveries_user").on(t.userId, t.id).where(sql`${t.userId} is not null`),

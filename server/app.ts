@@ -3,7 +3,7 @@ import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express from "express";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { MAX_WEBHOOK_BYTES, receiveDelivery } from "../app/webhooks/receive.server";
+import { answerOf, MAX_WEBHOOK_BYTES, receiveDelivery } from "../app/webhooks/receive.server";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -26,8 +26,9 @@ function webhookFastPath(services: Pick<AppContext, "db" | "webhookKeys">, trust
       };
       receiveDelivery({ db: services.db, keys: services.webhookKeys, now: () => new Date() }, { raw: size > MAX_WEBHOOK_BYTES ? "too-large" : Buffer.concat(chunks), header, clientAddress: forwarded || req.socket.remoteAddress || "unknown" }).then(
         (receipt) => {
-          const body = JSON.stringify(receipt.status === 200 ? { received: true, duplicate: receipt.duplicate } : { received: false, error: receipt.reason });
-          res.writeHead(receipt.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+          const answer = answerOf(receipt);
+          const body = JSON.stringify(answer.body);
+          res.writeHead(answer.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
         },
         (error: unknown) => {
           console.error("webhook receiver failed", error);

@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import { ConfigError, loadConfig, type Config } from "../app/config/env.server";
 import { openDatabase, type Db } from "../db/open";
-import { runMigrations } from "../db/migrate";
+import { refreshPlannerStats, runMigrations } from "../db/migrate";
 import { pruneSessions } from "../app/staff/sessions.server";
 import { CardlyticsClient } from "../app/cardlytics/client.server";
 import { createPlaidClient } from "../app/plaid/client.server";
@@ -32,6 +32,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   if (simulators) config = onSimulators(config, simulators);
   const db = openDatabase(config.databasePath);
   runMigrations(db);
+  refreshPlannerStats(db);
   pruneSessions(db, new Date(), config.session);
   markInterruptedJobs(db, new Date());
   markInterruptedRehandleJobs(db, new Date());
@@ -71,7 +72,10 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   let sweeps = 0;
   const sweep = setInterval(() => {
     housekeeping("session pruning", () => pruneSessions(db, new Date(), config.session));
-    if (++sweeps % 6 === 0) housekeeping("webhook pruning", () => pruneWebhooks(db, new Date(), config.webhookRetentionDays));
+    if (++sweeps % 6 === 0) {
+      housekeeping("webhook pruning", () => pruneWebhooks(db, new Date(), config.webhookRetentionDays));
+      housekeeping("planner statistics", () => refreshPlannerStats(db));
+    }
   }, 10 * 60_000);
   sweep.unref();
   return {

@@ -1,5 +1,5 @@
 import { and, asc, count, desc, eq, gt, inArray, lt, or } from "drizzle-orm";
-import type { Db } from "../../db/open";
+import type { Db, Queryable } from "../../db/open";
 import { craBulkRows, craBulkRuns, craReports, staffUsers } from "../../db/schema";
 import { recordAudit, type Actor } from "../staff/audit.server";
 import { isRole } from "../staff/permissions";
@@ -64,7 +64,7 @@ export function createBulkRun(deps: ReportDeps, input: BulkRequest, ctx: Ctx): {
 }
 
 /** Bulk reports that still hold a slot: queued here, or sent and awaiting Plaid's webhook (until flagged as stuck). */
-function bulkReportsInFlight(db: Db, now: Date, webhookTimeoutMs: number): number {
+function bulkReportsInFlight(db: Queryable, now: Date, webhookTimeoutMs: number): number {
   const stuckBefore = new Date(now.getTime() - webhookTimeoutMs);
   return (
     db
@@ -76,52 +76,50 @@ function bulkReportsInFlight(db: Db, now: Date, webhookTimeoutMs: number): numbe
   );
 }
 
-function actorOf(db: Db, staffUserId: number | null): Actor {
+function actorOf(db: Queryable, staffUserId: number | null): Actor {
   if (staffUserId === null) return null;
   const s = db.select({ id: staffUsers.id, email: staffUsers.email, role: staffUsers.role }).from(staffUsers).where(eq(staffUsers.id, staffUserId)).get();
   return s && isRole(s.role) ? { id: s.id, email: s.email, role: s.role } : null;
 }
 
 /**
- * Works the running bulk runs, oldest first, keeping at most `bulkConcurrency` of their reports in flight. Each row
- * is claimed and its report queued in one transaction, so after a crash a row is either untouched or queued, never
- * both nor twice; sending is left to the queue, which marks a request sent before sending it.
+ * Works the running bulk runs, oldest first, keeping at most `bulkConcurrency` of their reports in flight. A call is
+ * one transaction, so each line's claim and its queued report are written together (after a crash a line is either
+ * untouched or queued, never both nor twice) and the call costs one sync to disk, not one per line. Sending is left
+ * to the queue, which marks a request sent before sending it.
  */
 export function advanceBulkRuns(deps: ReportDeps, maxLines = 500): number {
   const now = deps.now();
-  let budget = maxLines; // lines decided per call, so one tick never holds the event loop for long
-  let room = deps.config.cra.bulkConcurrency - bulkReportsInFlight(deps.db, now, deps.config.cra.webhookTimeoutMs);
-  let queued = 0;
-  const runs = deps.db.select().from(craBulkRuns).where(eq(craBulkRuns.status, "running")).orderBy(asc(craBulkRuns.id)).all();
-  for (const run of runs) {
-    const actor = actorOf(deps.db, run.createdBy);
-    for (;;) {
-      if (room <= 0 || budget-- <= 0) return queued;
-      const row = deps.db.select().from(craBulkRows).where(and(eq(craBulkRows.runId, run.id), eq(craBulkRows.outcome, "waiting"))).orderBy(asc(craBulkRows.position)).get();
-      if (!row) {
-        deps.db.update(craBulkRuns).set({ status: "finished", finishedAt: now }).where(and(eq(craBulkRuns.id, run.id), eq(craBulkRuns.status, "running"))).run();
-        break;
-      }
-      const took = deps.db.transaction((tx) => {
+  return deps.db.transaction((tx) => {
+    let budget = maxLines; // lines decided per call, so one tick never holds the event loop for long
+    let room = deps.config.cra.bulkConcurrency - bulkReportsInFlight(tx, now, deps.config.cra.webhookTimeoutMs);
+    let queued = 0;
+    const runs = tx.select().from(craBulkRuns).where(eq(craBulkRuns.status, "running")).orderBy(asc(craBulkRuns.id)).all();
+    for (const run of runs) {
+      const actor = actorOf(tx, run.createdBy);
+      for (;;) {
+        if (room <= 0 || budget-- <= 0) return queued;
+        const row = tx.select().from(craBulkRows).where(and(eq(craBulkRows.runId, run.id), eq(craBulkRows.outcome, "waiting"))).orderBy(asc(craBulkRows.position)).get();
+        if (!row) {
+          tx.update(craBulkRuns).set({ status: "finished", finishedAt: now }).where(and(eq(craBulkRuns.id, run.id), eq(craBulkRuns.status, "running"))).run();
+          break;
+        }
         // The claim comes first and takes the write lock: a second console on the same database finds it gone.
-        if (!tx.update(craBulkRows).set({ processedAt: now }).where(and(eq(craBulkRows.id, row.id), eq(craBulkRows.outcome, "waiting"))).run().changes) return false;
+        if (!tx.update(craBulkRows).set({ processedAt: now }).where(and(eq(craBulkRows.id, row.id), eq(craBulkRows.outcome, "waiting"))).run().changes) continue;
         const result = enqueueReport(tx, { customerHash: row.customerHash!, reason: run.reason, purpose: run.purpose, daysRequested: run.daysRequested, products: run.products, requestedBy: run.createdBy }, now, deps.config.cra.cooldownMs);
         if ("refused" in result) {
           const message = result.refused === "no_user" ? "No Plaid Check user: create one on the customer's Plaid Check page" : `Skipped (cooldown): ${result.message}`;
           tx.update(craBulkRows).set({ outcome: result.refused, message }).where(eq(craBulkRows.id, row.id)).run();
-          return false;
+          continue;
         }
         tx.update(craBulkRows).set({ outcome: "queued", reportId: result.report.id, message: `Queued as report #${result.report.id}` }).where(eq(craBulkRows.id, row.id)).run();
         recordAudit(tx, { actor, action: "cra.report_request", targetType: "cra_report", targetId: result.report.id, customerHash: row.customerHash!, details: { bulkRunId: run.id, line: row.position, reason: run.reason, purpose: run.purpose, daysRequested: run.daysRequested, products: run.products }, at: now });
-        return true;
-      });
-      if (took) {
         room--;
         queued++;
       }
     }
-  }
-  return queued;
+    return queued;
+  });
 }
 
 /** Stops a run: lines not yet queued are cancelled; reports already queued still go to Plaid. */

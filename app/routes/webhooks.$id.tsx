@@ -77,7 +77,10 @@ export default function WebhookDelivery() {
             Received <Time value={d.delivery.receivedAt} now={d.now} /> from <span className="font-mono">{d.delivery.clientAddress}</span>
           </p>
           <p>{d.delivery.reason ? <>Refused: {d.delivery.reason}</> : "Signature, age and body hash checked."}</p>
-          <p className="font-mono text-xs">kid {d.delivery.kid ?? "—"} · iat {d.delivery.iat ? new Date(d.delivery.iat * 1000).toISOString() : "—"}</p>
+          <p className="font-mono text-xs">
+            kid {d.delivery.kid ?? "—"} · iat {d.delivery.iat ? new Date(d.delivery.iat * 1000).toISOString() : "—"}
+            {d.delivery.verdict === "rejected" && d.delivery.iat ? " (as claimed by a refused delivery)" : ""}
+          </p>
           <p className="font-mono text-xs">
             body sha256 {d.delivery.bodySha256} <CopyButton value={d.delivery.bodySha256} />
           </p>

@@ -95,14 +95,16 @@ export default function Webhooks() {
   const root = useRouteLoaderData<typeof rootLoader>("root");
   const navigation = useNavigation();
   const revalidator = useRevalidator();
-  // New deliveries appear on the first page without a reload.
+  // New deliveries appear on the first page without a reload; a text search that reads a window of bodies is not
+  // repeated every few seconds.
+  const live = !d.firstPage && d.searchedBackTo === null;
   useEffect(() => {
-    if (d.firstPage) return;
+    if (!live) return;
     const timer = setInterval(() => {
       if (revalidator.state === "idle" && document.visibilityState === "visible") revalidator.revalidate();
     }, 5000);
     return () => clearInterval(timer);
-  }, [d.firstPage, revalidator]);
+  }, [live, revalidator]);
   const mayRehandle = root?.staff ? can(root.staff.role, "rehandle:webhook") : false;
   return (
     <div className="space-y-4">

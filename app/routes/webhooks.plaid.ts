@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
-import { receivePlaidWebhook } from "~/webhooks/receive.server";
+import { answerOf, receivePlaidWebhook } from "~/webhooks/receive.server";
 
 // Public by design: Plaid is the caller. Trust comes from the Plaid-Verification signature, checked before anything
 // is acted on; every delivery is stored whatever the verdict.
@@ -9,9 +9,6 @@ export function loader() {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   if (request.method !== "POST") return Response.json({ error: "POST only" }, { status: 405, headers: { Allow: "POST" } });
-  const receipt = await receivePlaidWebhook({ db: context.db, keys: context.webhookKeys, now: context.now }, request, context.clientAddress);
-  return Response.json(
-    receipt.status === 200 ? { received: true, duplicate: receipt.duplicate } : { received: false, error: receipt.reason },
-    { status: receipt.status },
-  );
+  const answer = answerOf(await receivePlaidWebhook({ db: context.db, keys: context.webhookKeys, now: context.now }, request, context.clientAddress));
+  return Response.json(answer.body, { status: answer.status });
 }

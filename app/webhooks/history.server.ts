@@ -1,10 +1,16 @@
-import { and, desc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, lte, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { parseQuery } from "../lib/query";
 import type { Db } from "../../db/open";
 import { craReports, webhookDeliveries, webhookEvents } from "../../db/schema";
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "Use a date like 2026-11-22");
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "Use a date like 2026-11-22")
+  .refine((v) => {
+    const ms = Date.parse(`${v}T00:00:00Z`);
+    return !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(v);
+  }, "No such date");
 const token = z.string().trim().max(100).regex(/^[\w.:-]+$/, "Letters, digits, dots, dashes and underscores only");
 
 const filterSchema = z.object({
@@ -37,7 +43,22 @@ const HANDLING_STATUS_IS = {
   failed: sql`${webhookEvents.handlingStatus} = 'failed'`,
 };
 
-function conditions(f: WebhookFilter): SQL[] {
+const DAY_MS = 86_400_000;
+
+type Conditions = {
+  c: SQL[];
+  /** The delivery ids the date range covers, when one is given; `empty` when no delivery falls in it. */
+  lowestId: number | null;
+  highestId: number | null;
+  empty: boolean;
+};
+
+/**
+ * A date range is turned into a range of delivery ids, each end found with one seek in the received_at index (the
+ * receiver stamps deliveries so that received_at does not decrease as the id grows). The page is then an id range of
+ * whichever index the other filters pick, however many deliveries the dates cover.
+ */
+function conditions(db: Db, f: WebhookFilter): Conditions {
   const c: SQL[] = [];
   if (f.type) c.push(eq(webhookDeliveries.webhookType, f.type));
   if (f.code) c.push(eq(webhookDeliveries.webhookCode, f.code));
@@ -46,19 +67,23 @@ function conditions(f: WebhookFilter): SQL[] {
   if (f.item) c.push(eq(webhookDeliveries.itemId, f.item));
   if (f.user) c.push(eq(webhookDeliveries.userId, f.user));
   if (f.customer) c.push(eq(webhookDeliveries.customerHash, f.customer));
-  // A date range is turned into a range of delivery ids, each end found with one seek in the received_at index: the
-  // receiver stamps deliveries so that received_at never decreases with the id. The page is then an id range of
-  // whichever index the other filters pick, however many deliveries the dates cover.
+  let lowestId: number | null = null;
+  let highestId: number | null = null;
+  let empty = false;
   if (f.from) {
-    const from = Date.parse(`${f.from}T00:00:00Z`);
-    c.push(sql`${webhookDeliveries.id} >= (select id from webhook_deliveries where received_at >= ${from} order by received_at, id limit 1)`);
+    const from = new Date(`${f.from}T00:00:00Z`);
+    lowestId = db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(gte(webhookDeliveries.receivedAt, from)).orderBy(webhookDeliveries.receivedAt, webhookDeliveries.id).limit(1).get()?.id ?? null;
+    if (lowestId === null) empty = true;
+    else c.push(gte(webhookDeliveries.id, lowestId));
   }
   if (f.to) {
-    const end = Date.parse(`${f.to}T00:00:00Z`) + 86_400_000;
-    c.push(sql`${webhookDeliveries.id} <= (select id from webhook_deliveries where received_at < ${end} order by received_at desc, id desc limit 1)`);
+    const end = new Date(Date.parse(`${f.to}T00:00:00Z`) + DAY_MS);
+    highestId = db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(lt(webhookDeliveries.receivedAt, end)).orderBy(desc(webhookDeliveries.receivedAt), desc(webhookDeliveries.id)).limit(1).get()?.id ?? null;
+    if (highestId === null) empty = true;
+    else c.push(lte(webhookDeliveries.id, highestId));
   }
   if (f.q) c.push(sql`cast(${webhookDeliveries.body} as text) like ${`%${f.q.replace(/[%_\\]/g, (m) => `\\${m}`)}%`} escape '\\'`);
-  return c;
+  return { c, lowestId, highestId, empty };
 }
 
 const columns = {
@@ -108,15 +133,17 @@ function selectPage(db: Db, c: SQL[], limit: number) {
 
 /** Newest first, keyset-paged on the delivery id: each page is an index range, however deep. */
 export function listDeliveries(db: Db, f: WebhookFilter, { limit = 50, textSearchWindow = TEXT_SEARCH_WINDOW } = {}): DeliveryPage {
-  const c = conditions(f);
+  const { c, lowestId, highestId, empty } = conditions(db, f);
+  if (empty) return { rows: [], nextBefore: null, searchedBackTo: null };
   if (f.before) c.push(lt(webhookDeliveries.id, f.before));
+  // An item, user or customer narrows the search to its own few deliveries through their index: no window then.
   let floor: number | null = null;
-  if (f.q) {
+  if (f.q && !f.item && !f.user && !f.customer) {
     // Separate queries: SQLite answers a lone min() or max() of the rowid from the b-tree's edge, but not both at once.
-    const oldest = db.select({ id: sql<number | null>`min(${webhookDeliveries.id})` }).from(webhookDeliveries).get()?.id ?? null;
-    const newest = db.select({ id: sql<number | null>`max(${webhookDeliveries.id})` }).from(webhookDeliveries).get()?.id ?? 0;
+    const oldest = Math.max(lowestId ?? 0, db.select({ id: sql<number | null>`min(${webhookDeliveries.id})` }).from(webhookDeliveries).get()?.id ?? 0);
+    const newest = Math.min(highestId ?? Infinity, db.select({ id: sql<number | null>`max(${webhookDeliveries.id})` }).from(webhookDeliveries).get()?.id ?? 0);
     const top = Math.min(f.before ?? Infinity, newest + 1);
-    if (oldest !== null && top - textSearchWindow > oldest) {
+    if (top - textSearchWindow > oldest) {
       floor = top - textSearchWindow;
       c.push(gte(webhookDeliveries.id, floor));
     }
@@ -142,7 +169,9 @@ export function* iterateDeliveries(db: Db, f: WebhookFilter) {
 export function failedEventIds(db: Db, f: WebhookFilter, limit = 1000): number[] {
   // Starts from the (few) failed events, through their partial index, rather than from every delivery.
   const failed = db.select({ id: webhookEvents.id }).from(webhookEvents).where(HANDLING_STATUS_IS.failed);
-  const c = [...conditions({ ...f, status: undefined, verdict: "verified" }), inArray(webhookDeliveries.eventId, failed)];
+  const { c: filters, empty } = conditions(db, { ...f, status: undefined, verdict: "verified" });
+  if (empty) return [];
+  const c = [...filters, inArray(webhookDeliveries.eventId, failed)];
   return db
     .selectDistinct({ eventId: webhookDeliveries.eventId })
     .from(webhookDeliveries)

@@ -11,6 +11,16 @@ const KEPT_HEADERS = ["content-type", "content-length", "user-agent", "plaid-ver
 export type ReceiveDeps = { db: Db; keys: PlaidKeyCache; now: () => Date };
 export type Receipt = { status: number; reason: string | null; deliveryId: number; eventId: number | null; duplicate: boolean };
 
+/**
+ * The answer to the sender. A refusal says why, except when Plaid's key could not be fetched: what went wrong there
+ * is about this console's own Plaid connection, kept in the stored reason and not told to whoever posted.
+ */
+export function answerOf(receipt: Receipt): { status: number; body: { received: boolean; duplicate?: boolean; error?: string } } {
+  if (receipt.status === 200) return { status: 200, body: { received: true, duplicate: receipt.duplicate } };
+  const error = receipt.status === 503 ? "verification key could not be fetched; send it again later" : (receipt.reason ?? "refused");
+  return { status: receipt.status, body: { received: false, error } };
+}
+
 /** Reads at most 1 MB of the body; a larger one is refused without reading the rest. */
 export async function readRawBody(request: Request): Promise<Buffer | "too-large"> {
   const declared = Number(request.headers.get("content-length") ?? "0");
@@ -124,21 +134,7 @@ class DeliveryWriter {
   private scheduled = false;
   /** Transactions committed and deliveries answered so far: the bench reports the average group size. */
   readonly stats = { transactions: 0, deliveries: 0 };
-  /** The latest received_at written: the history turns date ranges into id ranges on the promise it never decreases. */
-  private lastAt: number | null = null;
   constructor(private readonly db: Db) {}
-
-  /**
-   * A delivery that waited (for a key fetch, say) is written after others that arrived later: it is stamped no
-   * earlier than the one written before it, so that received_at never decreases as the id grows.
-   */
-  private stampInOrder(verdicts: Verdict[]): void {
-    this.lastAt ??= (statementsFor(this.db).lastReceivedAt.get() as { at: number | null }).at ?? 0;
-    for (const v of verdicts) {
-      if (v.at < this.lastAt) v.at = this.lastAt;
-      this.lastAt = v.at;
-    }
-  }
 
   write(verdict: Verdict): Promise<Receipt> {
     return new Promise((resolve, reject) => {
@@ -156,9 +152,7 @@ class DeliveryWriter {
       const group = this.queue.splice(0, MAX_GROUP);
       let outcomes: Outcome[];
       try {
-        const verdicts = group.map((q) => q.verdict);
-        this.stampInOrder(verdicts);
-        outcomes = this.commit(verdicts);
+        outcomes = this.commit(group.map((q) => q.verdict));
       } catch (error) {
         // The commit itself failed: nothing of this group is on disk.
         for (const { reject } of group) reject(error);
@@ -191,6 +185,7 @@ class DeliveryWriter {
         try {
           return { ok: true, receipt: s.inTransaction(() => store(this.db, v)) };
         } catch (error) {
+          abortIfTransactionEnded(this.db, error);
           return { ok: false, error };
         }
       }),
@@ -199,6 +194,15 @@ class DeliveryWriter {
 }
 
 type Outcome = { ok: true; receipt: Receipt } | { ok: false; error: unknown };
+
+/**
+ * Some errors (a full disk, a trigger's RAISE(ROLLBACK)) end the whole transaction, not just the savepoint they were
+ * raised in. Carrying on would write what follows outside any transaction, so the error is thrown on instead: the
+ * whole group is undone and answered with an error, and Plaid sends it again.
+ */
+function abortIfTransactionEnded(db: Db, error: unknown): void {
+  if (!db.$client.inTransaction) throw error;
+}
 
 const writers = new WeakMap<object, DeliveryWriter>();
 function writerFor(db: Db): DeliveryWriter {
@@ -225,9 +229,11 @@ function store(db: Db, v: Verdict): Receipt {
     if (!duplicate) runHandler(db, eventId, v.parsed!, v.receivedAt);
   }
   const verdict = v.status === 200 ? "verified" : "rejected";
-  const { id: deliveryId } = s.insertDelivery.get(v.at, eventId, verdict, v.reason, v.status, v.body, v.bodySha256, v.headers, v.kid, v.iat, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, v.clientAddress) as { id: number };
+  const { id: deliveryId } = s.insertDelivery.get(v.at, v.at, eventId, verdict, v.reason, v.status, v.body, v.bodySha256, v.headers, v.kid, v.iat, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, v.clientAddress) as { id: number };
   return { status: v.status, reason: v.reason, deliveryId, eventId, duplicate };
 }
+
+const MAX_STAMP_SKEW_MS = 60_000;
 
 // The receiver is the hottest path in the console: its statements are prepared once per database handle.
 const prepared = new WeakMap<object, ReturnType<typeof prepare>>();
@@ -236,15 +242,18 @@ function prepare(db: Db) {
   return {
     /** Runs a function in a transaction, or in a savepoint when one is already open; a throw undoes only its work. */
     inTransaction: c.transaction(<T>(fn: () => T): T => fn()) as <T>(fn: () => T) => T,
-    lastReceivedAt: c.prepare("select max(received_at) at from webhook_deliveries"),
     customerOfItem: c.prepare("select customer_hash from plaid_items where item_id = ?"),
     customerOfUser: c.prepare("select customer_hash from cra_users where user_id = ?"),
     // The first verified delivery of a body creates its event; a redelivery only counts on it.
     upsertEvent: c.prepare(
       "insert into webhook_events (dedupe_key, webhook_type, webhook_code, item_id, user_id, customer_hash, environment, first_received_at, last_received_at, delivery_count, handling_status, handle_attempts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'ignored', 0) on conflict (dedupe_key) do update set delivery_count = delivery_count + 1, last_received_at = excluded.last_received_at returning id, delivery_count",
     ),
+    // received_at never decreases as the id grows, which lets the history turn dates into id ranges: a delivery
+    // written after one that arrived later (it waited for a key fetch, say) takes that one's time. A clock that stepped
+    // back by more than a minute is believed instead, so that one bad stamp cannot hold every later one in the future.
     insertDelivery: c.prepare(
-      "insert into webhook_deliveries (received_at, event_id, verdict, reason, answered_status, body, body_sha256, headers, kid, iat, webhook_type, webhook_code, item_id, user_id, customer_hash, client_address) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id",
+      `insert into webhook_deliveries (received_at, event_id, verdict, reason, answered_status, body, body_sha256, headers, kid, iat, webhook_type, webhook_code, item_id, user_id, customer_hash, client_address)
+       values (max(?, coalesce((select max(received_at) from webhook_deliveries where received_at <= ? + ${MAX_STAMP_SKEW_MS}), 0)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
     ),
     recordHandling: c.prepare("update webhook_events set handling_status = ?, handling_result = ?, handled_at = ?, handle_attempts = handle_attempts + 1 where id = ?"),
     verifiedBody: c.prepare("select body from webhook_deliveries where event_id = ? limit 1"),
@@ -263,6 +272,7 @@ export function runHandler(db: Db, eventId: number, body: WebhookBody, at: Date)
   try {
     outcome = s.inTransaction(() => handleWebhook(db, body, at, eventId));
   } catch (error) {
+    abortIfTransactionEnded(db, error);
     outcome = { status: "failed", result: (error as Error).message.slice(0, 1000) };
   }
   s.recordHandling.run(outcome.status, outcome.result, at.getTime(), eventId);

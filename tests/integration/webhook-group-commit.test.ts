@@ -76,4 +76,25 @@ describe("group commit of webhook deliveries", () => {
     expect(deliveriesOf("gc-lost")).toHaveLength(0);
     expect(event("gc-lost")).toBeUndefined();
   });
+
+  it("undoes the whole group when an error ends the transaction itself, so that nothing is written outside it or twice", async () => {
+    for (const id of ["gc-x", "gc-doom", "gc-y"]) addItem(id);
+    // RAISE(ROLLBACK) ends the whole transaction, as a full disk would, not only the handler's savepoint.
+    h.db.$client.exec("CREATE TRIGGER gc_doom BEFORE UPDATE ON plaid_items WHEN NEW.item_id = 'gc-doom' BEGIN SELECT RAISE(ROLLBACK, 'the disk is full'); END;");
+    const bodies = ["gc-x", "gc-doom", "gc-y"].map(itemError);
+    const results = await Promise.allSettled(bodies.map((b) => deliver(b)));
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
+    for (const id of ["gc-x", "gc-doom", "gc-y"]) {
+      expect(deliveriesOf(id)).toHaveLength(0);
+      expect(event(id)).toBeUndefined();
+      expect(h.db.select().from(plaidItems).where(eq(plaidItems.itemId, id)).get()!.status).toBe("active");
+    }
+    // Plaid sends them again once the disk has room: each is stored and handled exactly once.
+    h.db.$client.exec("DROP TRIGGER gc_doom");
+    expect((await Promise.all(bodies.map((b) => deliver(b)))).map((r) => [r.status, r.duplicate])).toEqual([[200, false], [200, false], [200, false]]);
+    for (const id of ["gc-x", "gc-doom", "gc-y"]) {
+      expect(deliveriesOf(id)).toHaveLength(1);
+      expect(event(id)).toMatchObject({ deliveryCount: 1, handleAttempts: 1, handlingStatus: "handled" });
+    }
+  });
 });

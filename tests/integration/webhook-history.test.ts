@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, gte, lt } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import * as csv from "../../app/routes/webhooks[.]csv";
 import * as list from "../../app/routes/webhooks._index";
@@ -56,7 +56,7 @@ describe("webhook history", () => {
     expect(seen).toHaveLength(60);
     expect(new Set(seen).size).toBe(60);
     expect(seen).toEqual([...seen].sort((a, b) => b - a));
-    expect((await page("?customer=zz&from=yesterday")).errors).toMatchObject({ customer: expect.any(String), from: expect.any(String) });
+    expect((await page("?customer=zz&from=yesterday&to=2026-02-30")).errors).toMatchObject({ customer: expect.any(String), from: expect.any(String), to: "No such date" });
   });
 
   it("reads a bounded window of bodies per page of a text search, says how far back it got, and carries on from there", async () => {
@@ -74,6 +74,16 @@ describe("webhook history", () => {
     // The window reaches the oldest delivery: nothing older to search.
     expect(third).toMatchObject({ nextBefore: null, searchedBackTo: null });
     expect(first.rows[0]!.id).toBeGreaterThan(third.rows[0]!.id);
+    // An item narrows the search through its index: no window, whatever the size of the table.
+    await deliver({ webhook_type: "ITEM", webhook_code: "ERROR", item_id: "item-needle", error: { error_code: "needle" } });
+    expect(listDeliveries(h.db, { q: "needle", item: "item-needle" }, window)).toMatchObject({ rows: [{ itemId: "item-needle" }], nextBefore: null, searchedBackTo: null });
+    // A date range bounds the window too: the search ends at the range's first delivery, not at the oldest of all.
+    const newest = listDeliveries(h.db, {}, { limit: 1 }).rows[0]!;
+    h.db.update(webhookDeliveries).set({ receivedAt: new Date(Date.parse("2026-11-20T12:00:00Z")) }).where(lt(webhookDeliveries.id, 20)).run();
+    h.db.update(webhookDeliveries).set({ receivedAt: new Date(Date.parse("2026-11-21T12:00:00Z")) }).where(gte(webhookDeliveries.id, 20)).run();
+    const dated = listDeliveries(h.db, { q: "needle", from: "2026-11-21", before: newest.id }, window);
+    expect(dated).toMatchObject({ rows: [{ id: first.rows[0]!.id }], nextBefore: newest.id - 10 });
+    expect(listDeliveries(h.db, { q: "needle", from: "2026-11-21", before: dated.nextBefore! }, window)).toMatchObject({ rows: [], nextBefore: null, searchedBackTo: null });
     // Without a text filter there is no window: one page holds them all.
     expect(listDeliveries(h.db, { type: "LINK" }, window)).toMatchObject({ nextBefore: null, searchedBackTo: null });
     expect(listDeliveries(h.db, { type: "LINK" }, window).rows).toHaveLength(30);
@@ -99,9 +109,13 @@ describe("webhook history", () => {
     // Arrived a minute before the last one was written (it waited for a key, say): stamped no earlier than that one.
     at(midnight + DAY - 60_000);
     await deliver({ webhook_type: "ITEM", webhook_code: "LOGIN_REPAIRED", item_id: "late" });
-    const stamps = h.db.select({ at: webhookDeliveries.receivedAt }).from(webhookDeliveries).orderBy(webhookDeliveries.id).all().map((r) => r.at.getTime());
-    expect(stamps).toEqual([...stamps].sort((a, b) => a - b));
-    expect(stamps.at(-1)).toBe(midnight + DAY);
+    const stamps = () => h.db.select({ at: webhookDeliveries.receivedAt }).from(webhookDeliveries).orderBy(webhookDeliveries.id).all().map((r) => r.at.getTime());
+    expect(stamps()).toEqual([...stamps()].sort((a, b) => a - b));
+    expect(stamps().at(-1)).toBe(midnight + DAY);
+    // A clock stepped back by more than a minute is believed: one bad stamp must not hold every later one in the future.
+    at(midnight + DAY - 5 * 60_000);
+    await deliver({ webhook_type: "ITEM", webhook_code: "LOGIN_REPAIRED", item_id: "after-a-clock-step" });
+    expect(stamps().at(-1)).toBe(midnight + DAY - 5 * 60_000);
   });
 
   it("exports the filtered list as CSV", async () => {

@@ -115,6 +115,19 @@ describe("POST /webhooks/plaid", () => {
     expect(await deliver(late, withOld)).toMatchObject({ status: 401, json: { error: expect.stringMatching(/after it expired/) } });
   });
 
+  it("answers 503 when Plaid's key cannot be fetched, keeping the details in the record and out of the answer", async () => {
+    sims.plaid.keys.rotate(); // a kid this console has not cached yet
+    sims.plaidFaults.set("/webhook_verification_key/get", { errorRate: 1 });
+    try {
+      const body = itemError("key-outage");
+      const res = await deliver(body, sign(body));
+      expect(res).toEqual({ status: 503, json: { received: false, error: "verification key could not be fetched; send it again later" } });
+      expect(lastDelivery()).toMatchObject({ verdict: "rejected", answeredStatus: 503, reason: expect.stringMatching(/^verification key could not be fetched: .+/) });
+    } finally {
+      sims.plaidFaults.clear();
+    }
+  });
+
   it("records a handler failure on the event without losing it, and ops can re-run the handler", async () => {
     addItem("item-fail");
     h.db.$client.exec("CREATE TRIGGER fail_item_update BEFORE UPDATE ON plaid_items WHEN NEW.item_id = 'item-fail' BEGIN SELECT RAISE(ABORT, 'database refused the update'); END;");

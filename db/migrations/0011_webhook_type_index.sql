@@ -1,0 +1,1 @@
+CREATE INDEX `webhook_deliveries_type` ON `webhook_deliveries` (`webhook_type`,`id`);
