@@ -95,7 +95,6 @@ refreshPlannerStats(db);
 const loadSeconds = (performance.now() - loadStart) / 1000;
 const rows = (c.prepare("select count(*) n from webhook_deliveries").get() as { n: number }).n;
 
-
 const maxId = (c.prepare("select max(id) m from webhook_deliveries").get() as { m: number }).m;
 const deep = 100_000;
 const deepBefore = maxId - deep;

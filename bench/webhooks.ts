@@ -2,9 +2,10 @@
 // (10% forged) for a bounded time over loopback to (a) a bare node:http server that only inserts the raw body into
 // better-sqlite3 with the same pragmas (so each insert is its own synced commit), (a') the same server with
 // synchronous = NORMAL, whose commits a power loss may undo, (b) the bare server also verifying each signature with
-// the receiver's own function, and (c) the console's production server with its real receiver. Both processes' CPU time per request
-// and the server's event-loop utilisation are printed beside the rates. A shared machine's speed drifts from one
-// second to the next, so the three are measured in several rounds, in a rotating order, and compared round by round.
+// the receiver's own function, and (c) the console's production server with its real receiver. Both processes' CPU
+// time per request and the server's event-loop utilisation are printed beside the rates. A shared machine's speed
+// drifts from one second to the next, so the four are measured in several rounds, in a rotating order, and compared
+// round by round.
 // Usage: npm run build && npx tsx bench/webhooks.ts [seconds] [concurrency] [rounds]
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -45,8 +46,8 @@ async function send(url: string) {
 
 type Result = Awaited<ReturnType<typeof send>>;
 
-// (a) the bare baseline, (a') the same without a sync at each commit, and (b) the same server also checking each signature with the receiver's own verification
-// function: how far a receiver that must verify ES256 can go on this machine before it stores or handles anything.
+// (a) the bare baseline, (a') the same without a sync at each commit, and (b) the same server also checking each
+// signature with the receiver's own verification function: what the ES256 check alone costs on this machine.
 async function bareServer(name: string, verifying: boolean, synchronous?: "NORMAL") {
   const db = openDatabase(join(dir, `${name}.db`));
   if (synchronous) db.$client.pragma(`synchronous = ${synchronous}`);
