@@ -12,6 +12,7 @@ import { getRehandleJob, startRehandleJob } from "~/webhooks/rehandle-jobs.serve
 import { rejectionAlert } from "~/webhooks/maintenance.server";
 import { stuckReports } from "~/reports/check-reports.server";
 import { EmptyRow } from "~/ui/empty-row";
+import { Field } from "~/ui/field";
 
 export const meta: MetaFunction = () => [{ title: "Webhooks · Linkdesk" }];
 
@@ -148,13 +149,7 @@ export default function Webhooks() {
       {d.job ? <RehandleProgress job={d.job} /> : null}
       <Form method="get" className="card grid grid-cols-2 gap-3 md:grid-cols-5" aria-label="Filter webhooks">
         {FIELDS.map(([name, label, placeholder]) => (
-          <div key={name}>
-            <label className="label" htmlFor={`f-${name}`}>
-              {label}
-            </label>
-            <input id={`f-${name}`} name={name} className="input" defaultValue={d.values[name] ?? ""} placeholder={placeholder} />
-            {d.errors[name] ? <p role="alert" className="mt-1 text-xs text-red-700">{d.errors[name]}</p> : null}
-          </div>
+          <Field key={name} label={label} name={name} defaultValue={d.values[name] ?? ""} placeholder={placeholder} error={d.errors[name]} />
         ))}
         <div>
           <label className="label" htmlFor="f-verdict">
@@ -177,18 +172,8 @@ export default function Webhooks() {
             <option value="failed">failed</option>
           </select>
         </div>
-        <div>
-          <label className="label" htmlFor="f-from">
-            From (UTC)
-          </label>
-          <input id="f-from" name="from" type="date" className="input" defaultValue={d.values.from ?? ""} />
-        </div>
-        <div>
-          <label className="label" htmlFor="f-to">
-            To (UTC)
-          </label>
-          <input id="f-to" name="to" type="date" className="input" defaultValue={d.values.to ?? ""} />
-        </div>
+        <Field label="From (UTC)" name="from" type="date" defaultValue={d.values.from ?? ""} error={d.errors.from} />
+        <Field label="To (UTC)" name="to" type="date" defaultValue={d.values.to ?? ""} error={d.errors.to} />
         <div className="col-span-2 flex items-end gap-2 md:col-span-5">
           <button type="submit" className="btn-primary">
             Filter
