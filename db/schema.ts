@@ -109,7 +109,7 @@ export const accountLinkChecks = sqliteTable(
     accounts: text("accounts", { mode: "json" }).$type<unknown[]>(),
     staffUserId: integer("staff_user_id").references(() => staffUsers.id, { onDelete: "set null" }),
   },
-  (t) => [index("account_link_checks_customer").on(t.customerHash, t.checkedAt)],
+  (t) => [index("account_link_checks_customer").on(t.customerHash, t.checkedAt), index("account_link_checks_request").on(t.requestId)],
 );
 
 /** Each customer's linked accounts as of the latest successful check: what the expiring-links list reads. */
@@ -152,8 +152,12 @@ export const plaidItems = sqliteTable(
     customerHash: text("customer_hash").notNull(),
     institutionId: text("institution_id"),
     institutionName: text("institution_name"),
-    accessTokenEnc: text("access_token_enc").notNull(),
+    // Null for an item the publisher registered without its access token: its state then comes from its webhooks.
+    accessTokenEnc: text("access_token_enc"),
     products: text("products", { mode: "json" }).$type<string[]>().notNull(),
+    // "console": minted and exchanged here; "publisher": created by the publisher's app and registered through the API.
+    source: text("source", { enum: ["console", "publisher"] }).notNull().default("console"),
+    apiKeyId: integer("api_key_id").references(() => apiKeys.id),
     webhookUrl: text("webhook_url"),
     status: text("status", { enum: ["active", "login-required", "pending-disconnect", "permission-revoked", "removed"] }).notNull(),
     errorCode: text("error_code"),
@@ -191,14 +195,19 @@ export const processorTokens = sqliteTable(
       .references(() => plaidItems.itemId),
     accountId: text("account_id").notNull(),
     processor: text("processor").notNull(),
-    tokenEnc: text("token_enc").notNull(),
+    // Null when the publisher registered the token by its hint only.
+    tokenEnc: text("token_enc"),
     // Enough to tell tokens apart on screen; the whole token is shown once, at creation.
     tokenHint: text("token_hint").notNull(),
     createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     sentToCardlyticsAt: integer("sent_to_cardlytics_at", { mode: "timestamp_ms" }),
     cardlyticsRequestId: text("cardlytics_request_id"),
+    // What Cardlytics answered when the token was handed to it (by this console or, as reported, by the publisher).
+    cardlyticsResult: text("cardlytics_result", { enum: ["connected", "refused", "failed"] }),
+    cardlyticsMessage: text("cardlytics_message"),
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    source: text("source", { enum: ["console", "publisher"] }).notNull().default("console"),
   },
   (t) => [index("processor_tokens_item").on(t.itemId)],
 );
@@ -250,6 +259,8 @@ export const webhookDeliveries = sqliteTable(
     userId: text("user_id"),
     customerHash: text("customer_hash"),
     clientAddress: text("client_address"),
+    // LINK webhooks name a Link session only: kept so the session's deliveries can be found and attributed.
+    linkSessionId: text("link_session_id"),
   },
   // The item, user and customer indexes leave out deliveries without one (most have no user, many no known customer),
   // so those cost the receiver nothing; `= ?` and `in (...)` imply the column is not null, so lookups still use them.
@@ -261,6 +272,7 @@ export const webhookDeliveries = sqliteTable(
     index("webhook_deliveries_item").on(t.itemId, t.id).where(sql`${t.itemId} is not null`),
     index("webhook_deliveries_user").on(t.userId, t.id).where(sql`${t.userId} is not null`),
     index("webhook_deliveries_customer").on(t.customerHash, t.id).where(sql`${t.customerHash} is not null`),
+    index("webhook_deliveries_link_session").on(t.linkSessionId, t.id).where(sql`${t.linkSessionId} is not null`),
   ],
 );
 
@@ -282,11 +294,15 @@ export const craUsers = sqliteTable("cra_users", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   customerHash: text("customer_hash").notNull().unique(),
   generation: text("generation", { enum: ["legacy", "new"] }).notNull(),
-  userId: text("user_id").notNull().unique(),
+  // A publisher on the older API may register a user by its user_token alone; webhooks then attribute once the
+  // user_id is registered too.
+  userId: text("user_id").unique(),
   userTokenEnc: text("user_token_enc"),
   clientUserId: text("client_user_id").notNull(),
   createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  source: text("source", { enum: ["console", "publisher"] }).notNull().default("console"),
+  removedAt: integer("removed_at", { mode: "timestamp_ms" }),
 });
 
 /** Each consumer-report request and its lifecycle: queued → pending → ready or failed. Expiry is derived. */
@@ -299,7 +315,9 @@ export const craReports = sqliteTable(
       .notNull()
       .references(() => craUsers.id),
     status: text("status", { enum: ["queued", "pending", "ready", "failed"] }).notNull(),
-    origin: text("origin", { enum: ["console", "plaid"] }).notNull(),
+    // console: requested here; plaid: Plaid built it on its own after a Link session; publisher: the publisher's
+    // backend requested it and registered the request.
+    origin: text("origin", { enum: ["console", "plaid", "publisher"] }).notNull(),
     reason: text("reason"),
     purpose: text("purpose"),
     daysRequested: integer("days_requested"),
@@ -328,6 +346,7 @@ export const craReports = sqliteTable(
     index("cra_reports_requester").on(t.requestedBy, t.id),
     index("cra_reports_requested_at").on(t.requestedAt),
     index("cra_reports_webhook_event").on(t.webhookEventId).where(sql`${t.webhookEventId} is not null`),
+    index("cra_reports_plaid_request").on(t.plaidRequestId).where(sql`${t.plaidRequestId} is not null`),
   ],
 );
 
@@ -383,7 +402,13 @@ export const apiKeys = sqliteTable("api_keys", {
   revokedBy: integer("revoked_by").references(() => staffUsers.id, { onDelete: "set null" }),
   lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
   eventsAccepted: integer("events_accepted").notNull().default(0),
+  // What the key may post: funnel events, customer data (registrations), or both.
+  scopes: text("scopes", { mode: "json" }).$type<ApiKeyScope[]>().notNull().default(sql`'["events"]'`),
+  entriesAccepted: integer("entries_accepted").notNull().default(0),
 });
+
+export const API_KEY_SCOPES = ["events", "customer_data"] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /**
  * Every funnel event, whatever its source, once (idempotent by event id). Events from Plaid that name only a Link
@@ -415,16 +440,55 @@ export const funnelEvents = sqliteTable(
   ],
 );
 
-/** Which customer a Plaid Link session or Item belongs to, as the publisher's backend reported it. */
-export const funnelIdentities = sqliteTable(
-  "funnel_identities",
+/**
+ * The identity graph: which customer an id belongs to, whoever told us (the publisher's backend, its funnel events,
+ * this console's own actions, Cardlytics' answers). An id belongs to one customer only: the first claim holds and a
+ * later claim for another customer is refused and kept in customer_id_conflicts.
+ */
+export const CUSTOMER_ID_KINDS = ["item", "link_session", "check_user", "cardlytics_account", "processor_token", "plaid_request"] as const;
+export type CustomerIdKind = (typeof CUSTOMER_ID_KINDS)[number];
+export const customerIds = sqliteTable(
+  "customer_ids",
   {
-    kind: text("kind", { enum: ["link_session", "item"] }).notNull(),
+    kind: text("kind", { enum: CUSTOMER_ID_KINDS }).notNull(),
+    // The id itself; for a processor token, the SHA-256 of the token, never the token.
     value: text("value").notNull(),
     customerHash: text("customer_hash").notNull(),
+    source: text("source", { enum: ["publisher", "events", "console", "cardlytics"] }).notNull(),
+    apiKeyId: integer("api_key_id").references(() => apiKeys.id),
     firstSeenAt: integer("first_seen_at", { mode: "timestamp_ms" }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.kind, t.value] })],
+  (t) => [primaryKey({ columns: [t.kind, t.value] }), index("customer_ids_customer").on(t.customerHash, t.kind)],
+);
+
+/** A claim refused because the id already belongs to another customer: never silently moved, always on record. */
+export const customerIdConflicts = sqliteTable(
+  "customer_id_conflicts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    kind: text("kind", { enum: CUSTOMER_ID_KINDS }).notNull(),
+    value: text("value").notNull(),
+    ownerHash: text("owner_hash").notNull(),
+    claimedHash: text("claimed_hash").notNull(),
+    source: text("source", { enum: ["publisher", "events", "console", "cardlytics"] }).notNull(),
+    apiKeyId: integer("api_key_id").references(() => apiKeys.id),
+  },
+  (t) => [index("customer_id_conflicts_owner").on(t.ownerHash, t.id), index("customer_id_conflicts_claimed").on(t.claimedHash, t.id)],
+);
+
+/** A Link session the publisher registered (its link token kept encrypted, to read it back with /link/token/get). */
+export const linkSessions = sqliteTable(
+  "link_sessions",
+  {
+    linkSessionId: text("link_session_id").primaryKey(),
+    customerHash: text("customer_hash").notNull(),
+    linkTokenEnc: text("link_token_enc"),
+    itemId: text("item_id"),
+    registeredAt: integer("registered_at", { mode: "timestamp_ms" }).notNull(),
+    apiKeyId: integer("api_key_id").references(() => apiKeys.id),
+  },
+  (t) => [index("link_sessions_customer").on(t.customerHash)],
 );
 
 /**

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, lte, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
 import { accountLinkChecks, cardlyticsAccounts, customers } from "../../db/schema";
 import { recordConsoleStep } from "../funnel/sources.server";
+import { claimId } from "../customers/identity.server";
 import type { AccountLinkResult, CardlyticsAccount, CardlyticsClient } from "./client.server";
 
 export type AccountLinkDeps = { db: Db; cardlytics: Pick<CardlyticsClient, "accountLink">; now: () => Date };
@@ -52,6 +53,7 @@ export async function checkAccountLink(
           .values({ customerHash: input.customerHash, ...account, checkId: row.id })
           .onConflictDoNothing()
           .run();
+        claimId(tx, { kind: "cardlytics_account", value: account.accountId, customerHash: input.customerHash, source: "cardlytics", at });
       }
       // The first check that finds an OPEN account is when the customer reached the funnel's last step.
       if (result.outcome === "linked" && result.accounts.some((a) => a.status === "OPEN")) {

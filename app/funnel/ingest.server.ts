@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Db } from "../../db/open";
-import { recordFunnelEvents, type FunnelEventInput } from "./record.server";
+import { recordFunnelEvents, type FunnelEventInput, type IdConflict } from "./record.server";
 import { EVENT_NAMES } from "./steps";
 
 export const MAX_BATCH_EVENTS = 1000;
@@ -47,7 +47,7 @@ export function parseOccurredAt(value: string | number, now: number): number | s
   return Math.trunc(ms);
 }
 
-export type EventResult = { index: number; event_id: string | null; status: "accepted" | "duplicate" | "rejected"; errors?: { field: string; message: string }[] };
+export type EventResult = { index: number; event_id: string | null; status: "accepted" | "duplicate" | "rejected"; errors?: { field: string; message: string }[]; warnings?: { field: string; message: string }[] };
 export type BatchOutcome = { status: number; body: { accepted: number; duplicates: number; rejected: number; results: EventResult[] } | { error: string; message: string } };
 
 /**
@@ -97,8 +97,12 @@ export function ingestBatch(db: Db, raw: string, keyId: number, now: Date): Batc
       },
     });
   });
-  const outcomes = db.transaction((tx) => recordFunnelEvents(tx, valid.map((v) => v.input), now));
-  valid.forEach((v, i) => (results[v.index] = { index: v.index, event_id: v.input.eventId.slice(4), status: outcomes[i]! }));
+  const conflicts: IdConflict[][] = [];
+  const outcomes = db.transaction((tx) => recordFunnelEvents(tx, valid.map((v) => v.input), now, conflicts));
+  valid.forEach((v, i) => {
+    const warnings = conflicts[i]?.map((c) => ({ field: c.field, message: `already belongs to another customer: the event is kept, the ${c.field} stays with its first customer` }));
+    results[v.index] = { index: v.index, event_id: v.input.eventId.slice(4), status: outcomes[i]!, ...(warnings ? { warnings } : {}) };
+  });
   const tally = (s: EventResult["status"]) => results.filter((r) => r.status === s).length;
   const accepted = tally("accepted");
   const duplicates = tally("duplicate");

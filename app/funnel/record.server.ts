@@ -1,6 +1,8 @@
 import type Database from "better-sqlite3";
 import { sqliteOf, type Queryable } from "../../db/open";
-import { STEP_COLUMN, type FunnelEventName } from "./steps";
+import { claimId, ownerOf } from "../customers/identity.server";
+import { applyToRollup } from "./rollup.server";
+import type { FunnelEventName } from "./steps";
 
 const DAY_MS = 86_400_000;
 
@@ -24,22 +26,10 @@ export type FunnelEventInput = {
 
 export type RecordOutcome = "accepted" | "duplicate";
 
-type StoredEvent = { name: string; occurredAt: number; institutionId: string | null; institutionName: string | null; attributes: string; customerHash: string };
-
 // Recording sits on the ingest and webhook paths: its statements are prepared once per connection.
 const prepared = new WeakMap<object, ReturnType<typeof prepare>>();
 function prepare(c: Database.Database) {
-  const rollup = (column: string | null) =>
-    c.prepare(`insert into funnel_customers (customer_hash, ${column ? `${column}, ` : ""}institution_id, institution_name, attributes)
-      values (@customerHash, ${column ? "@occurredAt, " : ""}@institutionId, @institutionName, @attributes)
-      on conflict (customer_hash) do update set
-        ${column ? `${column} = min(coalesce(${column}, excluded.${column}), excluded.${column}),` : ""}
-        institution_id = coalesce(institution_id, excluded.institution_id),
-        institution_name = coalesce(institution_name, excluded.institution_name),
-        attributes = case when excluded.attributes = '{}' then attributes else json_patch(excluded.attributes, attributes) end`);
   return {
-    rollup: Object.fromEntries(Object.entries(STEP_COLUMN).map(([name, column]) => [name, rollup(column)])) as Record<string, Database.Statement>,
-    rollupOther: rollup(null),
     insertEvent: c.prepare(
       `insert into funnel_events (event_id, name, occurred_at, received_at, source, customer_hash, link_session_id, item_id, institution_id, institution_name, error_code, attributes, api_key_id)
        values (@eventId, @name, @occurredAt, @receivedAt, @source, @customerHash, @linkSessionId, @itemId, @institutionId, @institutionName, @errorCode, @attributes, @apiKeyId)
@@ -49,15 +39,6 @@ function prepare(c: Database.Database) {
       "insert into funnel_exit_days (day, error_code, errors, exits) values (?, ?, ?, ?) on conflict (day, error_code) do update set errors = errors + excluded.errors, exits = exits + excluded.exits",
     ),
     attributeKey: c.prepare("insert into funnel_attribute_keys (key, first_seen_at) values (?, ?) on conflict do nothing"),
-    identity: c.prepare("select customer_hash from funnel_identities where kind = ? and value = ?").pluck(),
-    itemOwner: c.prepare("select customer_hash from plaid_items where item_id = ?").pluck(),
-    tie: c.prepare("insert into funnel_identities (kind, value, customer_hash, first_seen_at) values (?, ?, ?, ?) on conflict do nothing"),
-    claimBySession: c.prepare(
-      "update funnel_events set customer_hash = ? where customer_hash is null and link_session_id = ? returning name, occurred_at as occurredAt, institution_id as institutionId, institution_name as institutionName, attributes",
-    ),
-    claimByItem: c.prepare(
-      "update funnel_events set customer_hash = ? where customer_hash is null and item_id = ? returning name, occurred_at as occurredAt, institution_id as institutionId, institution_name as institutionName, attributes",
-    ),
   };
 }
 function statementsFor(db: Queryable) {
@@ -66,37 +47,23 @@ function statementsFor(db: Queryable) {
   if (!s) prepared.set(client, (s = prepare(client)));
   return s;
 }
-type Statements = ReturnType<typeof prepare>;
 
-/** Folds one event into its customer's rollup row: the earliest time per step, the first value per attribute. */
-function applyToRollup(s: Statements, e: StoredEvent) {
-  (s.rollup[e.name] ?? s.rollupOther).run(e);
+/** The customer a Plaid id belongs to, if the identity graph knows. */
+function customerOf(db: Queryable, e: FunnelEventInput): string | null {
+  return (e.linkSessionId ? ownerOf(db, "link_session", e.linkSessionId) : null) ?? (e.itemId ? ownerOf(db, "item", e.itemId) : null);
 }
 
-/** The customer a Plaid id belongs to, if the publisher (or this console, for items it minted) has said so. */
-function customerOf(s: Statements, e: FunnelEventInput): string | null {
-  const bySession = e.linkSessionId ? (s.identity.get("link_session", e.linkSessionId) as string | undefined) : undefined;
-  if (bySession) return bySession;
-  if (!e.itemId) return null;
-  return ((s.identity.get("item", e.itemId) ?? s.itemOwner.get(e.itemId)) as string | undefined) ?? null;
-}
-
-/** Records that a Link session or Item is the customer's, and gives that customer the events that were waiting. */
-function tie(s: Statements, kind: "link_session" | "item", value: string, customerHash: string, at: number) {
-  if (!s.tie.run(kind, value, customerHash, at).changes) return;
-  const waiting = (kind === "link_session" ? s.claimBySession : s.claimByItem).all(customerHash, value) as Omit<StoredEvent, "customerHash">[];
-  for (const e of waiting) applyToRollup(s, { ...e, customerHash });
-}
+export type IdConflict = { field: "link_session_id" | "item_id"; ownerHash: string };
 
 /**
  * Records funnel events from any source, idempotently by event id, keeping the per-customer rollup in step.
  * Call inside a transaction when the events must land together with other changes.
  */
-export function recordFunnelEvents(db: Queryable, events: FunnelEventInput[], receivedAt: Date): RecordOutcome[] {
+export function recordFunnelEvents(db: Queryable, events: FunnelEventInput[], receivedAt: Date, conflicts: IdConflict[][] = []): RecordOutcome[] {
   const s = statementsFor(db);
   const received = receivedAt.getTime();
-  return events.map((e) => {
-    const customerHash = e.customerHash ?? customerOf(s, e);
+  return events.map((e, index) => {
+    const customerHash = e.customerHash ?? customerOf(db, e);
     const row = {
       eventId: e.eventId,
       name: e.name,
@@ -116,9 +83,14 @@ export function recordFunnelEvents(db: Queryable, events: FunnelEventInput[], re
     for (const key of Object.keys(e.attributes ?? {})) s.attributeKey.run(key, received);
     if (e.name === "link_error" || e.name === "link_exit") s.exitDay.run(Math.floor(e.occurredAt / DAY_MS), e.errorCode ?? "", e.name === "link_error" ? 1 : 0, e.name === "link_exit" ? 1 : 0);
     if (customerHash) {
-      applyToRollup(s, { ...row, customerHash });
-      if (e.customerHash && e.linkSessionId) tie(s, "link_session", e.linkSessionId, customerHash, received);
-      if (e.customerHash && e.itemId) tie(s, "item", e.itemId, customerHash, received);
+      applyToRollup(db, { ...row, customerHash });
+      // An event that names the customer and a Plaid id tells the identity graph whose that id is.
+      const claim = (kind: "link_session" | "item", value: string) => {
+        const outcome = claimId(db, { kind, value, customerHash, source: e.source === "api" ? "events" : "console", apiKeyId: e.apiKeyId, at: receivedAt });
+        if (outcome.status === "conflict") (conflicts[index] ??= []).push({ field: kind === "item" ? "item_id" : "link_session_id", ownerHash: outcome.ownerHash });
+      };
+      if (e.customerHash && e.linkSessionId) claim("link_session", e.linkSessionId);
+      if (e.customerHash && e.itemId) claim("item", e.itemId);
     }
     return "accepted";
   });

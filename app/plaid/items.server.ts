@@ -11,6 +11,7 @@ import { recordAudit, type Actor } from "../staff/audit.server";
 import { touchCustomer } from "../cardlytics/account-links.server";
 import { recordConsoleStep } from "../funnel/sources.server";
 import { plaidCall, PlaidCallError } from "./client.server";
+import { claimId, tokenFingerprint } from "../customers/identity.server";
 
 export type PlaidDeps = { db: Db; plaid: PlaidApi; cardlytics: CardlyticsClient; config: Pick<Config, "tokenEncryptionKey" | "plaid">; now: () => Date };
 export type ActionCtx = { actor: NonNullable<Actor>; clientAddress: string };
@@ -82,6 +83,7 @@ export async function exchangeAndStore(deps: PlaidDeps, input: { customerHash: s
         .values({ accountId: a.account_id, itemId: exchanged.item_id, name: a.name, officialName: a.official_name, mask: a.mask, type: a.type, subtype: a.subtype, balances: a.balances as unknown as Record<string, unknown> })
         .run();
     }
+    claimId(tx, { kind: "item", value: exchanged.item_id, customerHash: input.customerHash, source: "console", at: now });
     recordConsoleStep(tx, { key: exchanged.item_id, name: "item_added", customerHash: input.customerHash, at: now, itemId: exchanged.item_id, institutionId: item.institution_id ?? null, institutionName: item.institution_name ?? null });
   });
   audit(deps, ctx, "plaid.exchange", { itemId: exchanged.item_id, customerHash: input.customerHash, details: { accounts: accounts.accounts.length, requestId: exchanged.request_id } });
@@ -117,6 +119,9 @@ export function processorTokensOfItem(db: Db, itemId: string) {
 function liveItem(deps: PlaidDeps, itemId: string) {
   const item = getItem(deps.db, itemId);
   if (!item) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
+  if (!item.accessTokenEnc) {
+    throw new Response("The publisher registered this item without its access token, so Linkdesk cannot act on it at Plaid; what is shown comes from its webhooks.", { status: 409 });
+  }
   return { item, accessToken: decryptToken(deps.config.tokenEncryptionKey, item.accessTokenEnc) };
 }
 
@@ -132,6 +137,7 @@ export async function createProcessorToken(deps: PlaidDeps, input: { itemId: str
       .values({ itemId: item.itemId, accountId: input.accountId, processor: "cardlytics", tokenEnc: encryptToken(deps.config.tokenEncryptionKey, created.processor_token), tokenHint: tokenHint(created.processor_token), createdBy: ctx.actor.id, createdAt: now })
       .returning({ id: processorTokens.id })
       .get();
+    claimId(tx, { kind: "processor_token", value: tokenFingerprint(created.processor_token), customerHash: item.customerHash, source: "console", at: now });
     recordConsoleStep(tx, { key: String(row.id), name: "processor_token_created", customerHash: item.customerHash, at: now, itemId: item.itemId });
     return row;
   });
@@ -144,8 +150,13 @@ export async function sendToCardlytics(deps: PlaidDeps, input: { itemId: string;
   const { item } = liveItem(deps, input.itemId);
   const row = deps.db.select().from(processorTokens).where(and(eq(processorTokens.id, input.tokenId), eq(processorTokens.itemId, item.itemId), isNull(processorTokens.revokedAt))).get();
   if (!row) throw new Response("That processor token is not a live token of this item.", { status: 404 });
+  if (!row.tokenEnc) throw new Response("The publisher registered this processor token by its hint only; Linkdesk does not hold the token to send.", { status: 409 });
   const result = await deps.cardlytics.connect(item.customerHash, decryptToken(deps.config.tokenEncryptionKey, row.tokenEnc));
-  if (result.ok) deps.db.update(processorTokens).set({ sentToCardlyticsAt: deps.now(), cardlyticsRequestId: result.requestId }).where(eq(processorTokens.id, row.id)).run();
+  deps.db
+    .update(processorTokens)
+    .set(result.ok ? { sentToCardlyticsAt: deps.now(), cardlyticsRequestId: result.requestId, cardlyticsResult: "connected", cardlyticsMessage: null } : { cardlyticsRequestId: result.requestId, cardlyticsResult: result.reason === "refused" || result.reason === "conflict" ? "refused" : "failed", cardlyticsMessage: result.message.slice(0, 500) })
+    .where(eq(processorTokens.id, row.id))
+    .run();
   audit(deps, ctx, result.ok ? "cardlytics.connect" : "cardlytics.connect_failed", { itemId: item.itemId, customerHash: item.customerHash, details: { tokenId: row.id, requestId: result.requestId, ...(result.ok ? {} : { reason: result.reason, httpStatus: result.httpStatus }) } });
   const check = result.ok ? await checkAccountLink(deps, { customerHash: item.customerHash, mockData: false, staffUserId: ctx.actor.id }) : null;
   return { result, check: check?.result ?? null };

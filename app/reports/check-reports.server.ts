@@ -5,6 +5,7 @@ import { craReports, craUsers } from "../../db/schema";
 import type { Config } from "../config/env.server";
 import { touchCustomer } from "../cardlytics/account-links.server";
 import { recordConsoleStep } from "../funnel/sources.server";
+import { claimId } from "../customers/identity.server";
 import { decryptToken, encryptToken } from "../lib/token-crypto.server";
 import { plaidCall, PlaidCallError } from "../plaid/client.server";
 import { recordAudit, type Actor } from "../staff/audit.server";
@@ -60,6 +61,7 @@ export async function createCraUser(deps: ReportDeps, input: { customerHash: str
   const now = deps.now();
   const row = deps.db.transaction((tx) => {
     touchCustomer(tx, input.customerHash, now);
+    claimId(tx, { kind: "check_user", value: created.user_id, customerHash: input.customerHash, source: "console", at: now });
     return tx
       .insert(craUsers)
       .values({ customerHash: input.customerHash, generation: created.user_token ? "legacy" : "new", userId: created.user_id, userTokenEnc: created.user_token ? encryptToken(deps.config.tokenEncryptionKey, created.user_token) : null, clientUserId: input.customerHash, createdBy: ctx.actor.id, createdAt: now })
@@ -107,8 +109,11 @@ export function requestReport(deps: ReportDeps, input: ReportRequestInput, ctx: 
 }
 
 /** The identifier Plaid knows the user by: the older API's user_token (stored encrypted) or the newer user_id. */
-export function plaidUserRef(deps: Pick<ReportDeps, "config">, user: { userId: string; userTokenEnc: string | null }): { user_token: string } | { user_id: string } {
-  return user.userTokenEnc ? { user_token: decryptToken(deps.config.tokenEncryptionKey, user.userTokenEnc) } : { user_id: user.userId };
+export function plaidUserRef(deps: Pick<ReportDeps, "config">, user: { userId: string | null; userTokenEnc: string | null }): { user_token: string } | { user_id: string } {
+  if (user.userTokenEnc) return { user_token: decryptToken(deps.config.tokenEncryptionKey, user.userTokenEnc) };
+  if (user.userId) return { user_id: user.userId };
+  // Registrations always carry one or the other; a row with neither cannot be sent.
+  throw new ReportRuleError("This Plaid Check user has neither a user_id nor a user_token on record.");
 }
 
 /**

@@ -171,7 +171,7 @@ export async function readReport(deps: ReportDeps, detail: NonNullable<ReturnTyp
 export type UserItem = { itemId: string; institutionName: string | null; products: string[]; error: { code: string; type: string; message: string } | null };
 
 /** The user's Items and their errors: what Plaid says to read when a report fails. */
-export async function craUserItems(deps: ReportDeps, user: { userId: string; userTokenEnc: string | null }): Promise<{ ok: true; items: UserItem[] } | { ok: false; error: ShownFailure }> {
+export async function craUserItems(deps: ReportDeps, user: { userId: string | null; userTokenEnc: string | null }): Promise<{ ok: true; items: UserItem[] } | { ok: false; error: ShownFailure }> {
   try {
     const res = await plaidCall(() => deps.plaid.userItemsGet(plaidUserRef(deps, user)));
     return {

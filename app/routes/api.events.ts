@@ -12,8 +12,8 @@ export function loader() {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   if (request.method !== "POST") return json(405, { error: "method_not_allowed", message: "POST only." }, { Allow: "POST" });
-  const key = authenticateApiKey(context.db, request.headers.get("Authorization"));
-  if (!key.ok) return json(401, { error: key.error, message: key.message }, { "WWW-Authenticate": 'Bearer realm="linkdesk-events"' });
+  const key = authenticateApiKey(context.db, request.headers.get("Authorization"), "events");
+  if (!key.ok) return json(key.status, { error: key.error, message: key.message }, key.status === 401 ? { "WWW-Authenticate": 'Bearer realm="linkdesk-events"' } : {});
   if (!/^application\/json\b/i.test(request.headers.get("Content-Type") ?? "")) return json(415, { error: "unsupported_media_type", message: "Send Content-Type: application/json." });
   const raw = await readRawBody(request);
   if (raw === "too-large" || raw.length > MAX_BATCH_BYTES) return json(413, { error: "batch_too_large", message: "A batch is at most 1 MB. Split it." });

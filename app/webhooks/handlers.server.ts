@@ -3,7 +3,7 @@ import type { plaidItems } from "../../db/schema";
 import { recordLinkWebhook } from "../funnel/sources.server";
 import { applyCheckReportWebhook } from "../reports/check-reports.server";
 
-export type WebhookBody = { webhook_type?: unknown; webhook_code?: unknown; item_id?: unknown; user_id?: unknown; error?: { error_code?: unknown } | null; new_webhook_url?: unknown; successful_products?: unknown; failed_products?: unknown };
+export type WebhookBody = { webhook_type?: unknown; webhook_code?: unknown; item_id?: unknown; user_id?: unknown; link_session_id?: unknown; error?: { error_code?: unknown } | null; new_webhook_url?: unknown; successful_products?: unknown; failed_products?: unknown };
 
 export type Handled = { status: "handled" | "ignored"; result: string };
 

@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import { createHash } from "node:crypto";
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db/open";
@@ -79,6 +80,7 @@ type Verdict = {
   webhookCode: string | null;
   itemId: string | null;
   userId: string | null;
+  linkSessionId: string | null;
   clientAddress: string;
 };
 
@@ -117,6 +119,7 @@ export async function receiveDelivery(deps: ReceiveDeps, delivery: Delivery): Pr
     webhookCode: text(parsed?.webhook_code),
     itemId: text(parsed?.item_id),
     userId: text(parsed?.user_id),
+    linkSessionId: text(parsed?.link_session_id),
     clientAddress,
   });
 }
@@ -218,8 +221,10 @@ export function groupCommitStats(db: Db): { transactions: number; deliveries: nu
 /** Stores one delivery (and its event, handled, if it is the first verified delivery of that body). */
 function store(db: Db, v: Verdict): Receipt {
   const s = statementsFor(db);
-  const owner = (v.itemId ? (s.customerOfItem.get(v.itemId) as { customer_hash: string } | undefined) : undefined) ?? (v.userId ? (s.customerOfUser.get(v.userId) as { customer_hash: string } | undefined) : undefined);
-  const customerHash = owner?.customer_hash ?? null;
+  // Whose delivery this is, by the identity graph; one that names an id nobody has claimed yet is attributed later,
+  // when the publisher registers that id.
+  const owned = (kind: string, value: string | null) => (value ? ((s.customerOf.get(kind, value) as string | undefined) ?? null) : null);
+  const customerHash = owned("item", v.itemId) ?? owned("check_user", v.userId) ?? owned("link_session", v.linkSessionId);
   let eventId: number | null = null;
   let duplicate = false;
   if (v.status === 200) {
@@ -229,7 +234,7 @@ function store(db: Db, v: Verdict): Receipt {
     if (!duplicate) runHandler(db, eventId, v.parsed!, v.receivedAt);
   }
   const verdict = v.status === 200 ? "verified" : "rejected";
-  const { id: deliveryId } = s.insertDelivery.get(v.at, v.at, eventId, verdict, v.reason, v.status, v.body, v.bodySha256, v.headers, v.kid, v.iat, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, v.clientAddress) as { id: number };
+  const { id: deliveryId } = s.insertDelivery.get(v.at, v.at, eventId, verdict, v.reason, v.status, v.body, v.bodySha256, v.headers, v.kid, v.iat, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, v.clientAddress, v.linkSessionId) as { id: number };
   return { status: v.status, reason: v.reason, deliveryId, eventId, duplicate };
 }
 
@@ -242,8 +247,7 @@ function prepare(db: Db) {
   return {
     /** Runs a function in a transaction, or in a savepoint when one is already open; a throw undoes only its work. */
     inTransaction: c.transaction(<T>(fn: () => T): T => fn()) as <T>(fn: () => T) => T,
-    customerOfItem: c.prepare("select customer_hash from plaid_items where item_id = ?"),
-    customerOfUser: c.prepare("select customer_hash from cra_users where user_id = ?"),
+    customerOf: c.prepare("select customer_hash from customer_ids where kind = ? and value = ?").pluck(),
     // The first verified delivery of a body creates its event; a redelivery only counts on it.
     upsertEvent: c.prepare(
       "insert into webhook_events (dedupe_key, webhook_type, webhook_code, item_id, user_id, customer_hash, environment, first_received_at, last_received_at, delivery_count, handling_status, handle_attempts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'ignored', 0) on conflict (dedupe_key) do update set delivery_count = delivery_count + 1, last_received_at = excluded.last_received_at returning id, delivery_count",
@@ -252,11 +256,20 @@ function prepare(db: Db) {
     // written after one that arrived later (it waited for a key fetch, say) takes that one's time. A clock that stepped
     // back by more than a minute is believed instead, so that one bad stamp cannot hold every later one in the future.
     insertDelivery: c.prepare(
-      `insert into webhook_deliveries (received_at, event_id, verdict, reason, answered_status, body, body_sha256, headers, kid, iat, webhook_type, webhook_code, item_id, user_id, customer_hash, client_address)
-       values (max(?, coalesce((select max(received_at) from webhook_deliveries where received_at <= ? + ${MAX_STAMP_SKEW_MS}), 0)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
+      `insert into webhook_deliveries (received_at, event_id, verdict, reason, answered_status, body, body_sha256, headers, kid, iat, webhook_type, webhook_code, item_id, user_id, customer_hash, client_address, link_session_id)
+       values (max(?, coalesce((select max(received_at) from webhook_deliveries where received_at <= ? + ${MAX_STAMP_SKEW_MS}), 0)), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
     ),
     recordHandling: c.prepare("update webhook_events set handling_status = ?, handling_result = ?, handled_at = ?, handle_attempts = handle_attempts + 1 where id = ?"),
     verifiedBody: c.prepare("select body from webhook_deliveries where event_id = ? limit 1"),
+    ...Object.fromEntries(
+      (["item_id", "user_id"] as const).map((column) => [
+        column === "item_id" ? "ignoredOfItem" : "ignoredOfUser",
+        c.prepare(
+          `select e.id, (select body from webhook_deliveries where event_id = e.id limit 1) as body from webhook_events e
+           where e.handling_status = 'ignored' and e.id in (select event_id from webhook_deliveries where ${column} = ? and verdict = 'verified') order by e.id`,
+        ),
+      ]),
+    ) as Record<"ignoredOfItem" | "ignoredOfUser", Database.Statement>,
   };
 }
 function statementsFor(db: Db) {
@@ -276,6 +289,18 @@ export function runHandler(db: Db, eventId: number, body: WebhookBody, at: Date)
     outcome = { status: "failed", result: (error as Error).message.slice(0, 1000) };
   }
   s.recordHandling.run(outcome.status, outcome.result, at.getTime(), eventId);
+}
+
+/**
+ * Runs again, in arrival order, the handlers of the verified events about an item or Check user that were ignored
+ * because the id was not known then: once the publisher registers it, those webhooks apply (an item error, a ready
+ * report). Reads the deliveries' partial index for that one id; call inside the registration's transaction.
+ */
+export function rehandleIgnoredEventsOf(db: Db, id: { itemId: string } | { userId: string }, at: Date): number {
+  const s = statementsFor(db);
+  const rows = ("itemId" in id ? s.ignoredOfItem.all(id.itemId) : s.ignoredOfUser.all(id.userId)) as { id: number; body: Buffer }[];
+  for (const row of rows) runHandler(db, row.id, parse(row.body)!, at);
+  return rows.length;
 }
 
 /** Ops: run the handler again for one stored, verified event. */

@@ -61,7 +61,7 @@ async function forwardWebhooks(s: PlaidSimulator) {
 
 async function mintItemFor(s: PlaidSimulator, hash: string, persona = { override_username: "user_bank_income", override_password: "{}" }) {
   const user = h.db.select().from(craUsers).where(eq(craUsers.customerHash, hash)).get()!;
-  await fetch(`${s.url}/sandbox/public_token/create`, { method: "POST", body: JSON.stringify({ client_id: PLAID.clientId, secret: PLAID.secret, institution_id: "ins_109508", initial_products: ["transactions"], options: persona, ...(user.generation === "new" ? { user_id: user.userId } : { user_token: (s.state.users.get(user.userId)!.userToken)! }) }) });
+  await fetch(`${s.url}/sandbox/public_token/create`, { method: "POST", body: JSON.stringify({ client_id: PLAID.clientId, secret: PLAID.secret, institution_id: "ins_109508", initial_products: ["transactions"], options: persona, ...(user.generation === "new" ? { user_id: user.userId } : { user_token: (s.state.users.get(user.userId!)!.userToken)! }) }) });
 }
 
 describe("Plaid Check", () => {

@@ -32,6 +32,7 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "admin.audit[.]csv.ts": { loader: "view:audit" },
   "admin.api-keys.tsx": { loader: "manage:api-keys", action: "manage:api-keys" },
   "api.events.ts": { loader: "public", action: "public" },
+  "api.customer-data.ts": { loader: "public", action: "public" },
   "funnel._index.tsx": { loader: "view:funnel" },
   "funnel.dropoff.tsx": { loader: "view:funnel" },
   "funnel[.]csv.ts": { loader: "view:funnel" },

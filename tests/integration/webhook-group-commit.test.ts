@@ -1,3 +1,4 @@
+import { claimId } from "../../app/customers/identity.server";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { groupCommitStats, receiveDelivery, type ReceiveDeps } from "../../app/webhooks/receive.server";
@@ -32,6 +33,7 @@ const deliver = (body: string, clientAddress = "52.21.26.131", signed = body) =>
 function addItem(itemId: string) {
   const now = h.clock.now();
   h.db.insert(plaidItems).values({ itemId, customerHash: "d".repeat(64), institutionId: "ins_109508", institutionName: "First Platypus Bank", accessTokenEnc: "v1:x", products: ["transactions"], status: "active", createdAt: now, updatedAt: now }).run();
+  claimId(h.db, { kind: "item", value: itemId, customerHash: "d".repeat(64), source: "console", at: now });
 }
 const event = (itemId: string) => h.db.select().from(webhookEvents).where(eq(webhookEvents.itemId, itemId)).get();
 const deliveriesOf = (itemId: string) => h.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.itemId, itemId)).all();

@@ -1,3 +1,4 @@
+import { claimId } from "../../app/customers/identity.server";
 import { eq, gte, lt } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import * as csv from "../../app/routes/webhooks[.]csv";
@@ -140,6 +141,7 @@ describe("webhook history", () => {
 
   it("shows a delivery with its payload, raw bytes, verification, every delivery of its event and the report it settled", async () => {
     h.db.insert(craUsers).values({ customerHash: "f".repeat(64), generation: "new", userId: "usr_page", clientUserId: "client-page", createdAt: h.clock.now() }).run();
+    claimId(h.db, { kind: "check_user", value: "usr_page", customerHash: "f".repeat(64), source: "console", at: h.clock.now() });
     const payload = { webhook_type: "CHECK_REPORT", webhook_code: "USER_CHECK_REPORT_READY", user_id: "usr_page", successful_products: ["cra_base_report"], environment: "sandbox" };
     await deliver(payload);
     await deliver(payload);

@@ -1,3 +1,4 @@
+import { claimId } from "../../app/customers/identity.server";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -40,6 +41,7 @@ const lastDelivery = () => h.db.select().from(webhookDeliveries).orderBy(webhook
 function addItem(itemId: string) {
   const now = h.clock.now();
   h.db.insert(plaidItems).values({ itemId, customerHash: "c".repeat(64), institutionId: "ins_109508", institutionName: "First Platypus Bank", accessTokenEnc: "v1:x", products: ["transactions"], status: "active", createdAt: now, updatedAt: now }).run();
+  claimId(h.db, { kind: "item", value: itemId, customerHash: "c".repeat(64), source: "console", at: now });
 }
 
 describe("POST /webhooks/plaid", () => {

@@ -1,3 +1,4 @@
+import { claimId } from "../../app/customers/identity.server";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import * as list from "../../app/routes/webhooks._index";
@@ -29,6 +30,7 @@ async function deliver(payload: object) {
 function addItem(itemId: string) {
   const now = h.clock.now();
   h.db.insert(plaidItems).values({ itemId, customerHash: "e".repeat(64), institutionId: "ins_109508", institutionName: "First Platypus Bank", accessTokenEnc: "v1:x", products: ["transactions"], status: "active", createdAt: now, updatedAt: now }).run();
+  claimId(h.db, { kind: "item", value: itemId, customerHash: "e".repeat(64), source: "console", at: now });
 }
 
 /** 40 ITEM webhooks whose handler fails; afterwards the items with an odd number work again, the even ones do not. */
