@@ -9,6 +9,7 @@ import { request } from "undici";
 import { CardlyticsClient } from "../app/cardlytics/client.server";
 import { loadConfig } from "../app/config/env.server";
 import { customerOverview } from "../app/customers/overview.server";
+import { createPlaidClient } from "../app/plaid/client.server";
 import { runMigrations } from "../db/migrate";
 import { openDatabase } from "../db/open";
 import { staffUsers } from "../db/schema";
@@ -29,7 +30,8 @@ const config = loadConfig({
   NODE_ENV: "production",
 });
 const cardlytics = new CardlyticsClient({ baseUrl: sims.cardlytics.url, ...sims.credentials.cardlytics });
-const ctx = { db, cardlytics, config, clientAddress: "127.0.0.1", now: () => new Date() };
+const plaid = createPlaidClient({ plaid: { ...config.plaid, baseUrl: sims.plaid.url, ...sims.credentials.plaid } });
+const ctx = { db, cardlytics, plaid, config, clientAddress: "127.0.0.1", now: () => new Date() };
 const customer = sims.cardlytics.seeded.find((s) => s.rawId === "demo-two-cards")!.hash;
 const actor = { id: staffId, email: "bench@example.test", role: "support" as const };
 
@@ -44,7 +46,11 @@ async function bare() {
   await res.body.text();
 }
 
-const page = () => customerOverview(ctx, { customerHash: customer, mockData: false, actor });
+// The page's whole server-side work: the stored state, then every streamed part settled.
+const page = async () => {
+  const o = customerOverview(ctx, { customerHash: customer, mockData: false, actor });
+  await Promise.all([o.cardlytics, o.plaid, o.verdict, o.escalation]);
+};
 
 async function time(fn: () => Promise<unknown>, n: number): Promise<number[]> {
   const samples: number[] = [];

@@ -9,19 +9,10 @@ import { claimWaitingFunnelEvents } from "../funnel/rollup.server";
 // the first claim holds; a claim for another customer is refused and kept on record, never silently moved.
 
 export type { CustomerIdKind } from "../../db/schema";
+export { ID_KIND_LABEL } from "./identity-labels";
 export type IdSource = "publisher" | "events" | "console" | "cardlytics";
 export type Claim = { kind: CustomerIdKind; value: string; customerHash: string; source: IdSource; apiKeyId?: number | null; at: Date };
 export type ClaimOutcome = { status: "claimed"; attributed: number } | { status: "unchanged" } | { status: "conflict"; ownerHash: string };
-
-/** What staff call each kind of id, in the vendors' own words. */
-export const ID_KIND_LABEL: Record<CustomerIdKind, string> = {
-  item: "Plaid item_id",
-  link_session: "Plaid link_session_id",
-  check_user: "Plaid Check user_id",
-  cardlytics_account: "Cardlytics accountId",
-  processor_token: "processor token",
-  plaid_request: "Plaid request_id",
-};
 
 /** Processor tokens are credentials: the graph keeps their SHA-256, which identifies a token without being one. */
 export const tokenFingerprint = (token: string) => createHash("sha256").update(token).digest("hex");

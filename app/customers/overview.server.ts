@@ -1,13 +1,20 @@
 import type { AppContext } from "../context";
 import { checkAccountLink, checkHistory, knownAccounts, type StoredCheck } from "../cardlytics/account-links.server";
-import type { CardlyticsAccount } from "../cardlytics/client.server";
+import type { AccountLinkResult, CardlyticsAccount } from "../cardlytics/client.server";
 import { classifyAccount } from "../cardlytics/expiry";
-import { listAudit, recordAudit, type Actor } from "../staff/audit.server";
-import { verdictFor } from "./verdict";
-import { itemsOfCustomer } from "../plaid/items.server";
-import { webhooksOfCustomer } from "../webhooks/history.server";
+import { recordAudit, type Actor } from "../staff/audit.server";
+import { verdictFor, type PlaidItemSignal, type Verdict } from "./verdict";
+import { itemsOfCustomer, processorTokensOfItem } from "../plaid/items.server";
+import { readItemsLive, type LiveItem } from "../plaid/live-items.server";
+import { linkSessionsOfCustomer, readLinkTokensLive, type LinkSessionView, type LinkTokenLive } from "../plaid/link-sessions.server";
+import { craUserOf, reportsOfCustomer, reportState } from "../reports/check-reports.server";
+import { conflictsOfCustomer, idsOfCustomer } from "./identity.server";
+import { customerTimeline } from "./timeline.server";
 
-export type TimelineEvent = { at: number; kind: "check" | "staff" | "item" | "webhook"; title: string; detail: string | null; requestId: string | null };
+/** How long the page's stream waits for a vendor before it says so; the call itself goes on and is stored. */
+export const LIVE_WAIT_MS = 4500;
+
+export type OverviewCtx = Pick<AppContext, "db" | "cardlytics" | "plaid" | "config" | "clientAddress" | "now">;
 
 function accountsSignature(check: Pick<StoredCheck, "outcome" | "accounts">): string {
   if (check.outcome === "failed") return "failed";
@@ -22,35 +29,12 @@ function describeCheck(c: StoredCheck): string {
   return `${accounts.length} account(s): ${accounts.map((a) => `${a.fiName ?? "?"} ••${a.last4 ?? "??"} ${a.status}`).join(", ")}`;
 }
 
-/**
- * Everything the customer page shows. The Cardlytics call starts first; the database reads happen while it is in
- * flight. Every view is audited, and every answer from Cardlytics is stored, failures included.
- */
-export async function customerOverview(
-  ctx: Pick<AppContext, "db" | "cardlytics" | "config" | "clientAddress" | "now">,
-  input: { customerHash: string; mockData: boolean; actor: NonNullable<Actor> },
-) {
-  const { db } = ctx;
-  const pending = checkAccountLink({ db, cardlytics: ctx.cardlytics, now: ctx.now }, { customerHash: input.customerHash, mockData: input.mockData, staffUserId: input.actor.id });
-  recordAudit(db, { actor: input.actor, action: "customer.view", customerHash: input.customerHash, clientAddress: ctx.clientAddress, details: input.mockData ? { mockData: true } : undefined, at: ctx.now() });
-  const lastKnown = knownAccounts(db, input.customerHash);
-  const staffActivity = listAudit(db, { customerHash: input.customerHash }, { limit: 100 }).entries;
-  const items = itemsOfCustomer(db, input.customerHash);
-  const webhooks = webhooksOfCustomer(db, input.customerHash);
-  const { check, result } = await pending;
-  const history = checkHistory(db, input.customerHash, 100);
-  const now = ctx.now().getTime();
-  const live = result.outcome === "linked" ? result.accounts : result.outcome === "none" ? [] : null;
-  const accounts = (live ?? lastKnown).map((a) => ({ ...a, state: classifyAccount(a, now, ctx.config.expiringWithinDays) }));
-  const verdict = verdictFor({
-    now,
-    expiringWithinDays: ctx.config.expiringWithinDays,
-    mockData: input.mockData,
-    cardlytics:
-      result.outcome === "linked" ? { outcome: "linked", accounts: result.accounts } : result.outcome === "none" ? { outcome: "none" } : { outcome: "failed", reason: result.reason, requestId: result.requestId },
-    items: items.map((i) => ({ itemId: i.itemId, institution: i.institutionName, status: i.status })),
-  });
-  const checks = history.map((c, i) => {
+// One order everywhere, whether the accounts come live or from the last stored answer.
+const byAccountId = (a: CardlyticsAccount, b: CardlyticsAccount) => a.accountId.localeCompare(b.accountId);
+const classify = (accounts: CardlyticsAccount[], now: number, within: number) => [...accounts].sort(byAccountId).map((a) => ({ ...a, state: classifyAccount(a, now, within) }));
+
+function checkRows(history: StoredCheck[]) {
+  return history.map((c, i) => {
     const previous = history[i + 1];
     return {
       id: c.id,
@@ -64,36 +48,108 @@ export async function customerOverview(
       changed: previous !== undefined && c.outcome !== "failed" && accountsSignature(c) !== accountsSignature(previous),
     };
   });
-  const timeline: TimelineEvent[] = [
-    ...history.map((c) => ({ at: c.checkedAt.getTime(), kind: "check" as const, title: `Cardlytics accountLink: ${c.outcome}${c.mockData ? " (mock data)" : ""}`, detail: describeCheck(c), requestId: c.requestId })),
-    ...items.flatMap((i) => [
-      { at: i.createdAt.getTime(), kind: "item" as const, title: "Plaid item added", detail: `${i.institutionName ?? "?"} (${i.itemId})`, requestId: null },
-      ...(i.removedAt ? [{ at: i.removedAt.getTime(), kind: "item" as const, title: "Plaid item removed; its processor tokens are revoked", detail: i.itemId, requestId: null }] : []),
-    ]),
-    ...webhooks.map((w) => ({ at: w.receivedAt.getTime(), kind: "webhook" as const, title: `Plaid webhook ${w.webhookType ?? "?"}/${w.webhookCode ?? "?"}`, detail: `${w.verdict}${w.handlingStatus ? `, ${w.handlingStatus}` : ""}${w.itemId ? ` · item ${w.itemId}` : ""}`, requestId: null })),
-    ...staffActivity.map((e) => ({ at: e.at.getTime(), kind: "staff" as const, title: e.action, detail: `${e.staffEmail ?? "unknown"}${e.role ? ` (${e.role})` : ""}`, requestId: null })),
-  ].sort((a, b) => b.at - a.at);
-  return {
-    now,
-    verdict,
-    live: result.outcome === "failed" ? { ok: false as const, reason: result.reason, message: result.message, requestId: result.requestId, httpStatus: result.httpStatus, lastKnownAt: history.find((c) => c.outcome !== "failed")?.checkedAt.getTime() ?? null } : { ok: true as const, requestId: result.requestId, latencyMs: result.latencyMs },
-    accounts,
-    checks,
-    timeline,
-    items: items.map((i) => ({ itemId: i.itemId, institutionName: i.institutionName, status: i.status, errorCode: i.errorCode, createdAt: i.createdAt.getTime() })),
-    escalation: escalationPacket(input.customerHash, accounts, history.slice(0, 5), items.map((i) => i.itemId)),
-    checkId: check.id,
+}
+
+/** Settles with the promise's value, or with `late` if it takes longer than the page can wait. */
+function withinWait<T, L>(promise: Promise<T>, late: L, ms = LIVE_WAIT_MS): Promise<T | L> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<L>((resolve) => (timer = setTimeout(() => resolve(late), ms)))]).finally(() => clearTimeout(timer));
+}
+
+export type CardlyticsLive =
+  | { state: "answered"; ok: true; requestId: string; latencyMs: number; accounts: ReturnType<typeof classify>; checks: ReturnType<typeof checkRows> }
+  | { state: "answered"; ok: false; reason: string; message: string; requestId: string; httpStatus: number | null; lastKnownAt: number | null; accounts: ReturnType<typeof classify>; checks: ReturnType<typeof checkRows> }
+  | { state: "waiting"; waitedMs: number };
+
+export type PlaidLive = { items: LiveItem[]; linkTokens: LinkTokenLive[] } | { state: "waiting"; waitedMs: number };
+
+/**
+ * Everything the customer page shows. What is stored comes back at once; what the vendors say live (Cardlytics'
+ * accountLink, each registered item Linkdesk holds a token for, each registered link token) comes back as promises
+ * the page streams in as they settle, and the verdict settles once both have. Every view is audited, and every answer
+ * from Cardlytics is stored, failures included, even one that comes after the page stopped waiting.
+ */
+export function customerOverview(ctx: OverviewCtx, input: { customerHash: string; mockData: boolean; actor: NonNullable<Actor> }) {
+  const { db } = ctx;
+  const hash = input.customerHash;
+  const within = ctx.config.expiringWithinDays;
+  const pending = checkAccountLink({ db, cardlytics: ctx.cardlytics, now: ctx.now }, { customerHash: hash, mockData: input.mockData, staffUserId: input.actor.id });
+  recordAudit(db, { actor: input.actor, action: "customer.view", customerHash: hash, clientAddress: ctx.clientAddress, details: input.mockData ? { mockData: true } : undefined, at: ctx.now() });
+  const now = ctx.now().getTime();
+
+  const items = itemsOfCustomer(db, hash).map((i) => ({ ...i, createdAt: i.createdAt.getTime(), removedAt: i.removedAt?.getTime() ?? null, tokens: processorTokensOfItem(db, i.itemId).map((t) => ({ ...t, createdAt: t.createdAt.getTime(), sentToCardlyticsAt: t.sentToCardlyticsAt?.getTime() ?? null, revokedAt: t.revokedAt?.getTime() ?? null })) }));
+  const readable = items.filter((i) => i.hasAccessToken && i.status !== "removed").map((i) => i.itemId);
+  const plaidLive = Promise.all([readItemsLive(ctx, readable), readLinkTokensLive(ctx, hash)]).then(([liveItems, linkTokens]) => ({ items: liveItems, linkTokens }));
+  const checkUser = craUserOf(db, hash);
+  const reports = reportsOfCustomer(db, hash).slice(0, 5);
+  const history = checkHistory(db, hash, 100);
+  const stored = {
+    accounts: classify(knownAccounts(db, hash), now, within),
+    lastGoodCheckAt: history.find((c) => c.outcome !== "failed")?.checkedAt.getTime() ?? null,
+    checks: checkRows(history),
+    items,
+    linkSessions: linkSessionsOfCustomer(db, hash),
+    checkUser: checkUser ? { userId: checkUser.userId, generation: checkUser.generation, source: checkUser.source, removedAt: checkUser.removedAt?.getTime() ?? null } : null,
+    reports: reports.map((r) => ({ id: r.id, state: reportState(r, now, ctx.config.cra.webhookTimeoutMs), origin: r.origin, requestedAt: r.requestedAt.getTime(), plaidRequestId: r.plaidRequestId })),
+    ids: idsOfCustomer(db, hash).filter((i) => i.kind !== "processor_token"),
+    conflicts: conflictsOfCustomer(db, hash),
   };
+
+  const cardlytics: Promise<CardlyticsLive> = withinWait(
+    pending.then(({ result }): CardlyticsLive => {
+      const fresh = checkHistory(db, hash, 100);
+      const live = result.outcome === "linked" ? result.accounts : result.outcome === "none" ? [] : null;
+      const accounts = classify(live ?? knownAccounts(db, hash), ctx.now().getTime(), within);
+      if (result.outcome === "failed") {
+        return { state: "answered", ok: false, reason: result.reason, message: result.message, requestId: result.requestId, httpStatus: result.httpStatus, lastKnownAt: fresh.find((c) => c.outcome !== "failed")?.checkedAt.getTime() ?? null, accounts, checks: checkRows(fresh) };
+      }
+      return { state: "answered", ok: true, requestId: result.requestId, latencyMs: result.latencyMs, accounts, checks: checkRows(fresh) };
+    }),
+    { state: "waiting" as const, waitedMs: LIVE_WAIT_MS },
+  );
+  const plaid: Promise<PlaidLive> = withinWait(plaidLive, { state: "waiting" as const, waitedMs: LIVE_WAIT_MS });
+
+  const verdict: Promise<Verdict> = Promise.all([withinWait(pending, null), plaid]).then(([answer, p]) => {
+    const liveById = new Map("items" in p ? p.items.map((l) => [l.itemId, l]) : []);
+    const signals: PlaidItemSignal[] = itemsOfCustomer(db, hash).map((i) => {
+      const l = liveById.get(i.itemId);
+      return { itemId: i.itemId, institution: i.institutionName, status: l?.ok ? l.status : i.status };
+    });
+    return verdictFor({ now: ctx.now().getTime(), expiringWithinDays: within, mockData: input.mockData, cardlytics: cardlyticsSignal(answer?.result ?? null), items: signals });
+  });
+
+  const escalation: Promise<string> = Promise.all([withinWait(pending, null), plaid]).then(([answer, p]) =>
+    escalationPacket({
+      hash,
+      accounts: answer?.result.outcome === "linked" ? [...answer.result.accounts].sort(byAccountId) : stored.accounts,
+      checks: checkHistory(db, hash, 5),
+      itemIds: items.map((i) => i.itemId),
+      linkSessions: stored.linkSessions,
+      plaidRequestIds: [...("items" in p ? p.items.flatMap((l) => (l.ok ? l.requestIds : l.error.requestId ? [l.error.requestId] : [])) : []), ...("linkTokens" in p ? p.linkTokens.flatMap((t) => (t.requestId ? [t.requestId] : [])) : []), ...reports.flatMap((r) => (r.plaidRequestId ? [r.plaidRequestId] : []))],
+      checkUserId: checkUser?.userId ?? null,
+    }),
+  );
+
+  return { now, stored, timeline: customerTimeline(db, hash), cardlytics, plaid, verdict, escalation };
+}
+
+function cardlyticsSignal(result: AccountLinkResult | null) {
+  if (!result) return { outcome: "unknown" as const };
+  if (result.outcome === "linked") return { outcome: "linked" as const, accounts: result.accounts };
+  if (result.outcome === "none") return { outcome: "none" as const };
+  return { outcome: "failed" as const, reason: result.reason, requestId: result.requestId };
 }
 
 /** The ids Cardlytics or Plaid support ask for, as plain text to paste into a ticket. Hash only, never a raw id. */
-function escalationPacket(hash: string, accounts: CardlyticsAccount[], checks: StoredCheck[], itemIds: string[]): string {
+function escalationPacket(p: { hash: string; accounts: CardlyticsAccount[]; checks: StoredCheck[]; itemIds: string[]; linkSessions: LinkSessionView[]; plaidRequestIds: string[]; checkUserId: string | null }): string {
   return [
-    `x-source-customer-id: ${hash}`,
-    `Cardlytics accountId: ${accounts.map((a) => `${a.accountId} (${a.status})`).join(", ") || "none"}`,
-    `Plaid item_id: ${itemIds.join(", ") || "none recorded"}`,
-    "Plaid link_session_id: none recorded",
+    `x-source-customer-id: ${p.hash}`,
+    `Cardlytics accountId: ${p.accounts.map((a) => `${a.accountId} (${a.status})`).join(", ") || "none"}`,
+    `Plaid item_id: ${p.itemIds.join(", ") || "none recorded"}`,
+    `Plaid link_session_id: ${p.linkSessions.map((s) => `${s.linkSessionId} (${s.outcome}${s.errorCode ? ` ${s.errorCode}` : ""})`).join(", ") || "none recorded"}`,
+    `Plaid Check user_id: ${p.checkUserId ?? "none recorded"}`,
+    `Plaid request_id: ${[...new Set(p.plaidRequestIds)].slice(0, 10).join(", ") || "none recorded"}`,
     "Recent Cardlytics calls (UTC):",
-    ...checks.map((c) => `  GET /v2/data/accountLink ${c.checkedAt.toISOString()} HTTP ${c.httpStatus ?? "no answer"} requestId ${c.requestId}`),
+    ...p.checks.map((c) => `  GET /v2/data/accountLink ${c.checkedAt.toISOString()} HTTP ${c.httpStatus ?? "no answer"} requestId ${c.requestId}`),
   ].join("\n");
 }

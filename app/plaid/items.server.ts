@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import type { PlaidApi } from "plaid";
 import { ProcessorTokenCreateRequestProcessorEnum, type Products, type WebhookType } from "plaid";
 import type { Db } from "../../db/open";
@@ -96,7 +96,16 @@ export function getItem(db: Db, itemId: string) {
 
 export function itemsOfCustomer(db: Db, customerHash: string) {
   return db
-    .select({ itemId: plaidItems.itemId, institutionName: plaidItems.institutionName, status: plaidItems.status, errorCode: plaidItems.errorCode, createdAt: plaidItems.createdAt, removedAt: plaidItems.removedAt })
+    .select({
+      itemId: plaidItems.itemId,
+      institutionName: plaidItems.institutionName,
+      status: plaidItems.status,
+      errorCode: plaidItems.errorCode,
+      createdAt: plaidItems.createdAt,
+      removedAt: plaidItems.removedAt,
+      source: plaidItems.source,
+      hasAccessToken: sql<boolean>`${plaidItems.accessTokenEnc} is not null`.mapWith(Boolean),
+    })
     .from(plaidItems)
     .where(eq(plaidItems.customerHash, customerHash))
     .orderBy(desc(plaidItems.createdAt))
@@ -109,7 +118,20 @@ export function accountsOfItem(db: Db, itemId: string) {
 
 export function processorTokensOfItem(db: Db, itemId: string) {
   return db
-    .select({ id: processorTokens.id, accountId: processorTokens.accountId, processor: processorTokens.processor, tokenHint: processorTokens.tokenHint, createdAt: processorTokens.createdAt, sentToCardlyticsAt: processorTokens.sentToCardlyticsAt, cardlyticsRequestId: processorTokens.cardlyticsRequestId, revokedAt: processorTokens.revokedAt })
+    .select({
+      id: processorTokens.id,
+      accountId: processorTokens.accountId,
+      processor: processorTokens.processor,
+      tokenHint: processorTokens.tokenHint,
+      createdAt: processorTokens.createdAt,
+      sentToCardlyticsAt: processorTokens.sentToCardlyticsAt,
+      cardlyticsRequestId: processorTokens.cardlyticsRequestId,
+      cardlyticsResult: processorTokens.cardlyticsResult,
+      cardlyticsMessage: processorTokens.cardlyticsMessage,
+      revokedAt: processorTokens.revokedAt,
+      source: processorTokens.source,
+      held: sql<boolean>`${processorTokens.tokenEnc} is not null`.mapWith(Boolean),
+    })
     .from(processorTokens)
     .where(eq(processorTokens.itemId, itemId))
     .orderBy(desc(processorTokens.createdAt))

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import * as customers from "../../app/routes/customers._index";
-import * as customer from "../../app/routes/customers.$hash";
+import * as customer from "../../app/routes/customers.$hash/route";
 import { hashCustomerId } from "../../app/customers/customer-hash.server";
 import { auditLog } from "../../db/schema";
 import { createHarness, form, statusOf, type Harness } from "../support/context";

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import * as expiringCsv from "../../app/routes/customers.expiring[.]csv";
 import * as expiring from "../../app/routes/customers.expiring";
-import * as customerPage from "../../app/routes/customers.$hash";
+import * as customerPage from "../../app/routes/customers.$hash/route";
 import { getRecheckJob, markInterruptedJobs, startRecheckJob } from "../../app/cardlytics/recheck-jobs.server";
 import { accountLinkChecks, recheckJobs } from "../../db/schema";
 import { simulatorHarness } from "../support/simulators";
@@ -12,7 +12,7 @@ const t = simulatorHarness(HMAC_KEY);
 beforeEach(async () => {
   for (const raw of ["demo-open", "demo-expiring", "demo-expired", "demo-two-cards", "demo-none"]) {
     const hash = t.sims.hashOf(raw);
-    await customerPage.loader({ request: await t.h.request(`/customers/${hash}`, { role: "support" }), context: t.h.context(), params: { hash } });
+    await (await customerPage.loader({ request: await t.h.request(`/customers/${hash}`, { role: "support" }), context: t.h.context(), params: { hash } })).cardlytics;
   }
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import * as customerPage from "../../app/routes/customers.$hash";
+import * as customerPage from "../../app/routes/customers.$hash/route";
 import * as itemPage from "../../app/routes/plaid.items.$itemId";
 import * as sandbox from "../../app/routes/plaid.sandbox";
 import { createPlaidClient } from "../../app/plaid/client.server";
@@ -59,10 +59,12 @@ describe("Plaid sandbox tooling", () => {
     const sent = await act(itemPage, `/plaid/items/${itemId}`, { intent: "send", tokenId: String(created.data.newToken!.id) }, { itemId });
     expect(sent.data.message).toContain("1 linked account(s)");
     const customer = await customerPage.loader({ request: await t.h.request(`/customers/${CUSTOMER}`, { role: "support" }), context: t.h.context(), params: { hash: CUSTOMER } });
-    expect(customer.accounts).toMatchObject([{ last4: "0000", status: "OPEN", fiName: "First Platypus Bank" }]);
-    expect(customer.verdict.code).toBe("earning");
-    expect(customer.items).toMatchObject([{ itemId, status: "active" }]);
-    expect(customer.escalation).toContain(itemId);
+    expect(await customer.cardlytics).toMatchObject({ state: "answered", ok: true, accounts: [{ last4: "0000", status: "OPEN", fiName: "First Platypus Bank" }] });
+    expect((await customer.verdict).code).toBe("earning");
+    expect(customer.stored.items).toMatchObject([{ itemId, status: "active", source: "console", hasAccessToken: true, tokens: [{ cardlyticsResult: "connected" }] }]);
+    // The console holds the item's access token, so Plaid is asked about it live.
+    expect(await customer.plaid).toMatchObject({ items: [{ itemId, ok: true, status: "active", errorCode: null, accounts: expect.arrayContaining([expect.objectContaining({ accountId: expect.any(String) })]) }] });
+    expect(await customer.escalation).toContain(itemId);
 
     // Each of those steps reached the funnel, under this customer, at the time the console saw it.
     const steps = t.h.db.select().from(funnelEvents).where(eq(funnelEvents.customerHash, CUSTOMER)).all();
@@ -91,7 +93,8 @@ describe("Plaid sandbox tooling", () => {
     expect((await act(itemPage, `/plaid/items/${itemId}`, { intent: "remove", confirm: "remove" }, { itemId })).status).toBe(302);
     expect(t.h.db.select().from(processorTokens).where(eq(processorTokens.itemId, itemId)).all().every((t) => t.revokedAt)).toBe(true);
     const customer = await customerPage.loader({ request: await t.h.request(`/customers/${CUSTOMER}`, { role: "support" }), context: t.h.context(), params: { hash: CUSTOMER } });
-    expect(customer.items.find((i) => i.itemId === itemId)?.status).toBe("removed");
+    expect(customer.stored.items.find((i) => i.itemId === itemId)?.status).toBe("removed");
+    expect((await customer.verdict).code).toBe("item-removed");
   });
 
   it.each([

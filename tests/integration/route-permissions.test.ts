@@ -6,7 +6,7 @@ type RouteModule = { loader?: (args: unknown) => unknown; action?: (args: unknow
 type Access = Permission | "public";
 
 // Every route module, found on disk: a new route that is missing from the table below fails this test.
-const modules = import.meta.glob<RouteModule>("../../app/routes/*.{ts,tsx}", { eager: true });
+const modules = import.meta.glob<RouteModule>(["../../app/routes/*.{ts,tsx}", "../../app/routes/*/route.{ts,tsx}"], { eager: true });
 
 const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "_index.tsx": { loader: "view:console" },
@@ -23,7 +23,8 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "admin.staff.$id.tsx": { loader: "manage:staff", action: "manage:staff" },
   "admin.audit.tsx": { loader: "view:audit" },
   "customers._index.tsx": { loader: "view:customer", action: "view:customer" },
-  "customers.$hash.tsx": { loader: "view:customer" },
+  "customers.$hash/route.tsx": { loader: "view:customer" },
+  "customers_.$hash.timeline.ts": { loader: "view:customer" },
   "customers_.$hash.check.tsx": { loader: "view:customer", action: "manage:cra-user" },
   "customers.expiring.tsx": { loader: "view:customer", action: "recheck:account-links" },
   "customers.expiring[.]csv.ts": { loader: "view:customer" },
@@ -43,7 +44,8 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "reports.bulk.$runId.tsx": { loader: "view:customer", action: "regenerate:report" },
 };
 
-const fileName = (path: string) => path.split("/").pop()!;
+// A route folder is named by its folder: "customers.$hash/route.tsx".
+const fileName = (path: string) => path.replace(/^.*\/routes\//, "");
 const allowed = (permission: Permission): readonly Role[] => PERMISSIONS[permission];
 
 let h: Harness;
