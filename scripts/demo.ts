@@ -9,7 +9,7 @@ import { newDemoLogins, seedDemoStaff, type DemoLogin } from "../db/seed";
 import { closeOnSignals, exitOnConfigError, startConsole } from "../server/main";
 import { eq } from "drizzle-orm";
 import { createApiKey } from "../app/funnel/api-keys.server";
-import { staffUsers } from "../db/schema";
+import { apiKeys, staffUsers } from "../db/schema";
 import { hashCustomerId } from "../simulators/cardlytics/seed";
 import { historicalJourneys, postFunnelEvents } from "../simulators/funnel-history";
 import { playTraffic, trafficSummary } from "../simulators/traffic";
@@ -45,11 +45,13 @@ try {
   const db = openDatabase(env.DATABASE_PATH!);
   runMigrations(db);
   await seedDemoStaff(db, logins);
-  // The demo publisher's backend reports funnel events with a key of its own, made once by the demo admin.
+  // The demo publisher's backend reports funnel events and registers what it creates for its customers with a key
+  // of its own, made once by the demo admin (a key kept from an earlier demo is given the customer-data scope too).
   const apiKey = readOrCreate("demo-api-key.json", () => {
     const admin = db.select().from(staffUsers).where(eq(staffUsers.role, "admin")).get()!;
-    return { key: createApiKey(db, "Demo publisher backend", { actor: { id: admin.id, email: admin.email, role: "admin" }, clientAddress: "127.0.0.1", now: new Date() }).secret };
+    return { key: createApiKey(db, "Demo publisher backend", { actor: { id: admin.id, email: admin.email, role: "admin" }, clientAddress: "127.0.0.1", now: new Date() }, ["events", "customer_data"]).secret };
   }).key;
+  db.update(apiKeys).set({ scopes: ["events", "customer_data"] }).where(eq(apiKeys.prefix, apiKey.slice(0, 12))).run();
   db.$client.close();
   const running = await startConsole(env);
   closeOnSignals(running.close);
@@ -70,7 +72,7 @@ try {
             ...running.simulators.cardlytics.seeded.map((c) => `  ${c.rawId.padEnd(16)} ${c.hash}  ${c.description}`),
           ]
         : []),
-      `Event API key of the demo publisher backend (POST ${running.url}/api/events): ${apiKey}`,
+      `API key of the demo publisher backend (POST ${running.url}/api/events and /api/customer-data): ${apiKey}`,
       "",
       "Stop with Ctrl+C.",
     ].join("\n"),

@@ -11,7 +11,10 @@ export type TrafficOptions = {
   customerIdHmacKey: string;
   /** Where the publisher's Plaid webhooks go: the console's receiver. */
   webhookUrl: string | null;
-  /** Where the publisher's backend reports its own funnel events (the console's ingest API), if anywhere. */
+  /**
+   * Where the publisher's backend reports to the console, if anywhere: its funnel events (POST /api/events) and what
+   * it created for each customer (POST /api/customer-data), with one key allowed both.
+   */
   events?: { baseUrl: string; apiKey: string } | null;
   seed?: number;
   concurrency?: number;
@@ -26,6 +29,8 @@ export type CustomerOutcome = {
   linkError?: string;
   itemError?: string;
   report?: boolean;
+  linkSessionId?: string;
+  itemId?: string;
 };
 
 const INSTITUTIONS: [string, number][] = [
@@ -78,12 +83,16 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
   // The publisher's backend tells the console which Link session and Item are whose, and what it saw happen.
   async function playOne(plan: (typeof plans)[number]): Promise<CustomerOutcome> {
     const events: PublisherEvent[] = [];
-    const outcome = await playJourney(plan, (name, extra = {}) => events.push({ event_id: `${plan.hash.slice(0, 16)}-${name}-${Date.now()}`, name, occurred_at: Date.now(), customer_hash: plan.hash, ...extra }));
+    // As a publisher's backend does, each thing it creates is registered as soon as it exists.
+    const register = async (...entries: Record<string, unknown>[]) => {
+      if (options.events) await postCustomerData(options.events.baseUrl, options.events.apiKey, entries.map((e) => ({ customer_hash: plan.hash, ...e })));
+    };
+    const outcome = await playJourney(plan, (name, extra = {}) => events.push({ event_id: `${plan.hash.slice(0, 16)}-${name}-${Date.now()}`, name, occurred_at: Date.now(), customer_hash: plan.hash, ...extra }), register);
     if (options.events && events.length) await postFunnelEvents(options.events.baseUrl, options.events.apiKey, events);
     return outcome;
   }
 
-  async function playJourney(plan: (typeof plans)[number], report: (name: string, extra?: Partial<PublisherEvent>) => void): Promise<CustomerOutcome> {
+  async function playJourney(plan: (typeof plans)[number], report: (name: string, extra?: Partial<PublisherEvent>) => void, register: (...entries: Record<string, unknown>[]) => Promise<void>): Promise<CustomerOutcome> {
     const startedAt = Date.now();
     const outcome: CustomerOutcome = { rawId: plan.rawId, hash: plan.hash, institutionId: plan.institutionId, reached: "OPEN" };
     const { data: link } = await plaid.linkTokenCreate({
@@ -102,6 +111,8 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
       ...(plan.exitAfter ? { exit_after: plan.exitAfter } : {}),
     });
     if (session.error) outcome.linkError = session.error.error_code;
+    outcome.linkSessionId = session.link_session_id;
+    await register({ type: "link_session", link_session_id: session.link_session_id, link_token: link.link_token });
     report("link_started", { link_session_id: session.link_session_id, occurred_at: startedAt, attributes: plan.attributes });
     if (!session.public_token) {
       outcome.reached = (plan.exitAfter ?? "SUBMIT_CREDENTIALS") as CustomerOutcome["reached"];
@@ -110,13 +121,25 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
     outcome.reached = "ITEM_ADDED";
     const { data: exchanged } = await plaid.itemPublicTokenExchange({ public_token: session.public_token });
     const { data: accounts } = await plaid.accountsGet({ access_token: exchanged.access_token });
+    outcome.itemId = exchanged.item_id;
+    await register(
+      { type: "plaid_item", item_id: exchanged.item_id, institution_id: accounts.item.institution_id ?? plan.institutionId, institution_name: accounts.item.institution_name ?? null, access_token: exchanged.access_token, products: accounts.item.products ?? [] },
+      { type: "link_session", link_session_id: session.link_session_id, item_id: exchanged.item_id },
+    );
     const checking = accounts.accounts.find((a) => a.subtype === "checking") ?? accounts.accounts[0]!;
     const { data: processor } = await plaid.processorTokenCreate({ access_token: exchanged.access_token, account_id: checking.account_id, processor: ProcessorTokenCreateRequestProcessorEnum.Cardlytics });
     outcome.reached = "PROCESSOR_TOKEN";
     report("processor_token_created", { item_id: exchanged.item_id });
-    if (plan.connectCardlytics && (await connectCardlytics(options.cardlytics, plan.hash, processor.processor_token))) {
-      outcome.reached = "CARDLYTICS_LINKED";
-      report("account_linked", { item_id: exchanged.item_id });
+    const token = { type: "processor_token", item_id: exchanged.item_id, account_id: checking.account_id, processor: "cardlytics", processor_token: processor.processor_token };
+    if (plan.connectCardlytics) {
+      const connected = await connectCardlytics(options.cardlytics, plan.hash, processor.processor_token);
+      await register({ ...token, cardlytics: { result: connected.ok ? "connected" : "failed", request_id: connected.requestId, ...(connected.ok ? {} : { message: `HTTP ${connected.status}` }) } });
+      if (connected.ok) {
+        outcome.reached = "CARDLYTICS_LINKED";
+        report("account_linked", { item_id: exchanged.item_id });
+      }
+    } else {
+      await register(token);
     }
     if (plan.itemTrouble === "reset_login") {
       await plaid.sandboxItemResetLogin({ access_token: exchanged.access_token });
@@ -127,8 +150,10 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
     }
     if (plan.report && options.webhookUrl) {
       const { data: user } = await plaid.userCreate({ client_user_id: plan.hash });
+      await register({ type: "check_user", user_id: user.user_id, ...(user.user_token ? { user_token: user.user_token } : {}) });
       await plaid.sandboxPublicTokenCreate({ institution_id: "ins_109508", initial_products: [Products.Transactions], user_id: user.user_id, options: { override_username: "user_bank_income", override_password: "{}", webhook: options.webhookUrl } } as never);
-      await plaid.craCheckReportCreate({ user_id: user.user_id, webhook: options.webhookUrl, days_requested: 365, consumer_report_permissible_purpose: ConsumerReportPermissiblePurpose.AccountReviewCredit, products: [Products.CraIncomeInsights] } as never);
+      const { data: requested } = await plaid.craCheckReportCreate({ user_id: user.user_id, webhook: options.webhookUrl, days_requested: 365, consumer_report_permissible_purpose: ConsumerReportPermissiblePurpose.AccountReviewCredit, products: [Products.CraIncomeInsights] } as never);
+      await register({ type: "check_report", request_id: requested.request_id, days_requested: 365, purpose: ConsumerReportPermissiblePurpose.AccountReviewCredit, products: [Products.CraIncomeInsights] });
       outcome.report = true;
     }
     return outcome;
@@ -143,7 +168,14 @@ async function simControl<T>(baseUrl: string, path: string, body: unknown): Prom
   return (await res.body.json()) as T;
 }
 
-async function connectCardlytics(cardlytics: TrafficOptions["cardlytics"], hash: string, processorToken: string): Promise<boolean> {
+/** Registers what the publisher created with the console; every entry must be taken. */
+async function postCustomerData(baseUrl: string, apiKey: string, entries: Record<string, unknown>[]): Promise<void> {
+  const res = await request(`${baseUrl}/api/customer-data`, { method: "POST", headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" }, body: JSON.stringify({ entries }) });
+  const body = (await res.body.json()) as { refused?: number; results?: { errors?: unknown }[]; message?: string };
+  if (res.statusCode !== 200 || body.refused) throw new Error(`POST /api/customer-data answered ${res.statusCode}: ${body.message ?? JSON.stringify(body.results).slice(0, 300)}`);
+}
+
+async function connectCardlytics(cardlytics: TrafficOptions["cardlytics"], hash: string, processorToken: string): Promise<{ ok: boolean; status: number; requestId: string | null }> {
   const session = await request(`${cardlytics.baseUrl}/v2/session/startSession`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-source-customer-id": hash },
@@ -151,7 +183,7 @@ async function connectCardlytics(cardlytics: TrafficOptions["cardlytics"], hash:
   });
   if (session.statusCode !== 200) {
     await session.body.dump();
-    return false;
+    return { ok: false, status: session.statusCode, requestId: headerOf(session.headers["x-cdlx-request-id"]) };
   }
   const { sessionToken } = (await session.body.json()) as { sessionToken: string };
   const res = await request(`${cardlytics.baseUrl}/v2/data/connections`, {
@@ -160,8 +192,10 @@ async function connectCardlytics(cardlytics: TrafficOptions["cardlytics"], hash:
     body: JSON.stringify({ processorToken }),
   });
   await res.body.dump();
-  return res.statusCode === 200;
+  return { ok: res.statusCode === 200, status: res.statusCode, requestId: headerOf(res.headers["x-cdlx-request-id"]) };
 }
+
+const headerOf = (v: string | string[] | undefined) => (Array.isArray(v) ? (v[0] ?? null) : (v ?? null));
 
 export function trafficSummary(outcomes: CustomerOutcome[]): string[] {
   const by = (reached: CustomerOutcome["reached"]) => outcomes.filter((o) => o.reached === reached).length;
@@ -170,5 +204,6 @@ export function trafficSummary(outcomes: CustomerOutcome[]): string[] {
     `Traffic: ${outcomes.length} customers: ${by("CARDLYTICS_LINKED")} linked at Cardlytics, ${by("PROCESSOR_TOKEN")} stopped at the processor token, ${leftLink} left Link early; ${outcomes.filter((o) => o.report).length} consumer reports requested, ${outcomes.filter((o) => o.itemError).length} item errors.`,
     "A few of them to look up (internal id → hash):",
     ...outcomes.slice(0, 5).map((o) => `  ${o.rawId}  ${o.hash}  ${o.reached.toLowerCase().replaceAll("_", " ")}`),
+    ...((linked) => (linked ? ["Or find one by a Plaid id in the search box:", `  item_id ${linked.itemId}  link_session_id ${linked.linkSessionId}  (${linked.rawId})`] : []))(outcomes.find((o) => o.itemId && o.linkSessionId)),
   ];
 }

@@ -18,7 +18,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 const lookupForm = z.object({
   q: z.string().default(""),
-  as: z.enum(["auto", "hash", "raw"]).default("auto"),
+  as: z.enum(["auto", "hash", "raw", "vendor"]).default("auto"),
 });
 
 // A POST, not a GET: a raw internal id must not end up in a URL, the browser history or an access log.
@@ -48,7 +48,7 @@ export default function Customers() {
       <Form method="post" className="card max-w-2xl space-y-3" noValidate>
         <div>
           <label htmlFor="q" className="label">
-            Hashed customer id or internal customer id
+            Hashed or internal customer id, or a Plaid or Cardlytics id
           </label>
           <input
             id="q"
@@ -66,16 +66,18 @@ export default function Customers() {
             </p>
           ) : null}
           <p id="q-rule" className="mt-1 text-xs text-slate-500">
-            64 hex characters are read as the hashed id (any case). {NORMALISATION_RULE} The internal id is never stored.
+            64 hex characters are read as the hashed id (any case). An item_id, link_session_id, Plaid Check user_id, Cardlytics accountId, or a Plaid request_id or Cardlytics requestId this
+            console has seen lands on its customer. Anything else is an internal id: {NORMALISATION_RULE} What you type is never stored.
           </p>
         </div>
-        <fieldset className="flex gap-4 text-sm">
+        <fieldset className="flex flex-wrap gap-4 text-sm">
           <legend className="sr-only">Read the id as</legend>
           {(
             [
               ["auto", "Detect"],
               ["hash", "Hashed id"],
               ["raw", "Internal id"],
+              ["vendor", "Plaid or Cardlytics id"],
             ] as const
           ).map(([value, label]) => (
             <label key={value} className="flex items-center gap-1">

@@ -57,3 +57,26 @@ describe("customer lookup", () => {
     expect(h.db.select().from(auditLog).all()).toMatchObject([{ action: "customer.view", customerHash: hash, role: "ops" }]);
   });
 });
+
+describe("find by any id", () => {
+  it("lands on the customer an item_id, link_session_id or Cardlytics requestId belongs to, and says plainly when nothing matches", async () => {
+    const { claimId } = await import("../../app/customers/identity.server");
+    const { accountLinkChecks } = await import("../../db/schema");
+    const hash = "d".repeat(64);
+    claimId(h.db, { kind: "item", value: "A".repeat(37), customerHash: hash, source: "publisher", at: h.clock.now() });
+    claimId(h.db, { kind: "link_session", value: "6e817806-558e-4e83-99d5-39fcec3462e6", customerHash: hash, source: "publisher", at: h.clock.now() });
+    h.db.insert(accountLinkChecks).values({ customerHash: hash, checkedAt: h.clock.now(), outcome: "none", httpStatus: 204, requestId: "cdlx-req-1", latencyMs: 1, attempts: 1, mockData: false }).run();
+    for (const id of ["A".repeat(37), "6e817806-558e-4e83-99d5-39fcec3462e6", "cdlx-req-1"]) {
+      const res = (await lookUp(id)) as Response;
+      expect(res.headers.get("Location")).toBe(`/customers/${hash}`);
+    }
+    expect(h.db.select().from(auditLog).all().map((e) => (e.details as { by: string }).by)).toEqual(["Plaid item_id", "Plaid link_session_id", "Cardlytics requestId"]);
+    const unknown = (await lookUp("B".repeat(37))) as unknown as { data: { message: string } };
+    expect(unknown.data.message).toMatch(/Nothing on record matches/);
+    const vendorOnly = (await lookUp("cust-1", "vendor")) as unknown as { data: { message: string } };
+    expect(vendorOnly.data.message).toMatch(/No customer has that id/);
+    expect(((await lookUp("access-sandbox-123")) as unknown as { data: { message: string } }).data.message).toMatch(/never paste tokens/);
+    // Nothing typed that did not match was stored.
+    expect(JSON.stringify(h.db.select().from(auditLog).all())).not.toContain("B".repeat(37));
+  });
+});
