@@ -19,7 +19,7 @@ import {
 } from "~/plaid/items.server";
 import { FIRE_WEBHOOK_CODES } from "~/plaid/sandbox-options";
 import { webhooksOfItems } from "~/webhooks/history.server";
-import { requirePermission } from "~/staff/guards.server";
+import { readForm, requirePermission } from "~/staff/guards.server";
 import { parseForm } from "~/staff/forms";
 import { can, type Permission } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
@@ -75,7 +75,7 @@ const NEEDS: Record<z.infer<typeof intents>["intent"], Permission> = {
 export async function action({ request, context, params }: ActionFunctionArgs) {
   await requirePermission(request, context, "create:processor-token");
   const itemId = params.itemId ?? "";
-  const parsed = parseForm(intents, await request.formData());
+  const parsed = parseForm(intents, await readForm(request));
   if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
   const form = parsed.data;
   const staff = await requirePermission(request, context, NEEDS[form.intent]);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db/open";
 import { webhookEvents } from "../../db/schema";
+import { readCappedBody } from "../lib/capped-body.server";
 import { handleWebhook, type WebhookBody } from "./handlers.server";
 import { verifyPlaidWebhook, type PlaidKeyCache, type Verification } from "./verify.server";
 
@@ -21,25 +22,9 @@ export function answerOf(receipt: Receipt): { status: number; body: { received: 
   return { status: receipt.status, body: { received: false, error } };
 }
 
-/** Reads at most 1 MB of the body; a larger one is refused without reading the rest. */
-export async function readRawBody(request: Request): Promise<Buffer | "too-large"> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_WEBHOOK_BYTES) return "too-large";
-  if (!request.body) return Buffer.alloc(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_WEBHOOK_BYTES) {
-      await reader.cancel();
-      return "too-large";
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+/** Reads at most 1 MB of the body; a larger one is refused without keeping the rest (app/lib/capped-body.server.ts). */
+export function readRawBody(request: Request): Promise<Buffer | "too-large"> {
+  return readCappedBody(request, MAX_WEBHOOK_BYTES);
 }
 
 function parse(raw: Buffer): WebhookBody | null {
