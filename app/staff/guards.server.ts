@@ -81,17 +81,43 @@ export async function requireStaff(request: Request, context: AppContext): Promi
   return staff;
 }
 
-export async function requirePermission(
-  request: Request,
-  context: AppContext,
-  permission: Permission,
-): Promise<CurrentStaff> {
-  const staff = await requireStaff(request, context);
+function assertCan(staff: CurrentStaff, permission: Permission): void {
   if (!can(staff.role, permission)) {
     throw new Response(`Your role (${staff.role}) does not allow this: it needs the "${permission}" permission.`, {
       status: 403,
       statusText: "Forbidden",
     });
   }
+}
+
+export async function requirePermission(
+  request: Request,
+  context: AppContext,
+  permission: Permission,
+): Promise<CurrentStaff> {
+  const staff = await requireStaff(request, context);
+  assertCan(staff, permission);
   return staff;
+}
+
+/**
+ * For an action with several intents (a form's hidden "intent" field), each needing its own permission: the staff
+ * member needs exactly the permission of the intent they sent, checked once. An intent the action does not know is a
+ * 400 (a 403 for a role that may do none of them).
+ */
+export async function requireIntentPermission<I extends string>(
+  request: Request,
+  context: AppContext,
+  needs: Readonly<Record<I, Permission>>,
+): Promise<{ staff: CurrentStaff; form: FormData; intent: I }> {
+  const staff = await requireStaff(request, context);
+  const form = await readForm(request);
+  const intent = form.get("intent");
+  if (typeof intent !== "string" || !Object.hasOwn(needs, intent)) {
+    const permissions = Object.values<Permission>(needs);
+    if (!permissions.some((p) => can(staff.role, p))) assertCan(staff, permissions[0]!);
+    throw new Response(`Unknown action: send one of ${Object.keys(needs).join(", ")} as the intent.`, { status: 400, statusText: "Bad Request" });
+  }
+  assertCan(staff, needs[intent as I]);
+  return { staff, form, intent: intent as I };
 }

@@ -82,3 +82,27 @@ describe("CSV cells", () => {
     expect(csvRow(["x;y", "plain"])).toBe('"x;y",plain\r\n');
   });
 });
+
+describe("actions with several intents", () => {
+  it("check exactly the permission of the intent sent, and name it when refusing", async () => {
+    const routes = [
+      { mod: await import("../../app/routes/plaid.items.$itemId"), needs: (await import("../../app/plaid/item-intents")).ITEM_INTENT_PERMISSIONS, params: { itemId: "no-such-item" } },
+      { mod: await import("../../app/routes/customers_.$hash.check"), needs: (await import("../../app/reports/check-intents")).CHECK_INTENT_PERMISSIONS, params: { hash: "c".repeat(64) } },
+    ];
+    const { can, ROLES } = await import("../../app/staff/permissions");
+    for (const { mod, needs, params } of routes) {
+      for (const [intent, permission] of Object.entries(needs)) {
+        for (const role of ROLES) {
+          const request = await h.request("/x", { method: "POST", role, body: form({ intent }) });
+          const res = await outcome(() => mod.action({ request, context: h.context(), params } as never));
+          if (can(role, permission)) {
+            expect(res.status, `${role} ${intent}`).not.toBe(403);
+          } else {
+            expect(res.status, `${role} ${intent}`).toBe(403);
+            expect(await res.text(), `${role} ${intent}`).toContain(`"${permission}"`);
+          }
+        }
+      }
+    }
+  });
+});
