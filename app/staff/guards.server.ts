@@ -53,7 +53,8 @@ const UNREADABLE = "This address takes a submitted form (application/x-www-form-
 
 /** A staff action reads only forms: anything else (JSON, text, XML, no type at all) is a 415 with a message. */
 export function assertFormBody(request: Request): void {
-  if (SAFE_METHODS.has(request.method.toUpperCase())) return;
+  // No body at all is nothing to misread (a button-only form's POST, as some clients send it).
+  if (SAFE_METHODS.has(request.method.toUpperCase()) || request.body === null || request.headers.get("Content-Length") === "0") return;
   if (!FORM_TYPES.test(request.headers.get("Content-Type") ?? "")) {
     throw new Response(UNREADABLE, { status: 415, statusText: "Unsupported Media Type" });
   }

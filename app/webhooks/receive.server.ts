@@ -4,6 +4,8 @@ import type { Db } from "../../db/open";
 import { webhookEvents } from "../../db/schema";
 import { readCappedBody } from "../lib/capped-body.server";
 import { handleWebhook, type WebhookBody } from "./handlers.server";
+import { redactTokens } from "./redact.server";
+import { keptOfRefused, refusalBudgetFor } from "./refusals.server";
 import { verifyPlaidWebhook, type PlaidKeyCache, type Verification } from "./verify.server";
 
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -87,12 +89,23 @@ export async function receiveDelivery(deps: ReceiveDeps, delivery: Delivery): Pr
     status = 400;
     reason = "signature verified but the body is not a JSON object";
   }
+  // A refusal is kept bounded, and not at all past its source's per-minute budget (app/webhooks/refusals.server.ts).
+  let kept = body;
+  if (status !== 200) {
+    const budget = refusalBudgetFor(deps.db.$client).admit(clientAddress, receivedAt.getTime());
+    if (!budget.store) return { status, reason, deliveryId: 0, eventId: null, duplicate: false };
+    const bounded = keptOfRefused(body);
+    kept = bounded.kept;
+    const notes = [bounded.note, budget.droppedBefore ? `${budget.droppedBefore} earlier refusals from this address in a minute were not stored` : null].filter(Boolean);
+    if (notes.length) reason = `${reason} (${notes.join("; ")})`;
+  }
   return writerFor(deps.db).write({
     at: receivedAt.getTime(),
     receivedAt,
     status,
     reason,
-    body,
+    // Stored with token values redacted; the hash stays that of the bytes received (app/webhooks/redact.server.ts).
+    body: redactTokens(kept),
     bodySha256,
     parsed,
     headers: JSON.stringify(headers),
