@@ -13,6 +13,8 @@ export type AppContext = {
   webhookKeys: PlaidKeyCache;
   clientAddress: string;
   now: () => Date;
+  /** This response's Content-Security-Policy nonce (server/security.ts); absent outside the HTTP server. */
+  cspNonce?: string;
 };
 
 declare module "@remix-run/node" {

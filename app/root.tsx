@@ -19,6 +19,7 @@ import { getCurrentStaff } from "./staff/guards.server";
 import { can, ROLE_LABELS, type Role } from "./staff/permissions";
 import stylesheet from "./tailwind.css?url";
 import { navEntries, navFor, type NavItem } from "./ui/nav";
+import { useNonce } from "./ui/nonce";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
 export const meta: MetaFunction = () => [{ title: "Linkdesk" }];
@@ -147,6 +148,7 @@ function AccountMenu({ name, role }: { name: string; role: Role }) {
 
 export function Layout({ children }: { children: ReactNode }) {
   const data = useRouteLoaderData<typeof loader>("root");
+  const nonce = useNonce();
   const staff = data?.staff;
   return (
     <html lang="en" className="h-full bg-slate-50">
@@ -183,8 +185,8 @@ export function Layout({ children }: { children: ReactNode }) {
           </div>
         </header>
         <main className="mx-auto max-w-7xl px-4 py-6">{children}</main>
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );

@@ -4,35 +4,34 @@ import compression from "compression";
 import express from "express";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { answerOf, MAX_WEBHOOK_BYTES, receiveDelivery } from "../app/webhooks/receive.server";
+import { readCappedNodeBody } from "../app/lib/capped-body.server";
+import { clientAddressOf, trustsHop } from "../app/lib/client-address.server";
+import { listenOrigins } from "../app/lib/public-origin.server";
+import { headersMiddleware, isSecure, machineAnswerHeaders, noStoreByDefault, originGuard } from "./security";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AppContext } from "../app/context";
 import type { Config } from "../app/config/env.server";
 
-function webhookFastPath(services: Pick<AppContext, "db" | "webhookKeys">, trustProxy: boolean) {
+function webhookFastPath(services: Pick<AppContext, "db" | "webhookKeys">, config: Config) {
+  const trustsPeer = config.trustProxy.kind !== "none";
   return (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    let size = Number(req.headers["content-length"] ?? 0) > MAX_WEBHOOK_BYTES ? MAX_WEBHOOK_BYTES + 1 : 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_WEBHOOK_BYTES) chunks.push(chunk);
-    });
-    req.on("end", () => {
-      const forwarded = trustProxy ? String(req.headers["x-forwarded-for"] ?? "").split(",")[0]!.trim() : "";
+    const answer = (status: number, body: string) => res.writeHead(status, { ...machineAnswerHeaders(isSecure(req, trustsPeer)), "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+    void readCappedNodeBody(req, MAX_WEBHOOK_BYTES).then((raw) => {
       const header = (name: string) => {
         const v = req.headers[name.toLowerCase()];
         return (Array.isArray(v) ? v[0] : v) ?? null;
       };
-      receiveDelivery({ db: services.db, keys: services.webhookKeys, now: () => new Date() }, { raw: size > MAX_WEBHOOK_BYTES ? "too-large" : Buffer.concat(chunks), header, clientAddress: forwarded || req.socket.remoteAddress || "unknown" }).then(
+      const clientAddress = clientAddressOf(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.trustProxy);
+      receiveDelivery({ db: services.db, keys: services.webhookKeys, now: () => new Date() }, { raw, header, clientAddress }).then(
         (receipt) => {
-          const answer = answerOf(receipt);
-          const body = JSON.stringify(answer.body);
-          res.writeHead(answer.status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+          const a = answerOf(receipt);
+          answer(a.status, JSON.stringify(a.body));
         },
         (error: unknown) => {
           console.error("webhook receiver failed", error);
-          res.writeHead(500, { "content-type": "application/json" }).end('{"received":false,"error":"internal error"}');
+          answer(500, '{"received":false,"error":"internal error"}');
         },
       );
     });
@@ -50,18 +49,11 @@ type BuildSource = { kind: "production"; buildPath: string } | { kind: "developm
 export async function startHttpServer(config: Config, services: Pick<AppContext, "db" | "cardlytics" | "plaid" | "webhookKeys">, source: BuildSource): Promise<RunningServer> {
   const app = express();
   app.disable("x-powered-by");
-  app.set("trust proxy", config.trustProxy);
+  // The same rule as clientAddressOf, so req.ip, req.secure and req.hostname believe exactly the trusted hops.
+  app.set("trust proxy", trustsHop(config.trustProxy));
+  app.use(headersMiddleware(config));
+  app.use(originGuard(config));
   app.use(compression());
-  app.use((_req, res, next) => {
-    res.set({
-      "X-Content-Type-Options": "nosniff",
-      "X-Frame-Options": "DENY",
-      "Referrer-Policy": "same-origin",
-      "Content-Security-Policy":
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
-    });
-    next();
-  });
 
   let build: ServerBuild | (() => Promise<ServerBuild>);
   if (source.kind === "development") {
@@ -78,21 +70,23 @@ export async function startHttpServer(config: Config, services: Pick<AppContext,
 
   app.all(
     "*",
+    noStoreByDefault,
     createRequestHandler({
       build,
       mode: source.kind,
       getLoadContext: (req): AppContext => ({
         ...services,
         config,
-        clientAddress: req.ip ?? req.socket.remoteAddress ?? "unknown",
+        clientAddress: clientAddressOf(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.trustProxy),
         now: () => new Date(),
+        cspNonce: (req.res?.locals as { cspNonce?: string } | undefined)?.cspNonce,
       }),
     }),
   );
 
   // Plaid webhooks take a direct path to the receiver: no Remix request conversion, no compression, no session
   // lookup, just the raw bytes. The Remix route at the same address serves development and tests.
-  const receive = webhookFastPath(services, config.trustProxy);
+  const receive = webhookFastPath(services, config);
   const server = createServer((req, res) => {
     if (req.method === "POST" && req.url?.split("?")[0] === "/webhooks/plaid") receive(req, res);
     else app(req, res);
@@ -102,6 +96,8 @@ export async function startHttpServer(config: Config, services: Pick<AppContext,
     server.listen(config.port, config.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  // Unconfigured, the console's public origin is where it listens (the demo, the tests); see PUBLIC_ORIGIN.
+  if (!config.publicOrigins.length) config.publicOrigins.push(...listenOrigins(config.host, port));
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   return {
     url: `http://${host}:${port}`,

@@ -8,6 +8,7 @@ import { CardlyticsClient } from "../app/cardlytics/client.server";
 import { createPlaidClient } from "../app/plaid/client.server";
 import { PlaidKeyCache, plaidKeyFetcher } from "../app/webhooks/verify.server";
 import { pruneWebhooks } from "../app/webhooks/maintenance.server";
+import { redactStoredWebhookBodies } from "../app/webhooks/redact.server";
 import { dispatchReports } from "../app/reports/check-reports.server";
 import { advanceBulkRuns } from "../app/reports/bulk-runs.server";
 import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
@@ -32,6 +33,9 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   if (simulators) config = onSimulators(config, simulators);
   const db = openDatabase(config.databasePath);
   runMigrations(db);
+  // Rows stored before a protection existed are brought up to it: tokens in webhook bodies redacted, vendor tokens
+  // bound to their rows. Both are idempotent and transactional.
+  redactStoredWebhookBodies(db);
   refreshPlannerStats(db);
   pruneSessions(db, new Date(), config.session);
   markInterruptedJobs(db, new Date());

@@ -1,4 +1,14 @@
 import { z } from "zod";
+import { parseProxyTrust, type ProxyTrust } from "../lib/client-address.server";
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}
 
 const WEAK_SECRETS = new Set(["changeme", "secret", "password", "development", "test"]);
 
@@ -33,8 +43,36 @@ const schema = z.object({
   CARDLYTICS_SECRET: z.string().min(1).optional(),
   // The switch that starts the Plaid and Cardlytics simulators in-process and points the base URLs at them.
   LINKDESK_SIMULATORS: z.enum(["on", "off"]).default("off"),
-  // Behind a reverse proxy, trust its X-Forwarded-For so audit and throttling see the real client address.
-  TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  // Behind reverse proxies: how many of them (a hop count) or their addresses, so that audit and throttling read the
+  // client's address from X-Forwarded-For without believing what the client itself wrote there.
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .default("false")
+    .transform((v, ctx): ProxyTrust => {
+      const parsed = parseProxyTrust(v);
+      if (typeof parsed === "string") {
+        ctx.addIssue({ code: "custom", message: `TRUST_PROXY: ${parsed}` });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
+  // The console's own origin(s), as browsers see it: scheme, host and port, comma-separated. A state-changing request
+  // is accepted only from one of these. Unset, it is the address the server listens on (and localhost beside a
+  // loopback address), which suits the demo and tests; behind a proxy or a real host name, set it.
+  PUBLIC_ORIGIN: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const origins = (v ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+      for (const origin of origins) {
+        if (!isOrigin(origin)) {
+          ctx.addIssue({ code: "custom", message: `PUBLIC_ORIGIN: ${JSON.stringify(origin)} is not an origin; use scheme://host[:port], like https://linkdesk.example.com` });
+          return z.NEVER;
+        }
+      }
+      return origins.map((o) => new URL(o).origin);
+    }),
   // An OPEN Cardlytics account this close to its expirationDate is shown as expiring.
   EXPIRING_WITHIN_DAYS: positiveInt(14),
   // Webhook deliveries older than this are pruned (hourly, and at start-up).
@@ -64,7 +102,9 @@ export type Config = {
   plaid: { env: "sandbox" | "production"; baseUrl: string; clientId?: string; secret?: string; webhookUrl?: string };
   cardlytics: { baseUrl: string; clientId: string; secret: string };
   simulators: boolean;
-  trustProxy: boolean;
+  trustProxy: ProxyTrust;
+  /** Filled in at start-up from the listening address when PUBLIC_ORIGIN is unset; see app/lib/public-origin.server.ts. */
+  publicOrigins: string[];
   session: { idleMs: number; maxMs: number };
   expiringWithinDays: number;
   webhookRetentionDays: number;
@@ -119,7 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // With the simulators on, these are replaced by the simulators' own credentials at start-up.
     cardlytics: { baseUrl: e.CARDLYTICS_BASE_URL, clientId: e.CARDLYTICS_CLIENT_ID ?? "", secret: e.CARDLYTICS_SECRET ?? "" },
     simulators: e.LINKDESK_SIMULATORS === "on",
-    trustProxy: e.TRUST_PROXY === "true",
+    trustProxy: e.TRUST_PROXY,
+    publicOrigins: e.PUBLIC_ORIGIN,
     session: { idleMs: e.SESSION_IDLE_MINUTES * 60_000, maxMs: e.SESSION_MAX_HOURS * 3_600_000 },
     expiringWithinDays: e.EXPIRING_WITHIN_DAYS,
     webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,

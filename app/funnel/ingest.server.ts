@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Db } from "../../db/open";
 import { recordFunnelEvents, type FunnelEventInput, type IdConflict } from "./record.server";
+import { IDENTITY_ATTRIBUTE_MESSAGE, isIdentityAttribute } from "./identity-attributes";
 import { EVENT_NAMES } from "./steps";
 
 export const MAX_BATCH_EVENTS = 1000;
@@ -34,6 +35,9 @@ const eventSchema = z.strictObject(
     attributes: z
       .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,39}$/, "attribute names are letters, digits and _ (40 at most), starting with a letter"), attributeValue)
       .refine((a) => Object.keys(a).length <= MAX_ATTRIBUTES, `at most ${MAX_ATTRIBUTES} attributes`)
+      .superRefine((a, ctx) => {
+        for (const name of Object.keys(a)) if (isIdentityAttribute(name)) ctx.addIssue({ code: "custom", path: [name], message: `attribute "${name}" ${IDENTITY_ATTRIBUTE_MESSAGE}` });
+      })
       .optional(),
   },
   { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : "each event must be a JSON object") },

@@ -1,11 +1,14 @@
 // Values a spreadsheet would run as a formula are prefixed with a quote: exported data is untrusted text.
 const FORMULA_START = /^[=+\-@\t\r]/;
+const NEEDS_QUOTES = /[",;\t\n\r]/;
 
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return "";
   let text = value instanceof Date ? value.toISOString() : typeof value === "object" ? JSON.stringify(value) : String(value);
   if (FORMULA_START.test(text)) text = `'${text}`;
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  // Quoted whenever a spreadsheet might split the cell: the comma we write, and the semicolon and tab that other
+  // locales' spreadsheets split on, so no part of a cell can become a cell of its own (one starting with "=").
+  return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 export function csvRow(values: unknown[]): string {

@@ -3,7 +3,7 @@ import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/re
 import { z } from "zod";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/funnel/api-keys.server";
 import { nameField, parseForm } from "~/staff/forms";
-import { requirePermission } from "~/staff/guards.server";
+import { readForm, requirePermission } from "~/staff/guards.server";
 import { Badge } from "~/ui/badge";
 import { CopyButton } from "~/ui/copy-button";
 import { Field, FormError } from "~/ui/field";
@@ -28,7 +28,7 @@ const actionForm = z.discriminatedUnion("intent", [
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const admin = await requirePermission(request, context, "manage:api-keys");
-  const parsed = parseForm(actionForm, await request.formData());
+  const parsed = parseForm(actionForm, await readForm(request));
   if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields.", created: null, revokedId: null }, { status: 400 });
   const none: Record<string, string> = {};
   const ctx = { actor: admin, clientAddress: context.clientAddress, now: context.now() };

@@ -3,7 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParam
 import { z } from "zod";
 import { listAudit } from "~/staff/audit.server";
 import { newPasswordField, parseForm, roleField, type FieldErrors } from "~/staff/forms";
-import { requirePermission } from "~/staff/guards.server";
+import { readForm, requirePermission } from "~/staff/guards.server";
 import { ROLE_LABELS, isRole } from "~/staff/permissions";
 import {
   changeStaffRole,
@@ -63,7 +63,7 @@ const DONE: Record<z.infer<typeof intents>["intent"], string> = {
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const admin = await requirePermission(request, context, "manage:staff");
   const id = staffId(params);
-  const parsed = parseForm(intents, await request.formData());
+  const parsed = parseForm(intents, await readForm(request));
   if (!parsed.ok) {
     return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted field." }, { status: 400 });
   }

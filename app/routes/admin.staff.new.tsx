@@ -1,7 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
 import { newStaffForm, parseForm } from "~/staff/forms";
-import { requirePermission } from "~/staff/guards.server";
+import { readForm, requirePermission } from "~/staff/guards.server";
 import { createStaff, StaffRuleError } from "~/staff/staff-users.server";
 import { Field, FormError } from "~/ui/field";
 import { RoleSelect } from "~/ui/role-select";
@@ -15,7 +15,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const admin = await requirePermission(request, context, "manage:staff");
-  const parsed = parseForm(newStaffForm, await request.formData());
+  const parsed = parseForm(newStaffForm, await readForm(request));
   if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields." }, { status: 400 });
   try {
     const id = await createStaff(context.db, parsed.data, {

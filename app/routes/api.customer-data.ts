@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/node";
 import { authenticateApiKey, noteKeyUse } from "~/funnel/api-keys.server";
 import { ingestRegistrations, MAX_BATCH_BYTES } from "~/customers/registrations.server";
-import { readRawBody } from "~/webhooks/receive.server";
+import { readCappedBody } from "~/lib/capped-body.server";
 
 // The publisher's backend registers what it created for its customers (items, Link sessions, Check users, report
 // requests, processor tokens) with a bearer API key allowed customer data; no session cookie is read or needed.
@@ -16,8 +16,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const key = authenticateApiKey(context.db, request.headers.get("Authorization"), "customer_data");
   if (!key.ok) return json(key.status, { error: key.error, message: key.message }, key.status === 401 ? { "WWW-Authenticate": 'Bearer realm="linkdesk-customer-data"' } : {});
   if (!/^application\/json\b/i.test(request.headers.get("Content-Type") ?? "")) return json(415, { error: "unsupported_media_type", message: "Send Content-Type: application/json." });
-  const raw = await readRawBody(request);
-  if (raw === "too-large" || raw.length > MAX_BATCH_BYTES) return json(413, { error: "batch_too_large", message: "A batch is at most 1 MB. Split it." });
+  const raw = await readCappedBody(request, MAX_BATCH_BYTES);
+  if (raw === "too-large") return json(413, { error: "batch_too_large", message: "A batch is at most 1 MB. Split it." });
   const outcome = ingestRegistrations(context, raw.toString("utf8"), key.keyId);
   if ("accepted" in outcome.body) noteKeyUse(context.db, key.keyId, outcome.body.accepted, context.now(), "entries");
   return json(outcome.status, outcome.body);

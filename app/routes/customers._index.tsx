@@ -3,7 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { z } from "zod";
 import { NORMALISATION_RULE } from "~/customers/customer-id";
 import { lookUpCustomer, recentLookups } from "~/customers/lookups.server";
-import { requirePermission } from "~/staff/guards.server";
+import { readForm, requirePermission } from "~/staff/guards.server";
 import { Time } from "~/ui/time";
 
 export const meta: MetaFunction = () => [{ title: "Customers · Linkdesk" }];
@@ -24,7 +24,7 @@ const lookupForm = z.object({
 // A POST, not a GET: a raw internal id must not end up in a URL, the browser history or an access log.
 export async function action({ request, context }: ActionFunctionArgs) {
   const staff = await requirePermission(request, context, "view:customer");
-  const parsed = lookupForm.safeParse(Object.fromEntries(await request.formData()));
+  const parsed = lookupForm.safeParse(Object.fromEntries(await readForm(request)));
   if (!parsed.success) return data({ message: "Choose how to read the id: auto, hashed or internal." }, { status: 400 });
   const result = lookUpCustomer(context.db, {
     query: parsed.data.q,

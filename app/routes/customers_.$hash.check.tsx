@@ -6,7 +6,8 @@ import { craUserOf, createCraUser, REPORT_LIFETIME_MS, reportsOfCustomer, report
 import { probeReport } from "~/reports/report-view.server";
 import { identityForm, PERMISSIBLE_PURPOSES, regenerationForm, REPORT_PRODUCTS } from "~/reports/identity-form";
 import { parseForm } from "~/staff/forms";
-import { requirePermission } from "~/staff/guards.server";
+import { requireIntentPermission, requirePermission } from "~/staff/guards.server";
+import { CHECK_INTENT_PERMISSIONS } from "~/reports/check-intents";
 import { can } from "~/staff/permissions";
 import { Countdown } from "~/ui/countdown";
 import { Field, FormError } from "~/ui/field";
@@ -64,11 +65,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
-  await requirePermission(request, context, "manage:cra-user");
+  const { staff, form, intent } = await requireIntentPermission(request, context, CHECK_INTENT_PERMISSIONS);
   const hash = customerHash(params);
-  const form = await request.formData();
-  const intent = form.get("intent");
-  const staff = await requirePermission(request, context, intent === "regenerate" || intent === "probe" ? "regenerate:report" : "manage:cra-user");
   const ctx = { actor: staff, clientAddress: context.clientAddress };
   try {
     if (intent === "probe") {

@@ -1,10 +1,16 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { createAuthenticator, LoginRefused, safeRedirectPath, startStaffSession } from "~/staff/auth.server";
-import { assertSameOrigin, commitSessionCookie, getCurrentStaff } from "~/staff/guards.server";
+import { assertSameOrigin, commitSessionCookie, getCurrentStaff, readForm } from "~/staff/guards.server";
 import { Field, FormError } from "~/ui/field";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · Linkdesk" }];
+
+// A document answer takes its headers from here, not from the action's: the 429's wait has to be passed on.
+export const headers: HeadersFunction = ({ actionHeaders }) => {
+  const retryAfter = actionHeaders.get("Retry-After");
+  return retryAfter ? { "Retry-After": retryAfter } : new Headers();
+};
 
 // Public by nature. A signed-in visitor is sent on to where they were going.
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -14,7 +20,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  assertSameOrigin(request);
+  assertSameOrigin(request, context);
+  // Read once here so that a body that is not a form is a 415 and a malformed one a 400; the strategy reads its own copy.
+  await readForm(request.clone());
   const redirectTo = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"));
   try {
     const user = await createAuthenticator(context).authenticate("form", request);

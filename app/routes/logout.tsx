@@ -9,7 +9,7 @@ export function loader() {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  assertSameOrigin(request);
+  assertSameOrigin(request, context);
   const staff = await getCurrentStaff(request, context);
   const sessionId = await readSessionId(request, context);
   if (sessionId) deleteSession(context.db, sessionId);

@@ -19,9 +19,10 @@ import {
 } from "~/plaid/items.server";
 import { FIRE_WEBHOOK_CODES } from "~/plaid/sandbox-options";
 import { webhooksOfItems } from "~/webhooks/history.server";
-import { requirePermission } from "~/staff/guards.server";
+import { requireIntentPermission, requirePermission } from "~/staff/guards.server";
 import { parseForm } from "~/staff/forms";
-import { can, type Permission } from "~/staff/permissions";
+import { can } from "~/staff/permissions";
+import { ITEM_INTENT_PERMISSIONS } from "~/plaid/item-intents";
 import { Badge } from "~/ui/badge";
 import { CopyButton } from "~/ui/copy-button";
 import { PlaidErrorPanel } from "~/ui/plaid-error";
@@ -63,22 +64,12 @@ const intents = z.discriminatedUnion("intent", [
   z.object({ intent: z.literal("remove"), confirm: z.literal("remove", { error: "Type remove to confirm" }) }),
 ]);
 
-const NEEDS: Record<z.infer<typeof intents>["intent"], Permission> = {
-  "processor-token": "create:processor-token",
-  send: "create:processor-token",
-  "reset-login": "mint:sandbox-token",
-  "fire-webhook": "mint:sandbox-token",
-  "webhook-url": "manage:plaid-item",
-  remove: "manage:plaid-item",
-};
-
 export async function action({ request, context, params }: ActionFunctionArgs) {
-  await requirePermission(request, context, "create:processor-token");
+  const { staff, form: submitted } = await requireIntentPermission(request, context, ITEM_INTENT_PERMISSIONS);
   const itemId = params.itemId ?? "";
-  const parsed = parseForm(intents, await request.formData());
+  const parsed = parseForm(intents, submitted);
   if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
   const form = parsed.data;
-  const staff = await requirePermission(request, context, NEEDS[form.intent]);
   if (form.intent === "reset-login" || form.intent === "fire-webhook") requireSandbox(context);
   if (!getItem(context.db, itemId)) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
   const ctx = { actor: staff, clientAddress: context.clientAddress };

@@ -8,7 +8,7 @@ import { exchangeAndStore, mintPublicToken } from "~/plaid/items.server";
 import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
 import { SANDBOX_INSTITUTIONS, SANDBOX_PERSONAS, SANDBOX_PRODUCTS } from "~/plaid/sandbox-options";
 import { craUserOf, plaidUserRef } from "~/reports/check-reports.server";
-import { requirePermission } from "~/staff/guards.server";
+import { readForm, requirePermission } from "~/staff/guards.server";
 import { parseForm } from "~/staff/forms";
 import { CopyButton } from "~/ui/copy-button";
 import { FormError } from "~/ui/field";
@@ -45,7 +45,7 @@ const exchangeForm = z.object({
 export async function action({ request, context }: ActionFunctionArgs) {
   const staff = await requirePermission(request, context, "mint:sandbox-token");
   requireSandbox(context);
-  const form = await request.formData();
+  const form = await readForm(request);
   const ctx = { actor: staff, clientAddress: context.clientAddress };
   try {
     if (form.get("intent") === "exchange") {

@@ -3,7 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { plaidErrorResponse, type ShownPlaidError } from "~/plaid/guards.server";
 import { REPORT_LIFETIME_MS, reportState, ReportRuleError } from "~/reports/check-reports.server";
 import { craUserItems, probeReport, readReport, reportDetail } from "~/reports/report-view.server";
-import { requirePermission } from "~/staff/guards.server";
+import { readForm, requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
 import { CopyButton } from "~/ui/copy-button";
 import { Countdown } from "~/ui/countdown";
@@ -77,7 +77,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const staff = await requirePermission(request, context, "regenerate:report");
   const id = reportId(params);
-  const form = await request.formData();
+  const form = await readForm(request);
   if (form.get("intent") !== "probe") return data({ ok: false as const, message: "Unknown action." }, { status: 400 });
   try {
     const result = await probeReport(context, id, { actor: staff, clientAddress: context.clientAddress });

@@ -3,7 +3,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { bulkRunLines, cancelBulkRun, getBulkRun } from "~/reports/bulk-runs.server";
 import { reportState, ReportRuleError } from "~/reports/check-reports.server";
 import { BULK_OUTCOMES, REPORT_STATES, type BulkOutcome, type ReportState } from "~/reports/report-states";
-import { requirePermission } from "~/staff/guards.server";
+import { readForm, requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
 import { Badge, type Tone } from "~/ui/badge";
 import { FormError } from "~/ui/field";
@@ -59,7 +59,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const staff = await requirePermission(request, context, "regenerate:report");
   const id = runId(params);
-  const form = await request.formData();
+  const form = await readForm(request);
   if (form.get("intent") !== "cancel") return data({ ok: false as const, message: "Unknown action." }, { status: 400 });
   try {
     const cancelled = cancelBulkRun(context, id, { actor: staff, clientAddress: context.clientAddress });

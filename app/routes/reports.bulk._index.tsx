@@ -5,7 +5,7 @@ import { MAX_BULK_ROWS } from "~/reports/report-states";
 import { ReportRuleError } from "~/reports/check-reports.server";
 import { bulkRegenerationForm, PERMISSIBLE_PURPOSES, REPORT_PRODUCTS } from "~/reports/identity-form";
 import { parseForm } from "~/staff/forms";
-import { requirePermission } from "~/staff/guards.server";
+import { readForm, requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
 import { Field, FormError } from "~/ui/field";
@@ -42,7 +42,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (Number(request.headers.get("content-length") ?? 0) > MAX_UPLOAD_BYTES * 2) {
     return data({ message: "That upload is too large: keep the list under 1 MB.", fieldErrors: { file: "The file is larger than 1 MB" } as Record<string, string | undefined> }, { status: 413 });
   }
-  const form = await request.formData();
+  const form = await readForm(request);
   const parsed = parseForm(bulkRegenerationForm, form, ["products"]);
   const fieldErrors: Record<string, string | undefined> = parsed.ok ? {} : { ...parsed.fieldErrors };
   const file = form.get("file");

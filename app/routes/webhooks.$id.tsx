@@ -8,6 +8,7 @@ import { CopyButton } from "~/ui/copy-button";
 import { Time } from "~/ui/time";
 import { getDelivery, getEventWithDeliveries, reportsSettledBy } from "~/webhooks/history.server";
 import { rehandleEvent } from "~/webhooks/receive.server";
+import { REDACTED } from "~/webhooks/redact.server";
 
 export const meta: MetaFunction = () => [{ title: "Webhook · Linkdesk" }];
 
@@ -34,6 +35,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     delivery: { ...delivery, body: undefined, receivedAt: delivery.receivedAt.getTime() },
     raw: delivery.body.toString("utf8"),
     pretty: pretty(delivery.body),
+    redacted: delivery.body.includes(`"${REDACTED}"`),
     event: event ? { id: event.id, handlingStatus: event.handlingStatus, handlingResult: event.handlingResult, handledAt: event.handledAt?.getTime() ?? null, handleAttempts: event.handleAttempts, deliveryCount: event.deliveryCount } : null,
     deliveries: deliveries.map((d) => ({ ...d, receivedAt: d.receivedAt.getTime() })),
     reports: event ? reportsSettledBy(context.db, event.id) : [],
@@ -154,9 +156,14 @@ export default function WebhookDelivery() {
       </div>
       <section className="card text-sm" aria-label="Payload">
         <h2 className="font-semibold">Payload</h2>
+        {d.redacted ? (
+          <p className="mt-1 text-slate-600" data-testid="redacted-note">
+            Token values are <Badge tone="slate">redacted</Badge> before a delivery is stored; the body hash above is that of the bytes as received.
+          </p>
+        ) : null}
         {d.pretty ? <pre className="mt-2 overflow-x-auto whitespace-pre-wrap break-all font-mono text-xs">{d.pretty}</pre> : <p className="mt-2 text-slate-600">The body is not JSON.</p>}
         <details className="mt-2">
-          <summary className="cursor-pointer">Raw body, exactly as received ({d.raw.length} characters)</summary>
+          <summary className="cursor-pointer">Raw body, as received{d.redacted ? ", token values redacted" : ""} ({d.raw.length} characters)</summary>
           <pre className="mt-2 overflow-x-auto whitespace-pre-wrap break-all font-mono text-xs">{d.raw}</pre>
         </details>
         <details className="mt-2">

@@ -1,6 +1,7 @@
-import { and, desc, eq, gte, like, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, lt, type SQL } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
 import { auditLog, type AuditEntry } from "../../db/schema";
+import { startsWith } from "../lib/like";
 import type { Role } from "./permissions";
 
 export type Actor = { id: number; email: string; role: Role } | null;
@@ -47,7 +48,7 @@ function where(filter: AuditFilter, beforeId?: number): SQL | undefined {
   // An action filter ending in ".*" matches a family ("staff.*" → every staff action).
   if (filter.action) {
     conditions.push(
-      filter.action.endsWith(".*") ? like(auditLog.action, `${filter.action.slice(0, -1)}%`) : eq(auditLog.action, filter.action),
+      filter.action.endsWith(".*") ? startsWith(auditLog.action, filter.action.slice(0, -1)) : eq(auditLog.action, filter.action),
     );
   }
   if (filter.customerHash) conditions.push(eq(auditLog.customerHash, filter.customerHash));

@@ -96,12 +96,16 @@ export function startStaffSession(
   });
 }
 
-/** Only a path on this site: "/x" but not "//evil.example", "/\\evil.example" or "https://…". */
+/** Only a path on this site: "/x" but not "//evil.example", "/\\evil.example", "https://…" or anything that resolves to one. */
 export function safeRedirectPath(value: unknown, fallback = "/"): string {
   if (typeof value !== "string" || value.length > 2000) return fallback;
   if (!value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return fallback;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\\]/.test(value)) return fallback;
   const parsed = new URL(value, "http://linkdesk.invalid");
-  return parsed.origin === "http://linkdesk.invalid" ? parsed.pathname + parsed.search + parsed.hash : fallback;
+  if (parsed.origin !== "http://linkdesk.invalid") return fallback;
+  // The check that matters is on the path a browser will follow: resolving dot segments ("/.//x", "/a/..//x",
+  // "/%2e//x") can turn an innocent-looking input into a protocol-relative "//x".
+  const path = parsed.pathname + parsed.search + parsed.hash;
+  return path.startsWith("/") && !path.startsWith("//") && !path.startsWith("/\\") ? path : fallback;
 }

@@ -1,5 +1,6 @@
 import { createCookie } from "@remix-run/node";
 import type { AppContext } from "../context";
+import { checkOrigin, CROSS_ORIGIN_MESSAGE } from "../lib/public-origin.server";
 import { can, type Permission } from "./permissions";
 import { resolveSession, type CurrentStaff } from "./sessions.server";
 
@@ -35,33 +36,59 @@ export async function getCurrentStaff(request: Request, context: AppContext): Pr
   return resolveSession(context.db, sessionId, context.now(), context.config.session);
 }
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
 /**
- * Refuses a state-changing request that a browser did not send from one of our own pages. Browsers put Origin on
- * every POST; Sec-Fetch-Site is the fallback. A request carrying neither is refused too.
+ * Refuses a state-changing request that a browser did not send from one of our own pages: its Origin must be one of
+ * the console's configured public origins (app/lib/public-origin.server.ts). The server checks the same rule before
+ * Remix sees the request; this is the route's own check.
  */
-export function assertSameOrigin(request: Request): void {
-  if (SAFE_METHODS.has(request.method.toUpperCase())) return;
-  const origin = request.headers.get("Origin");
-  const site = request.headers.get("Sec-Fetch-Site");
-  const ours = new URL(request.url).origin;
-  const sameOrigin = origin ? origin === ours : site === "same-origin";
-  if (!sameOrigin) {
-    throw new Response("This request did not come from a Linkdesk page, so it was refused.", {
-      status: 403,
-      statusText: "Cross-origin request refused",
-    });
+export function assertSameOrigin(request: Request, context: Pick<AppContext, "config">): void {
+  const verdict = checkOrigin(context.config, request.method, request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"));
+  if (!verdict.ok) {
+    throw new Response(CROSS_ORIGIN_MESSAGE, { status: 403, statusText: "Cross-origin request refused" });
   }
 }
 
+const FORM_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
+const UNREADABLE = "This address takes a submitted form (application/x-www-form-urlencoded or multipart/form-data); the body sent is not one.";
+
+/** A staff action reads only forms: anything else (JSON, text, XML, no type at all) is a 415 with a message. */
+export function assertFormBody(request: Request): void {
+  // No body at all is nothing to misread (a button-only form's POST, as some clients send it).
+  if (SAFE_METHODS.has(request.method.toUpperCase()) || request.body === null || request.headers.get("Content-Length") === "0") return;
+  if (!FORM_TYPES.test(request.headers.get("Content-Type") ?? "")) {
+    throw new Response(UNREADABLE, { status: 415, statusText: "Unsupported Media Type" });
+  }
+}
+
+/** The submitted form; a body that claims to be a form and cannot be read as one is a 400, never a 500. */
+export async function readForm(request: Request): Promise<FormData> {
+  assertFormBody(request);
+  try {
+    return await request.formData();
+  } catch {
+    throw new Response("The submitted form could not be read; send it again from the page.", { status: 400, statusText: "Bad Request" });
+  }
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 export async function requireStaff(request: Request, context: AppContext): Promise<CurrentStaff> {
-  assertSameOrigin(request);
+  assertSameOrigin(request, context);
   const staff = await getCurrentStaff(request, context);
   if (!staff) {
     throw new Response("Sign in to continue.", { status: 401, statusText: "Not signed in" });
   }
+  assertFormBody(request);
   return staff;
+}
+
+function assertCan(staff: CurrentStaff, permission: Permission): void {
+  if (!can(staff.role, permission)) {
+    throw new Response(`Your role (${staff.role}) does not allow this: it needs the "${permission}" permission.`, {
+      status: 403,
+      statusText: "Forbidden",
+    });
+  }
 }
 
 export async function requirePermission(
@@ -70,11 +97,28 @@ export async function requirePermission(
   permission: Permission,
 ): Promise<CurrentStaff> {
   const staff = await requireStaff(request, context);
-  if (!can(staff.role, permission)) {
-    throw new Response(`Your role (${staff.role}) does not allow this: it needs the "${permission}" permission.`, {
-      status: 403,
-      statusText: "Forbidden",
-    });
-  }
+  assertCan(staff, permission);
   return staff;
+}
+
+/**
+ * For an action with several intents (a form's hidden "intent" field), each needing its own permission: the staff
+ * member needs exactly the permission of the intent they sent, checked once. An intent the action does not know is a
+ * 400 (a 403 for a role that may do none of them).
+ */
+export async function requireIntentPermission<I extends string>(
+  request: Request,
+  context: AppContext,
+  needs: Readonly<Record<I, Permission>>,
+): Promise<{ staff: CurrentStaff; form: FormData; intent: I }> {
+  const staff = await requireStaff(request, context);
+  const form = await readForm(request);
+  const intent = form.get("intent");
+  if (typeof intent !== "string" || !Object.hasOwn(needs, intent)) {
+    const permissions = Object.values<Permission>(needs);
+    if (!permissions.some((p) => can(staff.role, p))) assertCan(staff, permissions[0]!);
+    throw new Response(`Unknown action: send one of ${Object.keys(needs).join(", ")} as the intent.`, { status: 400, statusText: "Bad Request" });
+  }
+  assertCan(staff, needs[intent as I]);
+  return { staff, form, intent: intent as I };
 }

@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, inArray, lt, lte, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
+import { contains } from "../lib/like";
 import { parseQuery } from "../lib/query";
 import type { Db } from "../../db/open";
 import { craReports, webhookDeliveries, webhookEvents } from "../../db/schema";
@@ -82,7 +83,7 @@ function conditions(db: Db, f: WebhookFilter): Conditions {
     if (highestId === null) empty = true;
     else c.push(lte(webhookDeliveries.id, highestId));
   }
-  if (f.q) c.push(sql`cast(${webhookDeliveries.body} as text) like ${`%${f.q.replace(/[%_\\]/g, (m) => `\\${m}`)}%`} escape '\\'`);
+  if (f.q) c.push(contains(sql`cast(${webhookDeliveries.body} as text)`, f.q));
   return { c, lowestId, highestId, empty };
 }
 

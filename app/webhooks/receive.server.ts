@@ -3,7 +3,10 @@ import { createHash } from "node:crypto";
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db/open";
 import { webhookEvents } from "../../db/schema";
+import { readCappedBody } from "../lib/capped-body.server";
 import { handleWebhook, type WebhookBody } from "./handlers.server";
+import { redactTokens } from "./redact.server";
+import { keptOfRefused, refusalBudgetFor } from "./refusals.server";
 import { verifyPlaidWebhook, type PlaidKeyCache, type Verification } from "./verify.server";
 
 export const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -22,25 +25,9 @@ export function answerOf(receipt: Receipt): { status: number; body: { received: 
   return { status: receipt.status, body: { received: false, error } };
 }
 
-/** Reads at most 1 MB of the body; a larger one is refused without reading the rest. */
-export async function readRawBody(request: Request): Promise<Buffer | "too-large"> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > MAX_WEBHOOK_BYTES) return "too-large";
-  if (!request.body) return Buffer.alloc(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_WEBHOOK_BYTES) {
-      await reader.cancel();
-      return "too-large";
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+/** Reads at most 1 MB of the body; a larger one is refused without keeping the rest (app/lib/capped-body.server.ts). */
+export function readRawBody(request: Request): Promise<Buffer | "too-large"> {
+  return readCappedBody(request, MAX_WEBHOOK_BYTES);
 }
 
 function parse(raw: Buffer): WebhookBody | null {
@@ -104,12 +91,23 @@ export async function receiveDelivery(deps: ReceiveDeps, delivery: Delivery): Pr
     status = 400;
     reason = "signature verified but the body is not a JSON object";
   }
+  // A refusal is kept bounded, and not at all past its source's per-minute budget (app/webhooks/refusals.server.ts).
+  let kept = body;
+  if (status !== 200) {
+    const budget = refusalBudgetFor(deps.db.$client).admit(clientAddress, receivedAt.getTime());
+    if (!budget.store) return { status, reason, deliveryId: 0, eventId: null, duplicate: false };
+    const bounded = keptOfRefused(body);
+    kept = bounded.kept;
+    const notes = [bounded.note, budget.droppedBefore ? `${budget.droppedBefore} earlier refusals from this address in a minute were not stored` : null].filter(Boolean);
+    if (notes.length) reason = `${reason} (${notes.join("; ")})`;
+  }
   return writerFor(deps.db).write({
     at: receivedAt.getTime(),
     receivedAt,
     status,
     reason,
-    body,
+    // Stored with token values redacted; the hash stays that of the bytes received (app/webhooks/redact.server.ts).
+    body: redactTokens(kept),
     bodySha256,
     parsed,
     headers: JSON.stringify(headers),

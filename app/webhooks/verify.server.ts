@@ -17,22 +17,60 @@ type CachedKey = { jwk: JWKPublicKey; key: KeyObject; fetchedAt: number };
 
 export class KeyUnavailable extends Error {}
 
+/** How long Plaid's "no such key" is believed before that kid may be asked about again. */
+export const KEY_MISS_TTL_MS = 10 * 60_000;
+/** Key fetches to Plaid at most, in any minute, whatever the deliveries claim. */
+export const MAX_KEY_FETCHES_PER_MINUTE = 10;
+const MAX_REMEMBERED_MISSES = 10_000;
+
 /**
  * Verification keys by kid. An unknown kid is fetched; a cached key is fetched again after a while so that an
- * `expired_at` set by a rotation is noticed.
+ * `expired_at` set by a rotation is noticed. A forged delivery must not be able to make the console call Plaid at
+ * will: a kid Plaid does not know is remembered as unknown for a while, concurrent deliveries naming the same kid
+ * share one fetch, and fetches are capped per minute (past the cap an unknown kid is answered 503, which Plaid
+ * retries, and a known key is used as cached). A genuinely new key after a rotation has never been asked about, so
+ * it is fetched and verifies.
  */
 export class PlaidKeyCache {
   private readonly keys = new Map<string, CachedKey>();
+  private readonly misses = new Map<string, number>();
+  private readonly inflight = new Map<string, Promise<CachedKey | null>>();
+  private fetchTimes: number[] = [];
   constructor(
     private readonly fetchKey: (kid: string) => Promise<JWKPublicKey | null>,
     private readonly now: () => number = Date.now,
   ) {}
 
   async get(kid: string): Promise<CachedKey | null> {
+    const now = this.now();
     const cached = this.keys.get(kid);
-    if (cached && this.now() - cached.fetchedAt < KEY_REFRESH_MS) return cached;
+    if (cached && now - cached.fetchedAt < KEY_REFRESH_MS) return cached;
+    const missUntil = this.misses.get(kid);
+    if (missUntil !== undefined) {
+      if (now < missUntil) return null;
+      this.misses.delete(kid);
+    }
+    const pending = this.inflight.get(kid);
+    if (pending) return pending;
+    this.fetchTimes = this.fetchTimes.filter((t) => now - t < 60_000);
+    if (this.fetchTimes.length >= MAX_KEY_FETCHES_PER_MINUTE) {
+      if (cached) return cached;
+      throw new KeyUnavailable(`more than ${MAX_KEY_FETCHES_PER_MINUTE} key lookups in a minute; not asking Plaid about ${kid.slice(0, 64)} now`);
+    }
+    this.fetchTimes.push(now);
+    const fetching = this.fetch(kid).finally(() => this.inflight.delete(kid));
+    this.inflight.set(kid, fetching);
+    return fetching;
+  }
+
+  private async fetch(kid: string): Promise<CachedKey | null> {
     const jwk = await this.fetchKey(kid);
-    if (!jwk) return null;
+    if (!jwk) {
+      if (this.misses.size >= MAX_REMEMBERED_MISSES) this.misses.clear();
+      this.misses.set(kid, this.now() + KEY_MISS_TTL_MS);
+      this.keys.delete(kid);
+      return null;
+    }
     const entry = { jwk, key: createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: "jwk" }), fetchedAt: this.now() };
     this.keys.set(kid, entry);
     return entry;

@@ -60,6 +60,7 @@ describe("signing in", () => {
   });
 
   it("marks the cookie Secure when served over https", async () => {
+    h.config.publicOrigins.push("https://linkdesk.test");
     const request = new Request("https://linkdesk.test/login", {
       method: "POST",
       body: form({ email: h.users.pm.email, password: h.users.pm.password }),

@@ -102,6 +102,15 @@ for (const [path, mod] of Object.entries(modules)) {
         it("refuses a POST from another origin, even from a permitted role", async () => {
           const role = allowed(access)[0]!;
           expect(await send(role, { Origin: "https://evil.example" })).toBe(403);
+          expect(await send(role, { Origin: "null" })).toBe(403);
+        });
+
+        it("answers a body it cannot read (JSON, text, none) with 415, even for a permitted role", async () => {
+          const role = allowed(access)[0]!;
+          for (const [type, body] of [["application/json", "{}"], ["text/plain", "x=1"], [null, "x=1"]] as const) {
+            const request = await h.request("/x", { method, role, body: type ? new Blob([body], { type }) : new Blob([body]) });
+            expect(await statusOf(async () => handler(args(request))), String(type)).toBe(415);
+          }
         });
       }
     });

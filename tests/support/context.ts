@@ -53,7 +53,7 @@ const PASSWORD = "correct horse battery staple";
 export async function createHarness(envOverrides: Record<string, string> = {}): Promise<Harness> {
   const db = freshDb();
   // Unless a test points it at a simulator, Cardlytics is a closed loopback port: calls fail fast as unreachable.
-  const config = loadConfig(testEnv({ CARDLYTICS_BASE_URL: "http://127.0.0.1:9", PLAID_BASE_URL: "http://127.0.0.1:9", ...envOverrides }));
+  const config = loadConfig(testEnv({ CARDLYTICS_BASE_URL: "http://127.0.0.1:9", PLAID_BASE_URL: "http://127.0.0.1:9", PUBLIC_ORIGIN: ORIGIN, ...envOverrides }));
   const cardlytics = new CardlyticsClient({ ...config.cardlytics, retries: 0, timeoutMs: 3000 });
   const clock = new TestClock();
   const passwordHash = await hashPassword(PASSWORD);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, environmentBadge, loadConfig } from "../../app/config/env.server";
+import { clientAddressOf } from "../../app/lib/client-address.server";
 import { testEnv } from "../support/context";
 
 function problems(env: NodeJS.ProcessEnv): string[] {
@@ -27,6 +28,27 @@ describe("configuration", () => {
     ]);
     expect(problems(testEnv({ PORT: "99999" }))[0]).toMatch(/^PORT: /);
     expect(problems(testEnv({ PLAID_ENV: "development" }))[0]).toMatch(/^PLAID_ENV: /);
+  });
+
+  it("reads TRUST_PROXY as a hop count or proxy addresses, refusing 'true', which would believe every hop", () => {
+    expect(problems(testEnv({ TRUST_PROXY: "true" }))[0]).toMatch(/^TRUST_PROXY: .*number of proxies/);
+    expect(problems(testEnv({ TRUST_PROXY: "10.0.0.1, nonsense" }))[0]).toMatch(/^TRUST_PROXY: "nonsense"/);
+    expect(loadConfig(testEnv()).trustProxy).toEqual({ kind: "none" });
+    const xff = "6.6.6.6, 198.51.100.1, 10.0.0.2";
+    expect(clientAddressOf("10.0.0.1", xff, loadConfig(testEnv()).trustProxy)).toBe("10.0.0.1");
+    expect(clientAddressOf("10.0.0.1", xff, loadConfig(testEnv({ TRUST_PROXY: "1" })).trustProxy)).toBe("10.0.0.2");
+    expect(clientAddressOf("10.0.0.1", xff, loadConfig(testEnv({ TRUST_PROXY: "2" })).trustProxy)).toBe("198.51.100.1");
+    expect(clientAddressOf("::ffff:10.0.0.1", xff, loadConfig(testEnv({ TRUST_PROXY: "10.0.0.1,10.0.0.2" })).trustProxy)).toBe("198.51.100.1");
+    // A request that did not come through the named proxy keeps its own address, whatever it wrote.
+    expect(clientAddressOf("192.0.2.5", xff, loadConfig(testEnv({ TRUST_PROXY: "10.0.0.1" })).trustProxy)).toBe("192.0.2.5");
+    expect(clientAddressOf("10.0.0.1", undefined, loadConfig(testEnv({ TRUST_PROXY: "3" })).trustProxy)).toBe("10.0.0.1");
+  });
+
+  it("reads PUBLIC_ORIGIN as a list of origins, refusing anything with a path", () => {
+    expect(loadConfig(testEnv({ PUBLIC_ORIGIN: "https://Linkdesk.example.com, http://10.0.0.5:3000/" })).publicOrigins).toEqual(["https://linkdesk.example.com", "http://10.0.0.5:3000"]);
+    expect(problems(testEnv({ PUBLIC_ORIGIN: "https://linkdesk.example.com/console" }))[0]).toMatch(/^PUBLIC_ORIGIN: .* is not an origin/);
+    expect(problems(testEnv({ PUBLIC_ORIGIN: "linkdesk.example.com" }))[0]).toMatch(/^PUBLIC_ORIGIN: /);
+    expect(loadConfig(testEnv()).publicOrigins).toEqual([]);
   });
 
   it("needs the vendors' credentials unless the simulators stand in for them", () => {
