@@ -48,7 +48,7 @@ export default function Customers() {
       <Form method="post" className="card max-w-2xl space-y-3" noValidate>
         <div>
           <label htmlFor="q" className="label">
-            Hashed or internal customer id, or a Plaid or Cardlytics id
+            Hashed customer id or internal customer id, or a Plaid or Cardlytics id
           </label>
           <input
             id="q"

@@ -218,7 +218,7 @@ export default function Customer() {
             Plaid Check
           </h2>
           <Link className="text-indigo-700 underline" to={`/customers/${data.hash}/check`}>
-            Consumer reports for this customer →
+            Plaid Check consumer reports for this customer →
           </Link>
         </div>
         {stored.checkUser ? (
