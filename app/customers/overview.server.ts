@@ -109,16 +109,18 @@ export function customerOverview(ctx: OverviewCtx, input: { customerHash: string
   );
   const plaid: Promise<PlaidLive> = withinWait(plaidLive, { state: "waiting" as const, waitedMs: LIVE_WAIT_MS });
 
-  const verdict: Promise<Verdict> = Promise.all([withinWait(pending, null), plaid]).then(([answer, p]) => {
+  // The verdict and the packet wait on the same answers, within the same wait.
+  const answered = Promise.all([withinWait(pending, null), plaid]);
+  const verdict: Promise<Verdict> = answered.then(([answer, p]) => {
     const liveById = new Map("items" in p ? p.items.map((l) => [l.itemId, l]) : []);
-    const signals: PlaidItemSignal[] = itemsOfCustomer(db, hash).map((i) => {
+    const signals: PlaidItemSignal[] = items.map((i) => {
       const l = liveById.get(i.itemId);
       return { itemId: i.itemId, institution: i.institutionName, status: l?.ok ? l.status : i.status };
     });
     return verdictFor({ now: ctx.now().getTime(), expiringWithinDays: within, mockData: input.mockData, cardlytics: cardlyticsSignal(answer?.result ?? null), items: signals });
   });
 
-  const escalation: Promise<string> = Promise.all([withinWait(pending, null), plaid]).then(([answer, p]) =>
+  const escalation: Promise<string> = answered.then(([answer, p]) =>
     escalationPacket({
       hash,
       accounts: answer?.result.outcome === "linked" ? [...answer.result.accounts].sort(byAccountId) : stored.accounts,
