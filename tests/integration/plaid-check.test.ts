@@ -7,6 +7,8 @@ import * as reportView from "../../app/routes/reports.$id";
 import * as sandboxPage from "../../app/routes/plaid.sandbox";
 import * as listPage from "../../app/routes/reports._index";
 import * as listCsv from "../../app/routes/reports[.]csv";
+import * as customerData from "../../app/routes/api.customer-data";
+import { createApiKey } from "../../app/funnel/api-keys.server";
 import * as bulkIndex from "../../app/routes/reports.bulk._index";
 import * as bulkRunPage from "../../app/routes/reports.bulk.$runId";
 import { advanceBulkRuns } from "../../app/reports/bulk-runs.server";
@@ -126,6 +128,30 @@ describe("Plaid Check", () => {
     h.db.delete(craReports).run();
     h.db.delete(craUsers).run();
     expect(await post(hash, { intent: "user", ...IDENTITY })).toMatchObject({ status: 409, message: expect.stringContaining("never lets a client_user_id be reused") });
+  });
+
+  it("regenerates for Check users the publisher's backend made and registered, in both user generations", async () => {
+    for (const [s, hash] of [[sim, "5e".repeat(32)], [legacySim, "6f".repeat(32)]] as const) {
+      h = await createHarness(env(s));
+      h.clock.current = new Date(clock.now());
+      // The publisher's backend creates the user with Plaid itself, never through the console, then registers it.
+      const created = (await (await fetch(`${s.url}/user/create`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ client_id: PLAID.clientId, secret: PLAID.secret, client_user_id: `backend-${hash.slice(0, 8)}`}) })).json()) as { user_id: string; user_token?: string };
+      const key = createApiKey(h.db, "backend", { actor: { id: h.users.admin.id, email: h.users.admin.email, role: "admin" }, clientAddress: "127.0.0.1", now: h.clock.now() }, ["customer_data"]).secret;
+      const entry = { type: "check_user", customer_hash: hash, user_id: created.user_id, ...(created.user_token ? { user_token: created.user_token } : {}) };
+      const registered = (await customerData.action({ request: new Request(`${ORIGIN}/api/customer-data`, { method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${key}` }, body: JSON.stringify({ entries: [entry] }) }), context: h.context(), params: {} })) as Response;
+      const reg = await registered.json(); expect(reg, JSON.stringify(reg)).toMatchObject({ accepted: 1 });
+      await mintItemFor(s, hash);
+
+      expect(await post(hash, REQUEST)).toMatchObject({ ok: true, message: expect.stringContaining("queued") });
+      expect(await dispatchReports(h.context())).toBe(1);
+      const sent = s.state.reports.at(-1)!;
+      expect(s.state.users.get(sent.userKey)!.userId).toBe(created.user_id);
+      clock.advance(10_000);
+      await forwardWebhooks(s);
+      expect(h.db.select().from(craReports).get()).toMatchObject({ customerHash: hash, status: "ready", plaidRequestId: sent.requestId, settledBy: "webhook" });
+      const list = await listPage.loader({ request: await h.request(`/reports?customer=${hash}`, { role: "ops" }), context: h.context(), params: {} });
+      expect(JSON.stringify(list)).toContain(hash);
+    }
   });
 
   it("flags a request whose webhook never arrived, on the webhooks page", async () => {
