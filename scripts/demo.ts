@@ -95,6 +95,8 @@ try {
       webhookUrl: running.config.plaid.webhookUrl ?? null,
       events: { baseUrl: running.url, apiKey },
     });
+    // Kept beside the logins, so whoever tries the demo (and its browser tests) can find the traffic's customers.
+    writeFileSync(join(dataDir, "demo-traffic.json"), `${JSON.stringify(outcomes, null, 2)}\n`, { mode: 0o600 });
     console.log(["", ...trafficSummary(outcomes)].join("\n"));
   }
 } catch (error) {

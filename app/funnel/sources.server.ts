@@ -33,6 +33,9 @@ export function recordLinkWebhook(db: Queryable, body: Record<string, unknown>, 
     }
   } else if (code === "ITEM_ADD_RESULT" && sessionId) {
     events.push({ eventId: `link:${sessionId}:ITEM_ADD_RESULT`, name: "item_added", occurredAt: at.getTime(), source: "webhook", linkSessionId: sessionId });
+  } else if (code === "SESSION_FINISHED" && sessionId) {
+    // How the session ended is read from this stored delivery by the customer's Link sessions; no funnel step.
+    return { status: "handled", result: `Link session ${sessionId} finished: ${str(body.status) ?? "no status given"}` };
   } else {
     return { status: "ignored", result: `recorded; LINK/${code} adds nothing to the funnel` };
   }

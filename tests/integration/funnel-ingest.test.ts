@@ -203,6 +203,7 @@ describe("steps the console sees itself", () => {
   it("a LINK webhook's handling result says what reached the funnel", () => {
     const outcome = handleWebhook(h.db, { webhook_type: "LINK", webhook_code: "EVENTS", link_session_id: "ls-9", events: [{ event_name: "OPEN", event_id: "o-9", timestamp: "2026-11-22T11:00:00Z" }] } as never, h.clock.now());
     expect(outcome).toEqual({ status: "handled", result: "funnel: 1 event(s) recorded for Link session ls-9" });
-    expect(handleWebhook(h.db, { webhook_type: "LINK", webhook_code: "SESSION_FINISHED", link_session_id: "ls-9" } as never, h.clock.now())).toMatchObject({ status: "ignored" });
+    expect(handleWebhook(h.db, { webhook_type: "LINK", webhook_code: "SESSION_FINISHED", link_session_id: "ls-9", status: "exited" } as never, h.clock.now())).toEqual({ status: "handled", result: "Link session ls-9 finished: exited" });
+    expect(handleWebhook(h.db, { webhook_type: "LINK", webhook_code: "HANDOFF" } as never, h.clock.now())).toMatchObject({ status: "ignored" });
   });
 });

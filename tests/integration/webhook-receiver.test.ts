@@ -143,10 +143,10 @@ describe("POST /webhooks/plaid", () => {
   });
 
   it("records webhooks nothing acts on yet as ignored, with the reason", async () => {
-    const body = pretty({ webhook_type: "LINK", webhook_code: "SESSION_FINISHED", status: "success", link_session_id: "ls-1", link_token: "link-sandbox-1", environment: "sandbox" });
+    const body = pretty({ webhook_type: "TRANSACTIONS", webhook_code: "SYNC_UPDATES_AVAILABLE", item_id: "item-tx", initial_update_complete: true, historical_update_complete: false, environment: "sandbox" });
     const res = await deliver(body, sign(body));
     expect(res.status).toBe(200);
-    expect(h.db.select().from(webhookEvents).where(eq(webhookEvents.webhookCode, "SESSION_FINISHED")).get()).toMatchObject({ handlingStatus: "ignored", handlingResult: expect.stringContaining("LINK/SESSION_FINISHED") });
+    expect(h.db.select().from(webhookEvents).where(eq(webhookEvents.webhookCode, "SYNC_UPDATES_AVAILABLE")).get()).toMatchObject({ handlingStatus: "ignored", handlingResult: expect.stringContaining("TRANSACTIONS/SYNC_UPDATES_AVAILABLE") });
   });
 
   it("refuses a stale or tampered delivery before it looks up a key or checks a signature", async () => {
