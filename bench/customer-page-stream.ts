@@ -19,7 +19,7 @@ import { playTraffic } from "../simulators/traffic";
 
 const iterations = Number(process.argv[2] ?? 8);
 const dir = mkdtempSync(join(tmpdir(), "linkdesk-bench-stream-"));
-const env = {
+const env: NodeJS.ProcessEnv & Record<"DATABASE_PATH" | "CUSTOMER_ID_HMAC_KEY", string> = {
   ...process.env,
   NODE_ENV: "production",
   DATABASE_PATH: join(dir, "linkdesk.db"),

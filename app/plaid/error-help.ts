@@ -2,7 +2,7 @@
 const HELP: Record<string, string> = {
   INVALID_API_KEYS: "Plaid does not recognise our client id or secret for this environment. Check PLAID_CLIENT_ID, PLAID_SECRET and PLAID_ENV.",
   INVALID_PUBLIC_TOKEN: "The public token is unknown, already exchanged, or older than 30 minutes. Mint a new one.",
-  INVALID_ACCESS_TOKEN: "Plaid does not know this item's access token (wrong environment, or it was removed).",
+  INVALID_ACCESS_TOKEN: "Plaid does not know this item's access token (wrong environment, or it was removed). Ask the publisher's backend to register the item's current access token; if the customer removed the bank, the item is gone and they must link again.",
   INVALID_ACCOUNT_ID: "That account does not belong to this item. Pick one of the item's own accounts.",
   INVALID_INSTITUTION: "Plaid does not know that institution id. Pick one from the list.",
   INVALID_CREDENTIALS: "The test persona's password was wrong. user_good needs pass_good; user_bank_income needs {}.",
@@ -33,7 +33,7 @@ const HELP: Record<string, string> = {
   DATA_QUALITY_CHECK_FAILED: "The bank's data was inconsistent. Plaid advises trying again in a day or two.",
   CHECK_REPORT_FAILED: "Plaid could not generate the report. The Items below show which bank failed and why.",
   USER_CHECK_REPORT_FAILED: "Plaid could not generate the report. The Items below show which bank failed and why.",
-  USER_NOT_FOUND: "Plaid does not know this Check user (removed, or created in another environment).",
+  USER_NOT_FOUND: "Plaid does not know this Check user (removed, or created in another environment). Ask the publisher's backend which user_id it holds for this customer and register that one.",
   INVALID_USER_TOKEN: "Plaid does not recognise the stored user_token (another environment, or the user was removed).",
 };
 
