@@ -1,5 +1,6 @@
 import { vitePlugin as remix } from "@remix-run/dev";
-import { defineConfig } from "vite";
+import { cpSync } from "node:fs";
+import { defineConfig, type Plugin } from "vite";
 import tsconfigPaths from "vite-tsconfig-paths";
 
 declare module "@remix-run/node" {
@@ -8,8 +9,29 @@ declare module "@remix-run/node" {
   }
 }
 
+/**
+ * The server is part of the server build (see app/entry.server.tsx), and db/migrate.ts finds the migrations beside
+ * its own module: they are copied next to the built server, so `npm start` needs nothing but `build/`.
+ */
+function migrationsBesideServer(): Plugin {
+  let outDir = "";
+  let ssr = false;
+  return {
+    name: "linkdesk-migrations",
+    apply: "build",
+    configResolved(config) {
+      outDir = config.build.outDir;
+      ssr = Boolean(config.build.ssr);
+    },
+    closeBundle() {
+      if (ssr) cpSync("db/migrations", `${outDir}/migrations`, { recursive: true });
+    },
+  };
+}
+
 export default defineConfig({
   plugins: [
+    migrationsBesideServer(),
     remix({
       future: {
         v3_fetcherPersist: true,

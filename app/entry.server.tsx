@@ -6,6 +6,10 @@ import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { NonceContext } from "./ui/nonce";
 
+// The production server is part of this build (server/start.js calls it), so that the routes, the webhook receiver
+// and the background work share one module graph: one group-commit writer, one set of caches.
+export { main, startConsole } from "../server/main";
+
 const ABORT_DELAY = 5_000;
 
 // Remix's default server entry, with one addition: every script it renders carries the request's CSP nonce, so the

@@ -6,13 +6,21 @@ import { join, resolve } from "node:path";
 import { openDatabase } from "../db/open";
 import { runMigrations } from "../db/migrate";
 import { newDemoLogins, seedDemoStaff, type DemoLogin } from "../db/seed";
-import { closeOnSignals, exitOnConfigError, startConsole } from "../server/main";
+import { pathToFileURL } from "node:url";
+import type * as ServerMain from "../server/main";
 import { eq } from "drizzle-orm";
 import { createApiKey } from "../app/funnel/api-keys.server";
 import { apiKeys, staffUsers } from "../db/schema";
 import { hashCustomerId } from "../simulators/cardlytics/seed";
 import { historicalJourneys, postFunnelEvents } from "../simulators/funnel-history";
 import { playTraffic, trafficSummary } from "../simulators/traffic";
+
+type ServerModule = typeof ServerMain;
+// Outside development the console runs from its production build, as `npm start` does, so the demo exercises the
+// same single module graph; in development Vite serves the app and the server runs from source.
+const server: ServerModule =
+  process.env.LINKDESK_DEV === "1" ? await import("../server/main") : ((await import(pathToFileURL(resolve("build/server/index.js")).href)) as { entry: { module: ServerModule } }).entry.module;
+const { closeOnSignals, exitOnConfigError, startConsole } = server;
 
 const dataDir = resolve(process.env.LINKDESK_DATA_DIR ?? "data");
 if (process.argv.includes("--fresh")) rmSync(dataDir, { recursive: true, force: true });

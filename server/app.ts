@@ -40,7 +40,7 @@ function webhookFastPath(services: Pick<AppContext, "db" | "webhookKeys">, confi
 
 export type RunningServer = { url: string; server: Server; close: () => Promise<void> };
 
-type BuildSource = { kind: "production"; buildPath: string } | { kind: "development" };
+type BuildSource = { kind: "production"; buildPath: string; build?: ServerBuild } | { kind: "development" };
 
 /**
  * The HTTP front: static assets, security headers, and Remix with the context every loader and action receives.
@@ -65,7 +65,7 @@ export async function startHttpServer(config: Config, services: Pick<AppContext,
     const clientDir = join(source.buildPath, "client");
     app.use("/assets", express.static(join(clientDir, "assets"), { immutable: true, maxAge: "1y" }));
     app.use(express.static(clientDir, { maxAge: "1h" }));
-    build = (await import(pathToFileURL(join(source.buildPath, "server", "index.js")).href)) as ServerBuild;
+    build = source.build ?? ((await import(pathToFileURL(join(source.buildPath, "server", "index.js")).href)) as ServerBuild);
   }
 
   app.all(

@@ -1,5 +1,6 @@
 // The console's entry point: `npm start` (production build) and `npm run dev` (Vite in middleware mode).
 import { resolve } from "node:path";
+import type { ServerBuild } from "@remix-run/node";
 import { ConfigError, loadConfig, type Config } from "../app/config/env.server";
 import { openDatabase, type Db } from "../db/open";
 import { refreshPlannerStats, runMigrations } from "../db/migrate";
@@ -27,7 +28,11 @@ function onSimulators(config: Config, sims: RunningSimulators): Config {
   };
 }
 
-export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promise<Console> {
+/**
+ * Starts the whole console. In production the Remix build is given (the one this module was loaded from); without
+ * one, the build under `build/` is loaded, or Vite serves the app when LINKDESK_DEV=1.
+ */
+export async function startConsole(env: NodeJS.ProcessEnv = process.env, options: { build?: ServerBuild } = {}): Promise<Console> {
   let config = loadConfig(env);
   const simulators = config.simulators ? await startSimulators({ customerIdHmacKey: config.customerIdHmacKey, env }) : null;
   if (simulators) config = onSimulators(config, simulators);
@@ -46,7 +51,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
   const running = await startHttpServer(
     config,
     { db, cardlytics, plaid, webhookKeys: new PlaidKeyCache(plaidKeyFetcher(plaid)) },
-    dev ? { kind: "development" } : { kind: "production", buildPath: resolve("build") },
+    dev ? { kind: "development" } : { kind: "production", buildPath: resolve("build"), build: options.build },
   );
   // Plaid must call back somewhere: by default, this console's own receiver.
   config.plaid.webhookUrl ??= `${running.url}/webhooks/plaid`;
@@ -113,10 +118,13 @@ export function closeOnSignals(close: () => Promise<void>): void {
   }
 }
 
-const isEntry = process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname);
-if (isEntry) {
+/**
+ * `npm start`: the production server, called by server/start.js with the build this module is part of, so the
+ * routes, the webhook receiver and the background work are one module graph.
+ */
+export async function main(build?: ServerBuild): Promise<void> {
   try {
-    const running = await startConsole();
+    const running = await startConsole(process.env, { build });
     console.log(`Linkdesk is listening on ${running.url}`);
     closeOnSignals(running.close);
   } catch (error) {
