@@ -3,6 +3,8 @@ import type { PlaidApi } from "plaid";
 import type { CardlyticsClient } from "./cardlytics/client.server";
 import type { Config } from "./config/env.server";
 import type { PlaidKeyCache } from "./webhooks/verify.server";
+import type { Logger } from "./ops/log.server";
+import type { Metrics } from "./ops/metrics.server";
 
 /** What the server hands every loader and action: routes never open their own handles or read the environment. */
 export type AppContext = {
@@ -15,6 +17,13 @@ export type AppContext = {
   now: () => Date;
   /** This response's Content-Security-Policy nonce (server/security.ts); absent outside the HTTP server. */
   cspNonce?: string;
+  /** This request's id (server/app.ts): echoed in X-Request-Id, shown on the error page, on every log line. */
+  requestId?: string;
+  /** The request's logger: every line carries the request id. */
+  log?: Logger;
+  metrics?: Metrics;
+  /** Filled in while the request runs, read when it is logged: who made it. */
+  requestMeta?: { staffId?: number };
 };
 
 declare module "@remix-run/node" {

@@ -1,5 +1,5 @@
 import { PassThrough } from "node:stream";
-import type { AppLoadContext, EntryContext } from "@remix-run/node";
+import type { ActionFunctionArgs, AppLoadContext, EntryContext, LoaderFunctionArgs } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
 import { RemixServer } from "@remix-run/react";
 import { isbot } from "isbot";
@@ -11,6 +11,17 @@ import { NonceContext } from "./ui/nonce";
 export { main, startConsole } from "../server/main";
 
 const ABORT_DELAY = 5_000;
+
+function logError(error: unknown, request: Request, context: AppLoadContext) {
+  if (request.signal.aborted) return; // the browser went away: nothing failed
+  if (context.log) context.log.error({ err: error }, "unexpected error while answering");
+  else console.error(error);
+}
+
+/** Every error a loader or action throws (not a thrown Response) is logged once here, with its stack and request id. */
+export function handleError(error: unknown, { request, context }: LoaderFunctionArgs | ActionFunctionArgs) {
+  logError(error, request, context);
+}
 
 // Remix's default server entry, with one addition: every script it renders carries the request's CSP nonce, so the
 // Content-Security-Policy can refuse any inline script that does not (an injected one).
@@ -36,8 +47,8 @@ export default function handleRequest(request: Request, responseStatusCode: numb
         onShellError: reject,
         onError(error: unknown) {
           responseStatusCode = 500;
-          // Errors before the shell is rendered reject and are logged by Remix; later ones are logged here.
-          if (shellRendered) console.error(error);
+          // Errors before the shell is rendered reject and are logged by handleError; later ones are logged here.
+          if (shellRendered) logError(error, request, loadContext);
         },
       },
     );

@@ -30,8 +30,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return {
     staff: staff ? { name: staff.name, email: staff.email, role: staff.role } : null,
     badge: environmentBadge(context.config),
+    requestId: context.requestId ?? null,
   };
 }
+
+// The root's data carries the request id, so it runs on every navigation: an error page then names the request
+// that failed, which staff can quote.
+export const shouldRevalidate = () => true;
 
 const BADGE_STYLES: Record<EnvironmentBadge, string> = {
   SIMULATOR: "bg-emerald-100 text-emerald-900 border-emerald-300",
@@ -226,12 +231,18 @@ export function ErrorBoundary() {
   const message = MESSAGES[status] ?? MESSAGES[500]!;
   // A thrown Response's body is our own plain-text explanation; anything else (a crash) is never shown raw.
   const detail = isRouteErrorResponse(error) && typeof error.data === "string" && status < 500 ? error.data : null;
+  const requestId = useRouteLoaderData<typeof loader>("root")?.requestId ?? null;
   return (
     <div className="mx-auto max-w-xl py-12" data-testid="error-page" data-status={status}>
       <p className="text-sm font-semibold text-indigo-600">Error {status}</p>
       <h1 className="mt-1 text-2xl font-bold">{message.title}</h1>
       <p className="mt-2 text-slate-600">{message.body}</p>
       {detail ? <p className="mt-2 text-slate-800">{detail}</p> : null}
+      {status >= 500 && requestId ? (
+        <p className="mt-4 text-sm text-slate-700" data-testid="error-request-id">
+          Request id <code className="font-mono">{requestId}</code>: quote it when you report this.
+        </p>
+      ) : null}
       <div className="mt-6 flex gap-2">
         {status === 401 ? <SignInRedirect /> : <Link className="btn" to="/">Go to Home</Link>}
       </div>

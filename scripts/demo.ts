@@ -46,6 +46,8 @@ const env: NodeJS.ProcessEnv = {
   ...secrets,
   DATABASE_PATH: process.env.DATABASE_PATH ?? join(dataDir, "linkdesk.db"),
   LINKDESK_SIMULATORS: process.env.LINKDESK_SIMULATORS ?? "on",
+  // The demo's terminal shows its banner and summaries; request lines would bury them. LOG_LEVEL=info shows them.
+  LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   PORT: process.env.PORT ?? "3000",
 };
 

@@ -13,10 +13,18 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AppContext } from "../app/context";
 import type { Config } from "../app/config/env.server";
+import type { Logger } from "../app/ops/log.server";
+import type { Metrics } from "../app/ops/metrics.server";
+import { timingSafeEqual } from "node:crypto";
+import { edgeObserver, type Observed } from "./observe";
+import { routeLabeller } from "./route-label";
 
-function webhookFastPath(services: Pick<AppContext, "db" | "webhookKeys">, config: Config) {
+export type ServerServices = Pick<AppContext, "db" | "cardlytics" | "plaid" | "webhookKeys"> & { log: Logger; metrics: Metrics };
+
+function webhookFastPath(services: ServerServices, config: Config, observe: (req: IncomingMessage, res: ServerResponse) => Observed) {
   const trustsPeer = config.trustProxy.kind !== "none";
   return (req: IncomingMessage, res: ServerResponse) => {
+    const { log } = observe(req, res);
     const answer = (status: number, body: string) => res.writeHead(status, { ...machineAnswerHeaders(isSecure(req, trustsPeer)), "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
     void readCappedNodeBody(req, MAX_WEBHOOK_BYTES).then((raw) => {
       const header = (name: string) => {
@@ -27,10 +35,12 @@ function webhookFastPath(services: Pick<AppContext, "db" | "webhookKeys">, confi
       receiveDelivery({ db: services.db, keys: services.webhookKeys, now: () => new Date() }, { raw, header, clientAddress }).then(
         (receipt) => {
           const a = answerOf(receipt);
+          services.metrics.webhookDeliveries.inc({ verdict: receipt.status === 200 ? "verified" : "rejected", status: String(receipt.status), duplicate: String(receipt.duplicate) });
+          if (receipt.status !== 200) log.warn({ status: receipt.status, reason: receipt.reason, deliveryId: receipt.deliveryId }, "webhook refused");
           answer(a.status, JSON.stringify(a.body));
         },
         (error: unknown) => {
-          console.error("webhook receiver failed", error);
+          log.error({ err: error }, "webhook receiver failed");
           answer(500, '{"received":false,"error":"internal error"}');
         },
       );
@@ -38,7 +48,7 @@ function webhookFastPath(services: Pick<AppContext, "db" | "webhookKeys">, confi
   };
 }
 
-export type RunningServer = { url: string; server: Server; close: () => Promise<void> };
+export type RunningServer = { url: string; server: Server; close: (deadlineMs?: number) => Promise<{ cutOff: number }> };
 
 type BuildSource = { kind: "production"; buildPath: string; build?: ServerBuild } | { kind: "development" };
 
@@ -46,9 +56,16 @@ type BuildSource = { kind: "production"; buildPath: string; build?: ServerBuild 
  * The HTTP front: static assets, security headers, and Remix with the context every loader and action receives.
  * The caller owns the database handle (opened and migrated before this runs) and the vendor clients.
  */
-export async function startHttpServer(config: Config, services: Pick<AppContext, "db" | "cardlytics" | "plaid" | "webhookKeys">, source: BuildSource): Promise<RunningServer> {
+export async function startHttpServer(config: Config, services: ServerServices, source: BuildSource): Promise<RunningServer> {
+  const { log: logger, metrics, ...appServices } = services;
+  let labelRoute: ((pathname: string) => string) | null = null;
+  const observe = edgeObserver(config, logger, metrics, () => labelRoute);
   const app = express();
   app.disable("x-powered-by");
+  app.use((req, res, next) => {
+    res.locals.observed = observe(req, res);
+    next();
+  });
   // The same rule as clientAddressOf, so req.ip, req.secure and req.hostname believe exactly the trusted hops.
   app.set("trust proxy", trustsHop(config.trustProxy));
   app.use(headersMiddleware(config));
@@ -61,12 +78,39 @@ export async function startHttpServer(config: Config, services: Pick<AppContext,
     const devServer = await vite.createServer({ server: { middlewareMode: true } });
     app.use(devServer.middlewares);
     build = () => devServer.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
+    // Route labels for the logs and metrics come from the same route table once Vite has loaded it.
+    let labelling = false;
+    const load = build;
+    app.use((_req, _res, next) => {
+      if (!labelling) {
+        labelling = true;
+        void load().then((b) => (labelRoute = routeLabeller(b.routes)), () => (labelling = false));
+      }
+      next();
+    });
   } else {
     const clientDir = join(source.buildPath, "client");
     app.use("/assets", express.static(join(clientDir, "assets"), { immutable: true, maxAge: "1y" }));
     app.use(express.static(clientDir, { maxAge: "1h" }));
     build = source.build ?? ((await import(pathToFileURL(join(source.buildPath, "server", "index.js")).href)) as ServerBuild);
+    labelRoute = routeLabeller(build.routes);
   }
+
+  // Prometheus scrapes: only with the configured bearer token; without one, the endpoint does not exist.
+  app.get("/metrics", (req, res) => {
+    const expected = config.metricsToken;
+    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? "";
+    if (!expected) return void res.status(404).type("text/plain").send("Not found: set METRICS_TOKEN to turn /metrics on.");
+    const ok = given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+    if (!ok) return void res.status(401).set("WWW-Authenticate", 'Bearer realm="linkdesk-metrics"').type("text/plain").send("A bearer token is required (METRICS_TOKEN).");
+    void metrics.registry.metrics().then(
+      (text) => res.status(200).type(metrics.registry.contentType).send(text),
+      (error: unknown) => {
+        (res.locals.observed as Observed).log.error({ err: error }, "metrics collection failed");
+        res.status(500).type("text/plain").send("metrics collection failed");
+      },
+    );
+  });
 
   app.all(
     "*",
@@ -74,8 +118,12 @@ export async function startHttpServer(config: Config, services: Pick<AppContext,
     createRequestHandler({
       build,
       mode: source.kind,
-      getLoadContext: (req): AppContext => ({
-        ...services,
+      getLoadContext: (req, res): AppContext => ({
+        ...appServices,
+        metrics,
+        requestId: (res.locals.observed as Observed).requestId,
+        log: (res.locals.observed as Observed).log,
+        requestMeta: (res.locals.observed as Observed).meta,
         config,
         clientAddress: clientAddressOf(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.trustProxy),
         now: () => new Date(),
@@ -86,8 +134,12 @@ export async function startHttpServer(config: Config, services: Pick<AppContext,
 
   // Plaid webhooks take a direct path to the receiver: no Remix request conversion, no compression, no session
   // lookup, just the raw bytes. The Remix route at the same address serves development and tests.
-  const receive = webhookFastPath(services, config);
+  const receive = webhookFastPath(services, config, observe);
+  // Requests not yet answered: what a shutdown waits for, and names if its deadline cuts them off.
+  const open = new Set<ServerResponse>();
   const server = createServer((req, res) => {
+    open.add(res);
+    res.once("close", () => open.delete(res));
     if (req.method === "POST" && req.url?.split("?")[0] === "/webhooks/plaid") receive(req, res);
     else app(req, res);
   });
@@ -102,6 +154,22 @@ export async function startHttpServer(config: Config, services: Pick<AppContext,
   return {
     url: `http://${host}:${port}`,
     server,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: (deadlineMs = 10_000) =>
+      new Promise<{ cutOff: number }>((resolve) => {
+        // Keep-alive connections go as soon as they are idle; busy ones finish their request first.
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        const timer = setTimeout(() => {
+          const cutOff = open.size;
+          server.closeAllConnections();
+          clearInterval(idle);
+          resolve({ cutOff });
+        }, deadlineMs);
+        server.close(() => {
+          clearInterval(idle);
+          clearTimeout(timer);
+          resolve({ cutOff: 0 });
+        });
+        server.closeIdleConnections();
+      }),
   };
 }

@@ -1,6 +1,9 @@
 // The console's entry point: `npm start` (production build) and `npm run dev` (Vite in middleware mode).
 import { resolve } from "node:path";
 import type { ServerBuild } from "@remix-run/node";
+import type { DestinationStream } from "pino";
+import { createLogger, type Logger } from "../app/ops/log.server";
+import { Metrics, type VendorCall } from "../app/ops/metrics.server";
 import { ConfigError, loadConfig, type Config } from "../app/config/env.server";
 import { openDatabase, type Db } from "../db/open";
 import { refreshPlannerStats, runMigrations } from "../db/migrate";
@@ -17,7 +20,7 @@ import { markInterruptedRehandleJobs } from "../app/webhooks/rehandle-jobs.serve
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
 
-export type Console = RunningServer & { db: Db; config: Config; simulators: RunningSimulators | null };
+export type Console = Omit<RunningServer, "close"> & { db: Db; config: Config; simulators: RunningSimulators | null; log: Logger; metrics: Metrics; close: () => Promise<void> };
 
 /** Points the vendor settings at the in-process simulators: the only place the console knows they exist. */
 function onSimulators(config: Config, sims: RunningSimulators): Config {
@@ -32,8 +35,10 @@ function onSimulators(config: Config, sims: RunningSimulators): Config {
  * Starts the whole console. In production the Remix build is given (the one this module was loaded from); without
  * one, the build under `build/` is loaded, or Vite serves the app when LINKDESK_DEV=1.
  */
-export async function startConsole(env: NodeJS.ProcessEnv = process.env, options: { build?: ServerBuild } = {}): Promise<Console> {
+export async function startConsole(env: NodeJS.ProcessEnv = process.env, options: { build?: ServerBuild; logDestination?: DestinationStream } = {}): Promise<Console> {
   let config = loadConfig(env);
+  const dev = env.LINKDESK_DEV === "1";
+  const log = createLogger({ level: config.logLevel, pretty: dev && !options.logDestination, destination: options.logDestination });
   const simulators = config.simulators ? await startSimulators({ customerIdHmacKey: config.customerIdHmacKey, env }) : null;
   if (simulators) config = onSimulators(config, simulators);
   const db = openDatabase(config.databasePath);
@@ -45,12 +50,20 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
   pruneSessions(db, new Date(), config.session);
   markInterruptedJobs(db, new Date());
   markInterruptedRehandleJobs(db, new Date());
-  const dev = env.LINKDESK_DEV === "1";
-  const cardlytics = new CardlyticsClient(config.cardlytics);
-  const plaid = createPlaidClient(config);
+  const metrics = new Metrics(db, config.databasePath);
+  // Every vendor call is logged (vendor, endpoint, status, latency, the vendor's request id) and counted.
+  const vendorLog = log.child({ component: "vendor" });
+  const onCall = (call: VendorCall) => {
+    metrics.vendorCall(call);
+    const line = { vendor: call.vendor, endpoint: call.endpoint, status: call.status, ms: Math.round(call.ms), vendorRequestId: call.requestId };
+    if (typeof call.status === "number" && call.status < 500) vendorLog.info(line, "vendor call");
+    else vendorLog.warn(line, "vendor call failed");
+  };
+  const cardlytics = new CardlyticsClient({ ...config.cardlytics, onCall });
+  const plaid = createPlaidClient(config, undefined, onCall);
   const running = await startHttpServer(
     config,
-    { db, cardlytics, plaid, webhookKeys: new PlaidKeyCache(plaidKeyFetcher(plaid)) },
+    { db, cardlytics, plaid, webhookKeys: new PlaidKeyCache(plaidKeyFetcher(plaid)), log, metrics },
     dev ? { kind: "development" } : { kind: "production", buildPath: resolve("build"), build: options.build },
   );
   // Plaid must call back somewhere: by default, this console's own receiver.
@@ -58,23 +71,33 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
   // The Plaid Check queue: bulk runs feed it a bounded number at a time (their progress is in the database, so a
   // restart carries on where it stopped); queued regenerations go out in order, within the per-minute cap.
   const reportDeps = { db, plaid, config, now: () => new Date() };
-  let dispatching = false;
+  let dispatching: Promise<void> | null = null;
   const dispatcher = setInterval(() => {
     if (dispatching) return;
-    dispatching = true;
-    void Promise.resolve()
+    dispatching = Promise.resolve()
       .then(() => advanceBulkRuns(reportDeps))
       .then(() => dispatchReports(reportDeps))
-      .catch((error: unknown) => console.error("report dispatch failed", error))
-      .finally(() => (dispatching = false));
+      .then(
+        (sent) => {
+          metrics.jobs.inc({ kind: "check_dispatch", outcome: "ok" });
+          if (sent) log.info({ job: "check_dispatch", sent }, "Plaid Check requests sent");
+        },
+        (error: unknown) => {
+          metrics.jobs.inc({ kind: "check_dispatch", outcome: "error" });
+          log.error({ err: error, job: "check_dispatch" }, "report dispatch failed; it runs again at the next tick");
+        },
+      )
+      .finally(() => (dispatching = null));
   }, 2000);
   dispatcher.unref();
   // Housekeeping that fails (a busy database, say) is tried again at the next sweep, never taking the console down.
   const housekeeping = (name: string, job: () => unknown) => {
     try {
       job();
+      metrics.jobs.inc({ kind: name, outcome: "ok" });
     } catch (error) {
-      console.error(`${name} failed; it runs again at the next sweep`, error);
+      metrics.jobs.inc({ kind: name, outcome: "error" });
+      log.error({ err: error, job: name }, `${name} failed; it runs again at the next sweep`);
     }
   };
   housekeeping("webhook pruning", () => pruneWebhooks(db, new Date(), config.webhookRetentionDays));
@@ -92,12 +115,28 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
     db,
     config,
     simulators,
+    log,
+    metrics,
+    // Graceful: no new connections, in-flight requests (and the webhook group commits they wait on) finish, a running
+    // dispatch tick finishes, then the simulators and last the database close. Whatever is still running at the
+    // deadline is cut off and named in the log.
     close: async () => {
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      log.info({ timeoutMs: config.shutdownTimeoutMs }, "shutting down");
       clearInterval(sweep);
       clearInterval(dispatcher);
-      await running.close();
+      const { cutOff } = await running.close(config.shutdownTimeoutMs);
+      let dispatchCutOff = false;
+      if (dispatching) {
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<"deadline">((r) => (timer = setTimeout(() => r("deadline"), Math.max(0, deadline - Date.now()))));
+        dispatchCutOff = (await Promise.race([dispatching.then(() => "done" as const), expired])) === "deadline";
+        clearTimeout(timer);
+      }
+      if (cutOff || dispatchCutOff) log.warn({ requestsCutOff: cutOff, dispatchCutOff }, "shutdown deadline reached; this was cut off");
       await simulators?.close();
       db.$client.close();
+      log.info("stopped");
     },
   };
 }
@@ -125,7 +164,9 @@ export function closeOnSignals(close: () => Promise<void>): void {
 export async function main(build?: ServerBuild): Promise<void> {
   try {
     const running = await startConsole(process.env, { build });
-    console.log(`Linkdesk is listening on ${running.url}`);
+    running.log.info({ url: running.url }, `Linkdesk is listening on ${running.url}`);
+    // A rejection nothing awaited is a bug; it is logged with its stack rather than ending the process.
+    process.on("unhandledRejection", (reason) => running.log.error({ err: reason }, "unhandled rejection"));
     closeOnSignals(running.close);
   } catch (error) {
     exitOnConfigError(error);

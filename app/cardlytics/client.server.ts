@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import { Agent, request, type Dispatcher } from "undici";
+import type { VendorCall } from "../ops/metrics.server";
 
 // The only code that speaks to the Cardlytics Rewards API. It knows the vendor's quirks: a 500 from startSession
 // means rejected credentials, a 401 means "start a new session", 204 means "no linked account".
@@ -41,6 +43,10 @@ export type CardlyticsClientOptions = {
   retries?: number;
   backoffMs?: number;
   dispatcher?: Dispatcher;
+  /** Told of every HTTP call made, for the logs and metrics. */
+  onCall?: (call: VendorCall) => void;
+  /** How many customers' session tokens are kept; the least recently used go first. */
+  maxSessions?: number;
 };
 
 const SESSION_LIFETIME_MS = 15 * 60_000;
@@ -50,18 +56,23 @@ const SESSION_MARGIN_MS = 60_000;
 type Attempt = { status: number; body: string; requestId: string } | { error: "timeout" | "unreachable"; requestId: string; message: string };
 
 export class CardlyticsClient {
-  private readonly sessions = new Map<string, { token: string; expiresAt: number }>();
+  // One session token per customer (Cardlytics binds a session to x-source-customer-id), so the cache is bounded.
+  private readonly sessions: LRUCache<string, { token: string; expiresAt: number }>;
   private readonly dispatcher: Dispatcher;
   private readonly now: () => number;
 
   constructor(private readonly options: CardlyticsClientOptions) {
     this.now = options.now ?? Date.now;
+    this.sessions = new LRUCache({ max: options.maxSessions ?? 5000 });
     this.dispatcher = options.dispatcher ?? new Agent({ connect: { timeout: options.timeoutMs ?? 5000 } });
   }
 
   private async send(method: "GET" | "POST" | "DELETE", path: string, headers: Record<string, string>, body?: unknown): Promise<Attempt> {
     const requestId = randomUUID();
     const timeout = this.options.timeoutMs ?? 5000;
+    const started = performance.now();
+    const endpoint = path.split("?")[0]!;
+    const report = (status: VendorCall["status"], id: string | null) => this.options.onCall?.({ vendor: "cardlytics", endpoint, status, ms: performance.now() - started, requestId: id });
     try {
       const res = await request(new URL(path, this.options.baseUrl), {
         method,
@@ -72,10 +83,13 @@ export class CardlyticsClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.body.text();
-      return { status: res.statusCode, body: text, requestId: headerValue(res.headers["x-cdlx-request-id"]) ?? requestId };
+      const answeredId = headerValue(res.headers["x-cdlx-request-id"]) ?? requestId;
+      report(res.statusCode, answeredId);
+      return { status: res.statusCode, body: text, requestId: answeredId };
     } catch (error) {
       const code = (error as { code?: string }).code ?? "";
       const timedOut = /TIMEOUT/.test(code);
+      report(timedOut ? "timeout" : "unreachable", requestId);
       return { error: timedOut ? "timeout" : "unreachable", requestId, message: timedOut ? `no answer within ${timeout} ms` : (error as Error).message };
     }
   }
@@ -115,6 +129,17 @@ export class CardlyticsClient {
     if (!fresh && cached && cached.expiresAt > this.now()) return { token: cached.token };
     this.sessions.delete(customerId);
     return this.startSession(customerId);
+  }
+
+  /**
+   * Whether Cardlytics answers and accepts our credentials: one startSession for a probe customer id that belongs to
+   * nobody (its token is not kept). For readiness; never retried.
+   */
+  async checkCredentials(): Promise<{ ok: true; requestId: string } | { ok: false; reason: FailureReason; requestId: string }> {
+    const a = await this.send("POST", "/v2/session/startSession", { "x-source-customer-id": "0".repeat(64) }, { clientId: this.options.clientId, secret: this.options.secret });
+    if ("error" in a) return { ok: false, reason: a.error, requestId: a.requestId };
+    if (a.status === 200) return { ok: true, requestId: a.requestId };
+    return { ok: false, reason: a.status === 500 || a.status === 401 ? "credentials-rejected" : classify(a.status), requestId: a.requestId };
   }
 
   /** GET /v2/data/accountLink for one customer hash: a cached session, one new session and one retry on a 401. */

@@ -89,6 +89,14 @@ const schema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt(5),
   LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(20),
   LOGIN_FAILURE_WINDOW_MINUTES: positiveInt(15),
+  // JSON lines on stdout at this level and above; `silent` turns logging off.
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  // GET /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, /metrics is off (404).
+  METRICS_TOKEN: z.string().min(24, "METRICS_TOKEN must be at least 24 characters").optional(),
+  // On SIGTERM/SIGINT: how long in-flight requests and background work get before the process exits anyway.
+  SHUTDOWN_TIMEOUT_SECONDS: positiveInt(20),
+  // Readiness fails when the oldest queued Plaid Check request has waited longer than this.
+  READY_MAX_QUEUE_LAG_MINUTES: positiveInt(10),
 });
 
 export type Config = {
@@ -110,6 +118,10 @@ export type Config = {
   webhookRetentionDays: number;
   cra: { cooldownMs: number; maxPerMinute: number; webhookTimeoutMs: number; bulkConcurrency: number };
   loginThrottle: { maxPerAccount: number; maxPerAddress: number; windowMs: number };
+  logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  metricsToken: string | null;
+  shutdownTimeoutMs: number;
+  readyMaxQueueLagMs: number;
 };
 
 export class ConfigError extends Error {
@@ -170,6 +182,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowMs: e.LOGIN_FAILURE_WINDOW_MINUTES * 60_000,
     },
+    logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN ?? null,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    readyMaxQueueLagMs: e.READY_MAX_QUEUE_LAG_MINUTES * 60_000,
   };
 }
 

@@ -1,9 +1,37 @@
+import axios, { type AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from "axios";
 import { Configuration, PlaidApi } from "plaid";
 import type { Config } from "../config/env.server";
+import type { VendorCall } from "../ops/metrics.server";
 
 // The only code that speaks to Plaid: the official SDK, with the base URL from configuration (Plaid or the simulator).
 
-export function createPlaidClient(config: Pick<Config, "plaid">, timeoutMs = 15_000): PlaidApi {
+type Timed = InternalAxiosRequestConfig & { linkdeskStartedAt?: number };
+
+export function createPlaidClient(config: Pick<Config, "plaid">, timeoutMs = 15_000, onCall?: (call: VendorCall) => void): PlaidApi {
+  // The SDK's own HTTP client, with a hook that reports every call (endpoint, status, latency, Plaid's request_id).
+  const http = axios.create();
+  if (onCall) {
+    const report = (cfg: Timed | undefined, status: VendorCall["status"], body: unknown) => {
+      const endpoint = cfg?.url ? new URL(cfg.url, config.plaid.baseUrl).pathname : "unknown";
+      const requestId = body && typeof body === "object" && typeof (body as { request_id?: unknown }).request_id === "string" ? (body as { request_id: string }).request_id : null;
+      onCall({ vendor: "plaid", endpoint, status, ms: performance.now() - (cfg?.linkdeskStartedAt ?? performance.now()), requestId });
+    };
+    http.interceptors.request.use((cfg: Timed) => {
+      cfg.linkdeskStartedAt = performance.now();
+      return cfg;
+    });
+    http.interceptors.response.use(
+      (res: AxiosResponse) => {
+        report(res.config, res.status, res.data);
+        return res;
+      },
+      (error: AxiosError) => {
+        const timedOut = error.code === "ECONNABORTED" || error.code === "ETIMEDOUT";
+        report(error.config, error.response?.status ?? (timedOut ? "timeout" : "unreachable"), error.response?.data);
+        return Promise.reject(error);
+      },
+    );
+  }
   return new PlaidApi(
     new Configuration({
       basePath: config.plaid.baseUrl,
@@ -12,6 +40,8 @@ export function createPlaidClient(config: Pick<Config, "plaid">, timeoutMs = 15_
         headers: { "PLAID-CLIENT-ID": config.plaid.clientId ?? "", "PLAID-SECRET": config.plaid.secret ?? "", "Plaid-Version": "2020-09-14" },
       },
     }),
+    undefined,
+    http,
   );
 }
 

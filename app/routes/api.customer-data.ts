@@ -19,6 +19,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const raw = await readCappedBody(request, MAX_BATCH_BYTES);
   if (raw === "too-large") return json(413, { error: "batch_too_large", message: "A batch is at most 1 MB. Split it." });
   const outcome = ingestRegistrations(context, raw.toString("utf8"), key.keyId);
-  if ("accepted" in outcome.body) noteKeyUse(context.db, key.keyId, outcome.body.accepted, context.now(), "entries");
+  if ("accepted" in outcome.body) {
+    noteKeyUse(context.db, key.keyId, outcome.body.accepted, context.now(), "entries");
+    for (const o of ["accepted", "unchanged", "refused"] as const) context.metrics?.ingest.inc({ api: "customer_data", outcome: o }, outcome.body[o]);
+  } else context.metrics?.ingest.inc({ api: "customer_data", outcome: "batch_refused" });
   return json(outcome.status, outcome.body);
 }

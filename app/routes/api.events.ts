@@ -19,6 +19,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (raw === "too-large") return json(413, { error: "batch_too_large", message: "A batch is at most 1 MB. Split it." });
   const now = context.now();
   const outcome = ingestBatch(context.db, raw.toString("utf8"), key.keyId, now);
-  if ("accepted" in outcome.body) noteKeyUse(context.db, key.keyId, outcome.body.accepted, now);
+  if ("accepted" in outcome.body) {
+    noteKeyUse(context.db, key.keyId, outcome.body.accepted, now);
+    for (const o of ["accepted", "duplicates", "rejected"] as const) context.metrics?.ingest.inc({ api: "events", outcome: o }, outcome.body[o]);
+  } else context.metrics?.ingest.inc({ api: "events", outcome: "batch_refused" });
   return json(outcome.status, outcome.body);
 }

@@ -33,7 +33,9 @@ export async function readSessionId(request: Request, context: Pick<AppContext, 
 export async function getCurrentStaff(request: Request, context: AppContext): Promise<CurrentStaff | null> {
   const sessionId = await readSessionId(request, context);
   if (!sessionId) return null;
-  return resolveSession(context.db, sessionId, context.now(), context.config.session);
+  const staff = resolveSession(context.db, sessionId, context.now(), context.config.session);
+  if (staff && context.requestMeta) context.requestMeta.staffId = staff.id;
+  return staff;
 }
 
 /**

@@ -12,6 +12,7 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "_index.tsx": { loader: "view:console" },
   "$.tsx": { loader: "public", action: "public" },
   "healthz.ts": { loader: "public" },
+  "readyz.ts": { loader: "public" },
   "webhooks.plaid.ts": { loader: "public", action: "public" },
   "webhooks._index.tsx": { loader: "view:customer", action: "rehandle:webhook" },
   "webhooks.$id.tsx": { loader: "view:customer", action: "rehandle:webhook" },

@@ -9,7 +9,7 @@ import { testEnv } from "../support/context";
 describe("start-up", () => {
   it("refuses to start without real secrets, naming each variable, and exits non-zero", () => {
     const { SESSION_SECRET: _s, CUSTOMER_ID_HMAC_KEY: _c, ...rest } = testEnv();
-    const result = spawnSync("node_modules/.bin/tsx", ["server/main.ts"], {
+    const result = spawnSync("node_modules/.bin/tsx", ["server/source-start.ts"], {
       env: { PATH: process.env.PATH, ...rest, TOKEN_ENCRYPTION_KEY: "changeme", DATABASE_PATH: ":memory:" },
       encoding: "utf8",
       timeout: 30_000,

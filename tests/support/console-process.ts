@@ -15,7 +15,7 @@ export function freePort(): Promise<number> {
 export function startConsoleProcess(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     // One process (no tsx wrapper), so that SIGKILL hits the server itself.
-    const proc = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, ["--import", "tsx", "server/source-start.ts"], { env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === "silent" || !env.LOG_LEVEL ? "info" : env.LOG_LEVEL }, stdio: ["ignore", "pipe", "pipe"] });
     const timer = setTimeout(() => reject(new Error("console did not start in 60 s")), 60_000);
     proc.stdout!.on("data", (chunk: Buffer) => {
       if (chunk.toString().includes("listening on")) {

@@ -24,6 +24,7 @@ export function testEnv(overrides: Record<string, string> = {}): NodeJS.ProcessE
     PLAID_SECRET: "test-plaid-secret",
     CARDLYTICS_CLIENT_ID: "test-cardlytics-client",
     CARDLYTICS_SECRET: "test-cardlytics-secret",
+    LOG_LEVEL: "silent",
     ...overrides,
   };
 }
