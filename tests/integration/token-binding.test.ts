@@ -11,6 +11,7 @@ import * as sandbox from "../../app/routes/plaid.sandbox";
 import { decryptToken, encryptToken, StoredTokenError, tokenBinding } from "../../app/lib/token-crypto.server";
 import { rebindStoredTokens } from "../../app/lib/token-rebind.server";
 import { readLinkTokensLive } from "../../app/plaid/link-sessions.server";
+import { dispatchReports } from "../../app/reports/check-reports.server";
 import { openDatabase } from "../../db/open";
 import { runMigrations } from "../../db/migrate";
 import { craReports, craUsers, linkSessions, plaidAccounts, plaidItems, processorTokens } from "../../db/schema";
@@ -120,6 +121,11 @@ describe("tokens bound to their rows", () => {
     const report = t.h.db.insert(craReports).values({ customerHash: ALICE, craUserId: user.id, status: "failed", origin: "console", products: [], requestedAt: now, sentAt: now, completedAt: now, errorCode: "PRODUCT_NOT_READY" }).returning().get();
     const view = await reportPage.loader({ request: await t.h.request(`/reports/${report.id}`, { role: "support" }), context: t.h.context(), params: { id: String(report.id) } });
     expect(view.items).toMatchObject({ ok: false, error: { errorCode: "STORED_TOKEN_REFUSED", errorMessage: expect.stringContaining("does not belong to this row") } });
+
+    // A queued request for that user fails with the reason instead of reaching Plaid or stalling the queue.
+    const queued = t.h.db.insert(craReports).values({ customerHash: ALICE, craUserId: user.id, status: "queued", origin: "console", purpose: "ACCOUNT_REVIEW_CREDIT", products: [], requestedAt: now }).returning().get();
+    expect(await dispatchReports(t.h.context())).toBe(0);
+    expect(t.h.db.select().from(craReports).where(eq(craReports.id, queued.id)).get()).toMatchObject({ status: "failed", errorCode: "STORED_TOKEN_REFUSED", plaidRequestId: null });
   });
 
   it("registering the token again through the customer-data API repairs a row whose value was refused", async () => {
