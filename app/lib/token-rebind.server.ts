@@ -22,7 +22,7 @@ export function rebindStoredTokens(db: Db, key: Buffer): RebindOutcome {
     let rebound = 0;
     let unreadable = 0;
     for (const c of ENCRYPTED_COLUMNS) {
-      const rows = client.prepare(`select ${c.key} as k, ${c.column} as v from ${c.table} where ${c.column} like 'v1:%'`).all() as { k: string | number; v: string }[];
+      const rows = client.prepare(`select ${c.key} as k, ${c.column} as v from ${c.table} where substr(${c.column}, 1, 3) = 'v1:'`).all() as { k: string | number; v: string }[];
       const update = client.prepare(`update ${c.table} set ${c.column} = @v where ${c.key} = @k`);
       for (const row of rows) {
         const next = rebindLegacyToken(key, row.v, c.bind(row.k));
