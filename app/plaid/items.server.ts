@@ -138,22 +138,42 @@ export function processorTokensOfItem(db: Db, itemId: string) {
     .all();
 }
 
+/** Linkdesk holds no usable token to act with at the vendor: none was registered, or the stored one was refused. */
+export class TokenUnavailable extends Error {
+  constructor(
+    readonly code: "NO_ACCESS_TOKEN" | "NO_PROCESSOR_TOKEN" | "STORED_TOKEN_REFUSED",
+    message: string,
+    readonly help: string,
+  ) {
+    super(message);
+    this.name = "TokenUnavailable";
+  }
+}
+
 function liveItem(deps: PlaidDeps, itemId: string) {
   const item = getItem(deps.db, itemId);
   if (!item) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
   if (!item.accessTokenEnc) {
-    throw new Response("The publisher registered this item without its access token, so Linkdesk cannot act on it at Plaid; what is shown comes from its webhooks.", { status: 409 });
+    throw new TokenUnavailable(
+      "NO_ACCESS_TOKEN",
+      "The publisher registered this item without its access token, so Linkdesk cannot act on it at Plaid; what is shown comes from its webhooks.",
+      "The publisher's backend can register the item's access_token through /api/customer-data to let Linkdesk read and act on it.",
+    );
   }
   return { item, accessToken: usableToken(() => decryptToken(deps.config.tokenEncryptionKey, item.accessTokenEnc!, tokenBinding.accessToken(item.itemId))) };
 }
 
-/** A stored token that does not belong to its row is refused with the reason (a 409), never sent to a vendor. */
+/** A stored token that does not belong to its row is refused with the reason, never sent to a vendor. */
 function usableToken(read: () => string): string {
   try {
     return read();
   } catch (error) {
     if (!(error instanceof StoredTokenError)) throw error;
-    throw new Response(`${error.message} Nothing was sent to the vendor. Link the item again, or have the publisher register the token again.`, { status: 409, statusText: "Stored token refused" });
+    throw new TokenUnavailable(
+      "STORED_TOKEN_REFUSED",
+      `${error.message} Nothing was sent to the vendor.`,
+      "Link the item again from the Plaid sandbox page, or have the publisher register the token again through /api/customer-data.",
+    );
   }
 }
 
@@ -184,7 +204,7 @@ export async function sendToCardlytics(deps: PlaidDeps, input: { itemId: string;
   const { item } = liveItem(deps, input.itemId);
   const row = deps.db.select().from(processorTokens).where(and(eq(processorTokens.id, input.tokenId), eq(processorTokens.itemId, item.itemId), isNull(processorTokens.revokedAt))).get();
   if (!row) throw new Response("That processor token is not a live token of this item.", { status: 404 });
-  if (!row.tokenEnc) throw new Response("The publisher registered this processor token by its hint only; Linkdesk does not hold the token to send.", { status: 409 });
+  if (!row.tokenEnc) throw new TokenUnavailable("NO_PROCESSOR_TOKEN", "The publisher registered this processor token by its hint only; Linkdesk does not hold the token to send.", "Create a new processor token here, or have the publisher send its own to Cardlytics.");
   const result = await deps.cardlytics.connect(item.customerHash, usableToken(() => decryptToken(deps.config.tokenEncryptionKey, row.tokenEnc!, tokenBinding.processorToken(row.id))));
   deps.db
     .update(processorTokens)

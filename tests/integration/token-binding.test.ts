@@ -74,10 +74,15 @@ describe("tokens bound to their rows", () => {
 
     const update = await act(itemPage, `/plaid/items/${alice}`, { intent: "webhook-url", url: "https://attacker.example/hook" }, { itemId: alice });
     expect(update.status).toBe(409);
-    expect(update.text).toContain("does not belong to this row");
-    expect(update.text).toContain("Nothing was sent to the vendor");
+    expect(update.data).toMatchObject({ ok: false, message: expect.stringContaining("does not belong to this row") });
+    expect(update.data.message).toContain("Nothing was sent to the vendor");
     expect(t.sims.plaid.state.items.get(bob)!.webhook).not.toBe("https://attacker.example/hook");
     expect(t.sims.plaid.state.items.get(alice)!.webhook).not.toBe("https://attacker.example/hook");
+
+    // The item's own page renders what is stored, with the refusal where Plaid's live status would be.
+    const itemView = await itemPage.loader({ request: await t.h.request(`/plaid/items/${alice}`, { role: "support" }), context: t.h.context(), params: { itemId: alice } });
+    expect(itemView.liveError).toMatchObject({ errorCode: "STORED_TOKEN_REFUSED", errorMessage: expect.stringContaining("does not belong to this row") });
+    expect(itemView.item).toMatchObject({ itemId: alice, customerHash: ALICE });
 
     // The customer page shows the refusal where Plaid's live answer would be, and renders the rest.
     const page = await customerPage.loader({ request: await t.h.request(`/customers/${ALICE}`, { role: "support" }), context: t.h.context(), params: { hash: ALICE } });
@@ -101,7 +106,7 @@ describe("tokens bound to their rows", () => {
 
     const sent = await act(itemPage, `/plaid/items/${itemId}`, { intent: "send", tokenId: String(secondId) }, { itemId });
     expect(sent.status).toBe(409);
-    expect(sent.text).toContain("does not belong to this row");
+    expect(sent.data).toMatchObject({ ok: false, message: expect.stringContaining("does not belong to this row") });
     expect(stored(secondId)).toMatchObject({ sentToCardlyticsAt: null, cardlyticsResult: null });
   });
 
@@ -126,6 +131,15 @@ describe("tokens bound to their rows", () => {
     const queued = t.h.db.insert(craReports).values({ customerHash: ALICE, craUserId: user.id, status: "queued", origin: "console", purpose: "ACCOUNT_REVIEW_CREDIT", products: [], requestedAt: now }).returning().get();
     expect(await dispatchReports(t.h.context())).toBe(0);
     expect(t.h.db.select().from(craReports).where(eq(craReports.id, queued.id)).get()).toMatchObject({ status: "failed", errorCode: "STORED_TOKEN_REFUSED", plaidRequestId: null });
+  });
+
+  it("an item held without a usable token still has its page, saying why Plaid was not asked", async () => {
+    const now = t.h.clock.now();
+    t.h.db.insert(plaidItems).values({ itemId: "item-registered", customerHash: ALICE, accessTokenEnc: null, products: ["transactions"], source: "publisher", status: "active", createdAt: now, updatedAt: now }).run();
+    const view = await itemPage.loader({ request: await t.h.request("/plaid/items/item-registered", { role: "support" }), context: t.h.context(), params: { itemId: "item-registered" } });
+    expect(view.liveError).toMatchObject({ errorCode: "NO_ACCESS_TOKEN", help: expect.stringContaining("/api/customer-data") });
+    const update = await act(itemPage, "/plaid/items/item-registered", { intent: "webhook-url", url: "" }, { itemId: "item-registered" });
+    expect(update).toMatchObject({ status: 409, data: { ok: false, message: expect.stringContaining("without its access token") } });
   });
 
   it("registering the token again through the customer-data API repairs a row whose value was refused", async () => {
