@@ -207,6 +207,8 @@ const MESSAGES: Record<number, { title: string; body: string }> = {
   403: { title: "You don't have access to this", body: "Your role does not include this page or action." },
   404: { title: "Page not found", body: "There is nothing at this address. Check the link, or start from Home." },
   405: { title: "Not allowed", body: "This address does not accept that kind of request." },
+  409: { title: "That can't be done as things stand", body: "What is on record does not allow it; the reason is below." },
+  415: { title: "That request could not be read", body: "This address takes a form sent from its page." },
   413: { title: "Too large", body: "What was sent is larger than this page accepts." },
   429: { title: "Slow down", body: "Too many requests in a short time. Wait a moment and try again." },
   500: { title: "Something went wrong on our side", body: "The error has been logged. Try again, and tell the team if it keeps happening." },
@@ -228,7 +230,8 @@ function SignInRedirect() {
 export function ErrorBoundary() {
   const error = useRouteError();
   const status = isRouteErrorResponse(error) ? error.status : 500;
-  const message = MESSAGES[status] ?? MESSAGES[500]!;
+  // A refusal we have no words for is still a refusal (its reason is shown), never "something went wrong".
+  const message = MESSAGES[status] ?? (status < 500 ? { title: "That request was refused", body: "The reason is below." } : MESSAGES[500]!);
   // A thrown Response's body is our own plain-text explanation; anything else (a crash) is never shown raw.
   const detail = isRouteErrorResponse(error) && typeof error.data === "string" && status < 500 ? error.data : null;
   const requestId = useRouteLoaderData<typeof loader>("root")?.requestId ?? null;

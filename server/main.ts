@@ -13,6 +13,7 @@ import { createPlaidClient } from "../app/plaid/client.server";
 import { PlaidKeyCache, plaidKeyFetcher } from "../app/webhooks/verify.server";
 import { pruneWebhooks } from "../app/webhooks/maintenance.server";
 import { redactStoredWebhookBodies } from "../app/webhooks/redact.server";
+import { rebindStoredTokens } from "../app/lib/token-rebind.server";
 import { dispatchReports } from "../app/reports/check-reports.server";
 import { advanceBulkRuns } from "../app/reports/bulk-runs.server";
 import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
@@ -46,6 +47,9 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
   // Rows stored before a protection existed are brought up to it: tokens in webhook bodies redacted, vendor tokens
   // bound to their rows. Both are idempotent and transactional.
   redactStoredWebhookBodies(db);
+  const tokens = rebindStoredTokens(db, config.tokenEncryptionKey);
+  if (tokens.rebound) log.info({ rebound: tokens.rebound }, `${tokens.rebound} stored vendor token(s) re-encrypted bound to their rows`);
+  if (tokens.unreadable) log.warn({ unreadable: tokens.unreadable }, `${tokens.unreadable} stored vendor token(s) could not be read with TOKEN_ENCRYPTION_KEY; they are kept as they are and refused when used`);
   refreshPlannerStats(db);
   pruneSessions(db, new Date(), config.session);
   markInterruptedJobs(db, new Date());

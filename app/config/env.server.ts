@@ -86,9 +86,12 @@ const schema = z.object({
   CRA_BULK_CONCURRENCY: positiveInt(20),
   SESSION_IDLE_MINUTES: positiveInt(30),
   SESSION_MAX_HOURS: positiveInt(12),
-  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt(5),
-  LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(20),
+  // Sign-in throttling: failures for one account from one address first; then a softer, slower limit for the account
+  // from everywhere, which addresses the account signed in from before are spared (see app/staff/throttle.server.ts).
+  LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS: positiveInt(5),
   LOGIN_FAILURE_WINDOW_MINUTES: positiveInt(15),
+  LOGIN_MAX_FAILURES_ACCOUNT_WIDE: positiveInt(50),
+  LOGIN_ACCOUNT_WIDE_WINDOW_MINUTES: positiveInt(60),
   // JSON lines on stdout at this level and above; `silent` turns logging off.
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   // GET /metrics answers only with `Authorization: Bearer <METRICS_TOKEN>`; unset, /metrics is off (404).
@@ -117,12 +120,18 @@ export type Config = {
   expiringWithinDays: number;
   webhookRetentionDays: number;
   cra: { cooldownMs: number; maxPerMinute: number; webhookTimeoutMs: number; bulkConcurrency: number };
-  loginThrottle: { maxPerAccount: number; maxPerAddress: number; windowMs: number };
+  loginThrottle: { maxPerAccountAddress: number; windowMs: number; maxAccountWide: number; accountWideWindowMs: number; knownAddressMs: number };
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   metricsToken: string | null;
   shutdownTimeoutMs: number;
   readyMaxQueueLagMs: number;
 };
+
+// Replaced by the throttle by (account, address): a start-up that still sets them is told what to set instead.
+const RETIRED = {
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: "LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS (one account from one address) and LOGIN_MAX_FAILURES_ACCOUNT_WIDE (one account from everywhere)",
+  LOGIN_MAX_FAILURES_PER_ADDRESS: "nothing: one address is no longer limited across accounts, which behind a proxy locked out every staff member; LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS limits each account from each address",
+} as const;
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -130,6 +139,9 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
+
+// An address the account signed in from within this many days is spared the account-wide limit.
+const KNOWN_ADDRESS_DAYS = 30;
 
 const PLAID_HOSTS = { sandbox: "https://sandbox.plaid.com", production: "https://production.plaid.com" } as const;
 
@@ -145,6 +157,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  const retired = (Object.keys(RETIRED) as (keyof typeof RETIRED)[]).filter((name) => env[name] !== undefined);
+  if (retired.length) throw new ConfigError(retired.map((name) => `${name} is no longer read; set ${RETIRED[name]}`));
+  // The account-wide limit is there for guesses spread over many addresses: one address alone, held to its own
+  // limit, must never reach it, or that address could lock the account out everywhere.
+  const oneAddressMax = e.LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS * Math.ceil(e.LOGIN_ACCOUNT_WIDE_WINDOW_MINUTES / e.LOGIN_FAILURE_WINDOW_MINUTES);
+  if (e.LOGIN_MAX_FAILURES_ACCOUNT_WIDE <= oneAddressMax) {
+    throw new ConfigError([
+      `LOGIN_MAX_FAILURES_ACCOUNT_WIDE must be more than one address can reach on its own within LOGIN_ACCOUNT_WIDE_WINDOW_MINUTES (${oneAddressMax} with LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS=${e.LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS} per ${e.LOGIN_FAILURE_WINDOW_MINUTES} minutes), or one address could lock the account out for everyone`,
+    ]);
+  }
   // Without the simulators the console talks to the vendors and cannot work without their credentials.
   if (e.LINKDESK_SIMULATORS === "off") {
     const missing = (["PLAID_CLIENT_ID", "PLAID_SECRET", "CARDLYTICS_CLIENT_ID", "CARDLYTICS_SECRET"] as const).filter((name) => !e[name]);
@@ -178,9 +200,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookRetentionDays: e.WEBHOOK_RETENTION_DAYS,
     cra: { cooldownMs: e.CRA_COOLDOWN_MINUTES * 60_000, maxPerMinute: Math.min(e.CRA_MAX_PER_MINUTE, 100), webhookTimeoutMs: e.CRA_WEBHOOK_TIMEOUT_MINUTES * 60_000, bulkConcurrency: Math.min(e.CRA_BULK_CONCURRENCY, 500) },
     loginThrottle: {
-      maxPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-      maxPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
+      maxPerAccountAddress: e.LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS,
       windowMs: e.LOGIN_FAILURE_WINDOW_MINUTES * 60_000,
+      maxAccountWide: e.LOGIN_MAX_FAILURES_ACCOUNT_WIDE,
+      accountWideWindowMs: e.LOGIN_ACCOUNT_WIDE_WINDOW_MINUTES * 60_000,
+      knownAddressMs: KNOWN_ADDRESS_DAYS * 86_400_000,
     },
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN ?? null,

@@ -4,7 +4,7 @@ import type { Db, Queryable } from "../../db/open";
 import { craReports, craUsers, linkSessions, plaidItems, processorTokens } from "../../db/schema";
 import { touchCustomer } from "../cardlytics/account-links.server";
 import type { Config } from "../config/env.server";
-import { decryptToken, encryptToken, tokenHint } from "../lib/token-crypto.server";
+import { encryptToken, storedTokenIs, tokenBinding, tokenHint, type TokenBinding } from "../lib/token-crypto.server";
 import { rehandleIgnoredEventsOf } from "../webhooks/receive.server";
 import { claimId, ownerOf, recordConflict, tokenFingerprint, type Claim, type CustomerIdKind } from "./identity.server";
 
@@ -113,8 +113,9 @@ function claim(ctx: Ctx, kind: CustomerIdKind, value: string, customerHash: stri
   return outcome.status === "claimed";
 }
 
-const sameToken = (ctx: Ctx, stored: string | null, given: string | null | undefined) => !given || (stored !== null && decryptToken(ctx.config.tokenEncryptionKey, stored) === given);
-const encrypt = (ctx: Ctx, value: string | null | undefined) => (value ? encryptToken(ctx.config.tokenEncryptionKey, value) : null);
+// A stored value that does not read for its row counts as different, so registering the token again repairs it.
+const sameToken = (ctx: Ctx, stored: string | null, given: string | null | undefined, binding: TokenBinding) => !given || storedTokenIs(ctx.config.tokenEncryptionKey, stored, binding, given);
+const encrypt = (ctx: Ctx, value: string | null | undefined, binding: TokenBinding) => (value ? encryptToken(ctx.config.tokenEncryptionKey, value, binding) : null);
 
 function applyItem(ctx: Ctx, e: Extract<Entry, { type: "plaid_item" }>): boolean {
   const existing = ctx.tx.select().from(plaidItems).where(eq(plaidItems.itemId, e.item_id)).get();
@@ -134,7 +135,7 @@ function applyItem(ctx: Ctx, e: Extract<Entry, { type: "plaid_item" }>): boolean
         customerHash: e.customer_hash,
         institutionId: e.institution_id ?? null,
         institutionName: e.institution_name ?? null,
-        accessTokenEnc: encrypt(ctx, e.access_token),
+        accessTokenEnc: encrypt(ctx, e.access_token, tokenBinding.accessToken(e.item_id)),
         products: e.products ?? [],
         source: "publisher",
         apiKeyId: ctx.apiKeyId,
@@ -149,7 +150,7 @@ function applyItem(ctx: Ctx, e: Extract<Entry, { type: "plaid_item" }>): boolean
     if (e.institution_id && e.institution_id !== existing.institutionId) update.institutionId = e.institution_id;
     if (e.institution_name && e.institution_name !== existing.institutionName) update.institutionName = e.institution_name;
     if (e.products && JSON.stringify(e.products) !== JSON.stringify(existing.products)) update.products = e.products;
-    if (!sameToken(ctx, existing.accessTokenEnc, e.access_token)) update.accessTokenEnc = encrypt(ctx, e.access_token);
+    if (!sameToken(ctx, existing.accessTokenEnc, e.access_token, tokenBinding.accessToken(e.item_id))) update.accessTokenEnc = encrypt(ctx, e.access_token, tokenBinding.accessToken(e.item_id));
     if (Object.keys(update).length) {
       ctx.tx.update(plaidItems).set({ ...update, updatedAt: ctx.at }).where(eq(plaidItems.itemId, e.item_id)).run();
       changed = true;
@@ -170,11 +171,11 @@ function applyLinkSession(ctx: Ctx, e: Extract<Entry, { type: "link_session" }>)
   let changed = claim(ctx, "link_session", e.link_session_id, e.customer_hash, "link_session_id");
   if (e.item_id) changed = claim(ctx, "item", e.item_id, e.customer_hash, "item_id") || changed;
   if (!existing) {
-    ctx.tx.insert(linkSessions).values({ linkSessionId: e.link_session_id, customerHash: e.customer_hash, linkTokenEnc: encrypt(ctx, e.link_token), itemId: e.item_id ?? null, registeredAt: ctx.at, apiKeyId: ctx.apiKeyId }).run();
+    ctx.tx.insert(linkSessions).values({ linkSessionId: e.link_session_id, customerHash: e.customer_hash, linkTokenEnc: encrypt(ctx, e.link_token, tokenBinding.linkToken(e.link_session_id)), itemId: e.item_id ?? null, registeredAt: ctx.at, apiKeyId: ctx.apiKeyId }).run();
     return true;
   }
   const update: Partial<typeof linkSessions.$inferInsert> = {};
-  if (!sameToken(ctx, existing.linkTokenEnc, e.link_token)) update.linkTokenEnc = encrypt(ctx, e.link_token);
+  if (!sameToken(ctx, existing.linkTokenEnc, e.link_token, tokenBinding.linkToken(e.link_session_id))) update.linkTokenEnc = encrypt(ctx, e.link_token, tokenBinding.linkToken(e.link_session_id));
   if (e.item_id && e.item_id !== existing.itemId) update.itemId = e.item_id;
   if (Object.keys(update).length) ctx.tx.update(linkSessions).set(update).where(eq(linkSessions.linkSessionId, e.link_session_id)).run();
   return changed || Object.keys(update).length > 0;
@@ -197,7 +198,7 @@ function applyCheckUser(ctx: Ctx, e: Extract<Entry, { type: "check_user" }>): bo
         customerHash: e.customer_hash,
         generation: e.user_token ? "legacy" : "new",
         userId: e.user_id ?? null,
-        userTokenEnc: encrypt(ctx, e.user_token),
+        userTokenEnc: encrypt(ctx, e.user_token, tokenBinding.userToken(e.customer_hash)),
         clientUserId: e.client_user_id ?? e.customer_hash,
         source: "publisher",
         createdAt: ctx.at,
@@ -207,7 +208,7 @@ function applyCheckUser(ctx: Ctx, e: Extract<Entry, { type: "check_user" }>): bo
   } else {
     const update: Partial<typeof craUsers.$inferInsert> = {};
     if (e.user_id && !existing.userId) update.userId = e.user_id;
-    if (!sameToken(ctx, existing.userTokenEnc, e.user_token)) Object.assign(update, { userTokenEnc: encrypt(ctx, e.user_token), generation: "legacy" });
+    if (!sameToken(ctx, existing.userTokenEnc, e.user_token, tokenBinding.userToken(e.customer_hash))) Object.assign(update, { userTokenEnc: encrypt(ctx, e.user_token, tokenBinding.userToken(e.customer_hash)), generation: "legacy" });
     if (existing.removedAt) update.removedAt = null;
     if (Object.keys(update).length) {
       ctx.tx.update(craUsers).set(update).where(eq(craUsers.id, existing.id)).run();
@@ -247,14 +248,17 @@ function applyProcessorToken(ctx: Ctx, e: Extract<Entry, { type: "processor_toke
     : {};
   if (e.cardlytics?.result === "connected") changed = claim(ctx, "cardlytics_account", e.cardlytics.account_id ?? e.account_id, e.customer_hash, "cardlytics.account_id") || changed;
   if (!existing) {
-    ctx.tx
+    const row = ctx.tx
       .insert(processorTokens)
-      .values({ itemId: e.item_id, accountId: e.account_id, processor: e.processor, tokenEnc: encrypt(ctx, e.processor_token), tokenHint: hint, createdAt: ctx.at, source: "publisher", ...cardlytics })
-      .run();
+      .values({ itemId: e.item_id, accountId: e.account_id, processor: e.processor, tokenHint: hint, createdAt: ctx.at, source: "publisher", ...cardlytics })
+      .returning({ id: processorTokens.id })
+      .get();
+    // Bound to its row, the token is stored once the row has its id (in the entry's savepoint).
+    if (e.processor_token) ctx.tx.update(processorTokens).set({ tokenEnc: encrypt(ctx, e.processor_token, tokenBinding.processorToken(row.id)) }).where(eq(processorTokens.id, row.id)).run();
     return true;
   }
   const update: Partial<typeof processorTokens.$inferInsert> = {};
-  if (!sameToken(ctx, existing.tokenEnc, e.processor_token)) update.tokenEnc = encrypt(ctx, e.processor_token);
+  if (!sameToken(ctx, existing.tokenEnc, e.processor_token, tokenBinding.processorToken(existing.id))) update.tokenEnc = encrypt(ctx, e.processor_token, tokenBinding.processorToken(existing.id));
   if (e.cardlytics && (existing.cardlyticsResult !== e.cardlytics.result || existing.cardlyticsRequestId !== (e.cardlytics.request_id ?? null))) Object.assign(update, cardlytics);
   if (Object.keys(update).length) ctx.tx.update(processorTokens).set(update).where(eq(processorTokens.id, existing.id)).run();
   return changed || Object.keys(update).length > 0;

@@ -6,7 +6,7 @@ import { plaidAccounts, plaidItems, processorTokens } from "../../db/schema";
 import type { CardlyticsClient } from "../cardlytics/client.server";
 import { checkAccountLink } from "../cardlytics/account-links.server";
 import type { Config } from "../config/env.server";
-import { decryptToken, encryptToken, tokenHint } from "../lib/token-crypto.server";
+import { decryptToken, encryptToken, StoredTokenError, tokenBinding, tokenHint } from "../lib/token-crypto.server";
 import { recordAudit, type Actor } from "../staff/audit.server";
 import { touchCustomer } from "../cardlytics/account-links.server";
 import { recordConsoleStep } from "../funnel/sources.server";
@@ -69,7 +69,7 @@ export async function exchangeAndStore(deps: PlaidDeps, input: { customerHash: s
         customerHash: input.customerHash,
         institutionId: item.institution_id ?? null,
         institutionName: item.institution_name ?? null,
-        accessTokenEnc: encryptToken(deps.config.tokenEncryptionKey, exchanged.access_token),
+        accessTokenEnc: encryptToken(deps.config.tokenEncryptionKey, exchanged.access_token, tokenBinding.accessToken(exchanged.item_id)),
         products: (item.products ?? item.billed_products ?? []) as string[],
         webhookUrl: item.webhook ?? null,
         status: "active",
@@ -138,13 +138,43 @@ export function processorTokensOfItem(db: Db, itemId: string) {
     .all();
 }
 
+/** Linkdesk holds no usable token to act with at the vendor: none was registered, or the stored one was refused. */
+export class TokenUnavailable extends Error {
+  constructor(
+    readonly code: "NO_ACCESS_TOKEN" | "NO_PROCESSOR_TOKEN" | "STORED_TOKEN_REFUSED",
+    message: string,
+    readonly help: string,
+  ) {
+    super(message);
+    this.name = "TokenUnavailable";
+  }
+}
+
 function liveItem(deps: PlaidDeps, itemId: string) {
   const item = getItem(deps.db, itemId);
   if (!item) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
   if (!item.accessTokenEnc) {
-    throw new Response("The publisher registered this item without its access token, so Linkdesk cannot act on it at Plaid; what is shown comes from its webhooks.", { status: 409 });
+    throw new TokenUnavailable(
+      "NO_ACCESS_TOKEN",
+      "The publisher registered this item without its access token, so Linkdesk cannot act on it at Plaid; what is shown comes from its webhooks.",
+      "The publisher's backend can register the item's access_token through /api/customer-data to let Linkdesk read and act on it.",
+    );
   }
-  return { item, accessToken: decryptToken(deps.config.tokenEncryptionKey, item.accessTokenEnc) };
+  return { item, accessToken: usableToken(() => decryptToken(deps.config.tokenEncryptionKey, item.accessTokenEnc!, tokenBinding.accessToken(item.itemId))) };
+}
+
+/** A stored token that does not belong to its row is refused with the reason, never sent to a vendor. */
+function usableToken(read: () => string): string {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof StoredTokenError)) throw error;
+    throw new TokenUnavailable(
+      "STORED_TOKEN_REFUSED",
+      `${error.message} Nothing was sent to the vendor.`,
+      "Link the item again from the Plaid sandbox page, or have the publisher register the token again through /api/customer-data.",
+    );
+  }
 }
 
 /** A Cardlytics processor token for one of the item's own accounts; the full token is returned once, here. */
@@ -156,9 +186,11 @@ export async function createProcessorToken(deps: PlaidDeps, input: { itemId: str
   const { id } = deps.db.transaction((tx) => {
     const row = tx
       .insert(processorTokens)
-      .values({ itemId: item.itemId, accountId: input.accountId, processor: "cardlytics", tokenEnc: encryptToken(deps.config.tokenEncryptionKey, created.processor_token), tokenHint: tokenHint(created.processor_token), createdBy: ctx.actor.id, createdAt: now })
+      .values({ itemId: item.itemId, accountId: input.accountId, processor: "cardlytics", tokenHint: tokenHint(created.processor_token), createdBy: ctx.actor.id, createdAt: now })
       .returning({ id: processorTokens.id })
       .get();
+    // Bound to its row, so the token is stored once the row has its id, in the same transaction.
+    tx.update(processorTokens).set({ tokenEnc: encryptToken(deps.config.tokenEncryptionKey, created.processor_token, tokenBinding.processorToken(row.id)) }).where(eq(processorTokens.id, row.id)).run();
     claimId(tx, { kind: "processor_token", value: tokenFingerprint(created.processor_token), customerHash: item.customerHash, source: "console", at: now });
     recordConsoleStep(tx, { key: String(row.id), name: "processor_token_created", customerHash: item.customerHash, at: now, itemId: item.itemId });
     return row;
@@ -172,8 +204,8 @@ export async function sendToCardlytics(deps: PlaidDeps, input: { itemId: string;
   const { item } = liveItem(deps, input.itemId);
   const row = deps.db.select().from(processorTokens).where(and(eq(processorTokens.id, input.tokenId), eq(processorTokens.itemId, item.itemId), isNull(processorTokens.revokedAt))).get();
   if (!row) throw new Response("That processor token is not a live token of this item.", { status: 404 });
-  if (!row.tokenEnc) throw new Response("The publisher registered this processor token by its hint only; Linkdesk does not hold the token to send.", { status: 409 });
-  const result = await deps.cardlytics.connect(item.customerHash, decryptToken(deps.config.tokenEncryptionKey, row.tokenEnc));
+  if (!row.tokenEnc) throw new TokenUnavailable("NO_PROCESSOR_TOKEN", "The publisher registered this processor token by its hint only; Linkdesk does not hold the token to send.", "Create a new processor token here, or have the publisher send its own to Cardlytics.");
+  const result = await deps.cardlytics.connect(item.customerHash, usableToken(() => decryptToken(deps.config.tokenEncryptionKey, row.tokenEnc!, tokenBinding.processorToken(row.id))));
   deps.db
     .update(processorTokens)
     .set(result.ok ? { sentToCardlyticsAt: deps.now(), cardlyticsRequestId: result.requestId, cardlyticsResult: "connected", cardlyticsMessage: null } : { cardlyticsRequestId: result.requestId, cardlyticsResult: result.reason === "refused" || result.reason === "conflict" ? "refused" : "failed", cardlyticsMessage: result.message.slice(0, 500) })

@@ -1,7 +1,7 @@
 import type { PlaidApi } from "plaid";
 import type { Db } from "../../db/open";
 import type { Config } from "../config/env.server";
-import { decryptToken } from "../lib/token-crypto.server";
+import { decryptToken, StoredTokenError, tokenBinding } from "../lib/token-crypto.server";
 import { plaidCall, PlaidCallError } from "./client.server";
 
 // A customer's Link sessions, put together from what the console holds: the sessions the identity graph ties to the
@@ -101,8 +101,15 @@ export async function readLinkTokensLive(deps: { db: Db; plaid: PlaidApi; config
   const rows = deps.db.$client.prepare("select link_session_id as id, link_token_enc as enc from link_sessions where customer_hash = ? and link_token_enc is not null order by registered_at desc limit ?").all(customerHash, MAX_SESSIONS) as { id: string; enc: string }[];
   return Promise.all(
     rows.map(async ({ id, enc }): Promise<LinkTokenLive> => {
+      let linkToken: string;
       try {
-        const res = await plaidCall(() => deps.plaid.linkTokenGet({ link_token: decryptToken(deps.config.tokenEncryptionKey, enc) }));
+        linkToken = decryptToken(deps.config.tokenEncryptionKey, enc, tokenBinding.linkToken(id));
+      } catch (error) {
+        if (!(error instanceof StoredTokenError)) throw error;
+        return { linkSessionId: id, ok: false, errorCode: "STORED_TOKEN_REFUSED", message: `${error.message} Plaid was not asked about it; have the publisher register the session's link token again.`, requestId: null };
+      }
+      try {
+        const res = await plaidCall(() => deps.plaid.linkTokenGet({ link_token: linkToken }));
         const ms = (v: string | null | undefined) => (v ? Date.parse(v) : null);
         return { linkSessionId: id, ok: true, createdAt: ms(res.created_at), expiresAt: ms(res.expiration), products: (res.metadata?.initial_products ?? []).map(String), sessions: res.link_sessions?.length ?? 0, requestId: res.request_id };
       } catch (error) {

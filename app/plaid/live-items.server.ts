@@ -3,7 +3,7 @@ import type { PlaidApi } from "plaid";
 import type { Db } from "../../db/open";
 import { plaidItems } from "../../db/schema";
 import type { Config } from "../config/env.server";
-import { decryptToken } from "../lib/token-crypto.server";
+import { decryptToken, StoredTokenError, tokenBinding } from "../lib/token-crypto.server";
 import { plaidCall, PlaidCallError } from "./client.server";
 import { plaidErrorHelp } from "./error-help";
 import type { ShownPlaidError } from "./guards.server";
@@ -34,6 +34,19 @@ function statusFrom(code: string | null, stored: ItemStatus): ItemStatus {
   return stored === "pending-disconnect" && !code ? "pending-disconnect" : "active";
 }
 
+/** A stored access token that does not belong to its item is shown as the item's error; Plaid is not called. */
+function storedTokenRefused(error: StoredTokenError): ShownPlaidError {
+  return {
+    httpStatus: null,
+    errorType: "LINKDESK",
+    errorCode: "STORED_TOKEN_REFUSED",
+    errorMessage: error.message,
+    displayMessage: null,
+    requestId: null,
+    help: "Plaid was not called with it. Link the item again from the Plaid sandbox page, or have the publisher register its access token again through the customer-data API.",
+  };
+}
+
 // Plaid stamps sent_at when it sends; a delivery of that code received from a minute before on counts as received.
 const RECEIVED_SLACK_MS = 60_000;
 
@@ -45,7 +58,13 @@ const RECEIVED_SLACK_MS = 60_000;
 export async function readItemLive(deps: LiveDeps, itemId: string): Promise<LiveItem> {
   const item = deps.db.select().from(plaidItems).where(eq(plaidItems.itemId, itemId)).get();
   if (!item?.accessTokenEnc) throw new Error(`item ${itemId} has no access token on record`);
-  const accessToken = decryptToken(deps.config.tokenEncryptionKey, item.accessTokenEnc);
+  let accessToken: string;
+  try {
+    accessToken = decryptToken(deps.config.tokenEncryptionKey, item.accessTokenEnc, tokenBinding.accessToken(item.itemId));
+  } catch (error) {
+    if (!(error instanceof StoredTokenError)) throw error;
+    return { itemId, ok: false, error: storedTokenRefused(error) };
+  }
   try {
     const [got, accounts] = await Promise.all([
       plaidCall(() => deps.plaid.itemGet({ access_token: accessToken })),

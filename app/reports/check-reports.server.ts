@@ -6,7 +6,7 @@ import type { Config } from "../config/env.server";
 import { touchCustomer } from "../cardlytics/account-links.server";
 import { recordConsoleStep } from "../funnel/sources.server";
 import { claimId } from "../customers/identity.server";
-import { decryptToken, encryptToken } from "../lib/token-crypto.server";
+import { decryptToken, encryptToken, StoredTokenError, tokenBinding } from "../lib/token-crypto.server";
 import { plaidCall, PlaidCallError } from "../plaid/client.server";
 import { recordAudit, type Actor } from "../staff/audit.server";
 import type { IdentityInput } from "./identity-form";
@@ -16,6 +16,9 @@ export type ReportDeps = { db: Db; plaid: PlaidApi; config: Pick<Config, "tokenE
 type Ctx = { actor: NonNullable<Actor>; clientAddress: string };
 
 export class ReportRuleError extends Error {}
+
+/** The customer's stored Check user_token does not belong to its row: Plaid is not called with it. */
+export class UserTokenRefused extends ReportRuleError {}
 
 export const REPORT_LIFETIME_MS = 24 * 3600_000;
 
@@ -64,7 +67,7 @@ export async function createCraUser(deps: ReportDeps, input: { customerHash: str
     claimId(tx, { kind: "check_user", value: created.user_id, customerHash: input.customerHash, source: "console", at: now });
     return tx
       .insert(craUsers)
-      .values({ customerHash: input.customerHash, generation: created.user_token ? "legacy" : "new", userId: created.user_id, userTokenEnc: created.user_token ? encryptToken(deps.config.tokenEncryptionKey, created.user_token) : null, clientUserId: input.customerHash, createdBy: ctx.actor.id, createdAt: now })
+      .values({ customerHash: input.customerHash, generation: created.user_token ? "legacy" : "new", userId: created.user_id, userTokenEnc: created.user_token ? encryptToken(deps.config.tokenEncryptionKey, created.user_token, tokenBinding.userToken(input.customerHash)) : null, clientUserId: input.customerHash, createdBy: ctx.actor.id, createdAt: now })
       .returning()
       .get();
   });
@@ -109,8 +112,15 @@ export function requestReport(deps: ReportDeps, input: ReportRequestInput, ctx: 
 }
 
 /** The identifier Plaid knows the user by: the older API's user_token (stored encrypted) or the newer user_id. */
-export function plaidUserRef(deps: Pick<ReportDeps, "config">, user: { userId: string | null; userTokenEnc: string | null }): { user_token: string } | { user_id: string } {
-  if (user.userTokenEnc) return { user_token: decryptToken(deps.config.tokenEncryptionKey, user.userTokenEnc) };
+export function plaidUserRef(deps: Pick<ReportDeps, "config">, user: { customerHash: string; userId: string | null; userTokenEnc: string | null }): { user_token: string } | { user_id: string } {
+  if (user.userTokenEnc) {
+    try {
+      return { user_token: decryptToken(deps.config.tokenEncryptionKey, user.userTokenEnc, tokenBinding.userToken(user.customerHash)) };
+    } catch (error) {
+      if (!(error instanceof StoredTokenError)) throw error;
+      throw new UserTokenRefused(`${error.message} Plaid was not called with it; have the publisher register the customer's Check user_token again.`);
+    }
+  }
   if (user.userId) return { user_id: user.userId };
   // Registrations always carry one or the other; a row with neither cannot be sent.
   throw new ReportRuleError("This Plaid Check user has neither a user_id nor a user_token on record.");
@@ -135,12 +145,18 @@ export async function dispatchReports(deps: ReportDeps): Promise<number> {
     if (!claimed) continue;
     const user = deps.db.select().from(craUsers).where(eq(craUsers.id, report.craUserId)).get()!;
     try {
+      const who = plaidUserRef(deps, user);
       const res = await plaidCall(() =>
-        deps.plaid.craCheckReportCreate({ ...plaidUserRef(deps, user), webhook: deps.config.plaid.webhookUrl ?? "", days_requested: report.daysRequested ?? 365, consumer_report_permissible_purpose: report.purpose, products: report.products } as never),
+        deps.plaid.craCheckReportCreate({ ...who, webhook: deps.config.plaid.webhookUrl ?? "", days_requested: report.daysRequested ?? 365, consumer_report_permissible_purpose: report.purpose, products: report.products } as never),
       );
       deps.db.update(craReports).set({ plaidRequestId: res.request_id }).where(eq(craReports.id, report.id)).run();
       sent++;
     } catch (error) {
+      if (error instanceof UserTokenRefused) {
+        // Nothing reached Plaid (the stored user_token was refused): the request fails with the reason.
+        deps.db.update(craReports).set({ status: "failed", completedAt: deps.now(), errorCode: "STORED_TOKEN_REFUSED", errorMessage: error.message }).where(eq(craReports.id, report.id)).run();
+        continue;
+      }
       if (!(error instanceof PlaidCallError)) throw error;
       const f = error.failure;
       if (f.httpStatus === 429) {

@@ -5,13 +5,24 @@ import { craBulkRows, craReports, craUsers, staffUsers } from "../../db/schema";
 import { plaidCall, PlaidCallError, type PlaidFailure } from "../plaid/client.server";
 import { plaidErrorHelp } from "../plaid/error-help";
 import { recordAudit, type Actor } from "../staff/audit.server";
-import { plaidUserRef, ReportRuleError, type ReportDeps } from "./check-reports.server";
+import { plaidUserRef, ReportRuleError, UserTokenRefused, type ReportDeps } from "./check-reports.server";
 import { recordConsoleStep } from "../funnel/sources.server";
 
 type Ctx = { actor: NonNullable<Actor>; clientAddress: string };
 export type ShownFailure = PlaidFailure & { help: string };
 
 const shown = (f: PlaidFailure): ShownFailure => ({ ...f, help: plaidErrorHelp(f.errorCode) });
+
+/** A stored user_token refused before any call, shown where Plaid's answer would be. */
+const refusedToken = (error: UserTokenRefused): ShownFailure => ({
+  httpStatus: null,
+  errorType: "LINKDESK",
+  errorCode: "STORED_TOKEN_REFUSED",
+  errorMessage: error.message,
+  displayMessage: null,
+  requestId: null,
+  help: "Linkdesk refused the stored user_token before calling Plaid. Have the publisher register the customer's check_user with its user_token again.",
+});
 
 /** One report request with who asked, the bulk run it came from, and the newer request that replaced it at Plaid. */
 export function reportDetail(db: Db, id: number) {
@@ -150,7 +161,13 @@ export function productsToRead(report: { products: string[]; successfulProducts:
  * from it is stored here (it is the customer's consumer report); each read is audited.
  */
 export async function readReport(deps: ReportDeps, detail: NonNullable<ReturnType<typeof reportDetail>>, ctx: Ctx) {
-  const who = plaidUserRef(deps, detail.user);
+  let who;
+  try {
+    who = plaidUserRef(deps, detail.user);
+  } catch (error) {
+    if (!(error instanceof UserTokenRefused)) throw error;
+    return { base: { ok: false as const, error: refusedToken(error) }, income: null, partner: null };
+  }
   const want = productsToRead(detail.report);
   const base = await section(() => deps.plaid.craCheckReportBaseReportGet(who), summarizeBaseReport);
   const income = base?.ok && want.income ? await section(() => deps.plaid.craCheckReportIncomeInsightsGet(who), summarizeIncome) : null;
@@ -171,9 +188,10 @@ export async function readReport(deps: ReportDeps, detail: NonNullable<ReturnTyp
 export type UserItem = { itemId: string; institutionName: string | null; products: string[]; error: { code: string; type: string; message: string } | null };
 
 /** The user's Items and their errors: what Plaid says to read when a report fails. */
-export async function craUserItems(deps: ReportDeps, user: { userId: string | null; userTokenEnc: string | null }): Promise<{ ok: true; items: UserItem[] } | { ok: false; error: ShownFailure }> {
+export async function craUserItems(deps: ReportDeps, user: { customerHash: string; userId: string | null; userTokenEnc: string | null }): Promise<{ ok: true; items: UserItem[] } | { ok: false; error: ShownFailure }> {
   try {
-    const res = await plaidCall(() => deps.plaid.userItemsGet(plaidUserRef(deps, user)));
+    const who = plaidUserRef(deps, user);
+    const res = await plaidCall(() => deps.plaid.userItemsGet(who));
     return {
       ok: true,
       items: res.items.map((i: Item) => ({
@@ -185,6 +203,7 @@ export async function craUserItems(deps: ReportDeps, user: { userId: string | nu
     };
   } catch (error) {
     if (error instanceof PlaidCallError) return { ok: false, error: shown(error.failure) };
+    if (error instanceof UserTokenRefused) return { ok: false, error: refusedToken(error) };
     throw error;
   }
 }
@@ -204,8 +223,9 @@ export async function probeReport(deps: ReportDeps, reportId: number, ctx: Ctx):
   if (detail.supersededBy) throw new ReportRuleError(`Plaid now serves report #${detail.supersededBy} for this user, so this request can no longer be probed.`);
   const now = deps.now();
   let result: { outcome: ProbeOutcome; message: string; requestId: string | null };
+  const who = plaidUserRef(deps, user);
   try {
-    const res = await plaidCall(() => deps.plaid.craCheckReportBaseReportGet(plaidUserRef(deps, user)));
+    const res = await plaidCall(() => deps.plaid.craCheckReportBaseReportGet(who));
     const generated = Date.parse(res.report.date_generated);
     const generatedAt = Number.isNaN(generated) ? now : new Date(generated);
     // Five minutes of slack for clocks that disagree; an older report is the one this request should replace.

@@ -15,6 +15,7 @@ import {
   removeItem,
   resetLogin,
   sendToCardlytics,
+  TokenUnavailable,
   updateWebhookUrl,
 } from "~/plaid/items.server";
 import { FIRE_WEBHOOK_CODES } from "~/plaid/sandbox-options";
@@ -39,8 +40,12 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   try {
     await refreshItem(context, itemId);
   } catch (error) {
-    if (!(error instanceof PlaidCallError)) throw error;
-    liveError = { ...error.failure, help: plaidErrorHelp(error.failure.errorCode) };
+    if (error instanceof TokenUnavailable) {
+      liveError = { httpStatus: null, errorType: "LINKDESK", errorCode: error.code, errorMessage: error.message, displayMessage: null, requestId: null, help: error.help };
+    } else {
+      if (!(error instanceof PlaidCallError)) throw error;
+      liveError = { ...error.failure, help: plaidErrorHelp(error.failure.errorCode) };
+    }
   }
   const item = getItem(context.db, itemId)!;
   return {
@@ -98,6 +103,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         return redirect(`/plaid/items/${itemId}?removed=1`);
     }
   } catch (error) {
+    if (error instanceof TokenUnavailable) return data({ ok: false as const, message: `${error.message} ${error.help}` }, { status: 409 });
     return plaidErrorResponse(error);
   }
 }

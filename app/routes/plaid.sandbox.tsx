@@ -7,7 +7,7 @@ import { isCustomerHash } from "~/customers/customer-id";
 import { exchangeAndStore, mintPublicToken } from "~/plaid/items.server";
 import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
 import { SANDBOX_INSTITUTIONS, SANDBOX_PERSONAS, SANDBOX_PRODUCTS } from "~/plaid/sandbox-options";
-import { craUserOf, plaidUserRef } from "~/reports/check-reports.server";
+import { craUserOf, plaidUserRef, ReportRuleError } from "~/reports/check-reports.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { parseForm } from "~/staff/forms";
 import { CopyButton } from "~/ui/copy-button";
@@ -66,6 +66,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     );
     return { ok: true as const, minted: { ...minted, customer: parsed.data.customer } };
   } catch (error) {
+    if (error instanceof ReportRuleError) return data({ ok: false as const, fieldErrors: { checkUser: error.message } as Record<string, string | undefined> }, { status: 409 });
     return plaidErrorResponse(error);
   }
 }

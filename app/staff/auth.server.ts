@@ -48,9 +48,12 @@ export function createAuthenticator(deps: LoginDeps): Authenticator<Authenticate
       const limits = deps.config.loginThrottle;
       const throttle = checkLoginThrottle(deps.db, { email, clientAddress: deps.clientAddress, now, limits });
       if (throttle.limited) {
+        const wait = formatWait(throttle.retryAfterSeconds);
         throw new LoginRefused(
           429,
-          `Too many failed sign-in attempts. Wait ${formatWait(throttle.retryAfterSeconds)} and try again.`,
+          throttle.scope === "account-address"
+            ? `Too many failed sign-in attempts for this account from here. Wait ${wait} and try again.`
+            : `Too many failed sign-in attempts for this account from several places. Wait ${wait} and try again, or sign in from where you usually do.`,
           {},
           throttle.retryAfterSeconds,
         );
@@ -68,7 +71,7 @@ export function createAuthenticator(deps: LoginDeps): Authenticator<Authenticate
         });
         throw new LoginRefused(401, BAD_CREDENTIALS);
       }
-      clearLoginFailures(deps.db, email);
+      clearLoginFailures(deps.db, email, deps.clientAddress);
       return { id: user.id, email: user.email, role: user.role };
     }),
     "form",

@@ -5,7 +5,7 @@ import * as customerData from "../../app/routes/api.customer-data";
 import * as events from "../../app/routes/api.events";
 import * as receiver from "../../app/routes/webhooks.plaid";
 import { ownerOf } from "../../app/customers/identity.server";
-import { decryptToken } from "../../app/lib/token-crypto.server";
+import { decryptToken, tokenBinding } from "../../app/lib/token-crypto.server";
 import { apiKeys, craReports, craUsers, customerIdConflicts, funnelCustomers, linkSessions, plaidItems, processorTokens, webhookDeliveries, webhookEvents } from "../../db/schema";
 import { signBody } from "../../simulators/plaid/webhooks";
 import { createHarness, ORIGIN, type Harness } from "../support/context";
@@ -85,7 +85,7 @@ describe("POST /api/customer-data: entries", () => {
     const row = h.db.select().from(plaidItems).get()!;
     expect(row).toMatchObject({ customerHash: A, source: "publisher", status: "active", institutionName: "First Platypus Bank" });
     expect(row.accessTokenEnc).not.toContain("access-sandbox-abc");
-    expect(decryptToken(h.config.tokenEncryptionKey, row.accessTokenEnc!)).toBe("access-sandbox-abc");
+    expect(decryptToken(h.config.tokenEncryptionKey, row.accessTokenEnc!, tokenBinding.accessToken(row.itemId))).toBe("access-sandbox-abc");
     expect(ownerOf(h.db, "item", "item-1")).toBe(A);
 
     expect((await entries(item({ access_token: "access-sandbox-abc" }))).body.results[0]!.status).toBe("unchanged");
@@ -140,7 +140,7 @@ describe("POST /api/customer-data: entries", () => {
       { type: "check_report", customer_hash: A, request_id: "req-1", products: ["cra_base_report"], purpose: "ACCOUNT_REVIEW_CREDIT" },
     );
     expect(res.body).toMatchObject({ accepted: 5, refused: 0 });
-    expect(decryptToken(h.config.tokenEncryptionKey, h.db.select().from(linkSessions).get()!.linkTokenEnc!)).toBe("link-sandbox-1");
+    expect(decryptToken(h.config.tokenEncryptionKey, h.db.select().from(linkSessions).get()!.linkTokenEnc!, tokenBinding.linkToken(h.db.select().from(linkSessions).get()!.linkSessionId))).toBe("link-sandbox-1");
     expect(h.db.select().from(craUsers).get()).toMatchObject({ customerHash: A, userId: "usr_1", generation: "new", source: "publisher" });
     expect(h.db.select().from(processorTokens).get()).toMatchObject({ tokenHint: "processor-sandbox-…1234", cardlyticsResult: "connected", cardlyticsRequestId: "cdlx-1", source: "publisher" });
     expect(ownerOf(h.db, "cardlytics_account", "acc-1")).toBe(A);

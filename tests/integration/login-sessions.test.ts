@@ -119,30 +119,77 @@ describe("signing in", () => {
 });
 
 describe("throttling", () => {
-  it("answers 429 with a wait after repeated failures for one account, even with the right password, until the window passes", async () => {
-    for (let i = 0; i < h.config.loginThrottle.maxPerAccount; i++) {
-      expect(((await signIn(h.users.ops.email, `wrong-${i}`)) as unknown as Refusal).init.status).toBe(401);
+  const status = async (email: string, password: string, address: string) => {
+    const out = await signIn(email, password, { address });
+    return out instanceof Response ? out.status : (out as unknown as Refusal).init.status;
+  };
+
+  it("answers 429 with a wait after repeated failures for one account from one address, even with the right password, until the window passes", async () => {
+    for (let i = 0; i < h.config.loginThrottle.maxPerAccountAddress; i++) {
+      expect(await status(h.users.ops.email, `wrong-${i}`, "192.0.2.10")).toBe(401);
       h.clock.advance(1000);
     }
-    const limited = (await signIn(h.users.ops.email, h.users.ops.password)) as unknown as Refusal;
+    const limited = (await signIn(h.users.ops.email, h.users.ops.password, { address: "192.0.2.10" })) as unknown as Refusal;
     expect(limited.init.status).toBe(429);
-    expect(limited.data.message).toMatch(/Wait \d+ minutes? and try again/);
+    expect(limited.data.message).toMatch(/from here\. Wait \d+ minutes? and try again/);
     const retryAfter = Number(limited.init.headers?.["Retry-After"]);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(h.config.loginThrottle.windowMs / 1000);
-    // Other accounts from other addresses are not affected.
-    expect(((await signIn(h.users.pm.email, h.users.pm.password, { address: "10.0.0.9" })) as Response).status).toBe(302);
     h.clock.advance(retryAfter * 1000);
-    expect(((await signIn(h.users.ops.email, h.users.ops.password)) as Response).status).toBe(302);
+    expect(await status(h.users.ops.email, h.users.ops.password, "192.0.2.10")).toBe(302);
   });
 
-  it("limits one address that tries many accounts", async () => {
-    for (let i = 0; i < h.config.loginThrottle.maxPerAddress; i++) {
-      await signIn(`guess-${i}@example.test`, "guess", { address: "192.0.2.7" });
+  it("does not let failures from one address lock the account out from another", async () => {
+    // Someone who knows the email keeps guessing from their own address, more than the old account-wide limit of 5.
+    for (let i = 0; i < 3 * h.config.loginThrottle.maxPerAccountAddress; i++) {
+      await signIn(h.users.ops.email, `guess-${i}`, { address: "203.0.113.66" });
+      h.clock.advance(1000);
     }
-    const limited = (await signIn(h.users.admin.email, h.users.admin.password, { address: "192.0.2.7" })) as unknown as Refusal;
+    expect(await status(h.users.ops.email, h.users.ops.password, "203.0.113.66")).toBe(429);
+    // The person themselves, elsewhere, signs in.
+    expect(await status(h.users.ops.email, h.users.ops.password, "198.51.100.4")).toBe(302);
+  });
+
+  it("does not lock every account behind one shared address (a proxy without TRUST_PROXY) when several are guessed at", async () => {
+    const proxy = "10.0.0.1";
+    const attacked = [h.users.ops, h.users.pm, h.users.support];
+    // More failures from the one address than the old per-address limit of 20, spread over several accounts.
+    for (let round = 0; round < h.config.loginThrottle.maxPerAccountAddress; round++) {
+      for (const user of attacked) await signIn(user.email, `wrong-${round}`, { address: proxy });
+      for (let i = 0; i < 3; i++) await signIn(`nobody-${round}-${i}@example.test`, "guess", { address: proxy });
+      h.clock.advance(1000);
+    }
+    expect(h.db.select().from(loginFailures).all().length).toBeGreaterThan(20);
+    // An account nobody guessed at still signs in through the same address.
+    expect(await status(h.users.admin.email, h.users.admin.password, proxy)).toBe(302);
+    // Those guessed at are held back at that address only, and sign in from anywhere else.
+    for (const user of attacked) {
+      expect(await status(user.email, user.password, proxy), user.email).toBe(429);
+      expect(await status(user.email, user.password, "172.16.5.5"), user.email).toBe(302);
+    }
+  });
+
+  it("applies the softer account-wide limit to guesses spread over many addresses, sparing an address the account signed in from", async () => {
+    expect(await status(h.users.ops.email, h.users.ops.password, "192.0.2.50")).toBe(302);
+    const { maxAccountWide, maxPerAccountAddress, accountWideWindowMs } = h.config.loginThrottle;
+    // Each address stays under its own limit; together they reach the account's.
+    for (let i = 0; i < maxAccountWide; i++) {
+      expect(await status(h.users.ops.email, `spread-${i}`, `198.18.${Math.floor(i / (maxPerAccountAddress - 1))}.1`)).toBe(401);
+      h.clock.advance(1000);
+    }
+    const limited = (await signIn(h.users.ops.email, h.users.ops.password, { address: "203.0.113.200" })) as unknown as Refusal;
     expect(limited.init.status).toBe(429);
-    expect(((await signIn(h.users.admin.email, h.users.admin.password, { address: "192.0.2.8" })) as Response).status).toBe(302);
+    expect(limited.data.message).toMatch(/from several places\. Wait \d+ minutes? and try again/);
+    const retryAfter = Number(limited.init.headers?.["Retry-After"]);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(accountWideWindowMs / 1000);
+    // Other accounts are untouched, and the account's own usual address still gets in.
+    expect(await status(h.users.pm.email, h.users.pm.password, "203.0.113.200")).toBe(302);
+    expect(await status(h.users.ops.email, h.users.ops.password, "192.0.2.50")).toBe(302);
+    // Signing in there does not wipe the failures from elsewhere: a new address is still held back until they age out.
+    expect(await status(h.users.ops.email, h.users.ops.password, "203.0.113.201")).toBe(429);
+    h.clock.advance(retryAfter * 1000);
+    expect(await status(h.users.ops.email, h.users.ops.password, "203.0.113.201")).toBe(302);
   });
 });
 

@@ -119,7 +119,7 @@ describe("Plaid Check", () => {
     h.clock.current = new Date(clock.now());
     const hash = "7a".repeat(32);
     expect(await post(hash, { intent: "user", ...IDENTITY })).toMatchObject({ ok: true, message: expect.stringContaining("older user API") });
-    expect(h.db.select().from(craUsers).get()!.userTokenEnc).toMatch(/^v1:/);
+    expect(h.db.select().from(craUsers).get()!.userTokenEnc).toMatch(/^v2:/);
     await post(hash, REQUEST); // no item for this user: Plaid fails the report
     await dispatchReports(h.context());
     clock.advance(10_000);

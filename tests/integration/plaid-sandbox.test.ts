@@ -45,7 +45,7 @@ describe("Plaid sandbox tooling", () => {
     const itemId = await mintAndExchange();
     const stored = t.h.db.select().from(plaidItems).where(eq(plaidItems.itemId, itemId)).get()!;
     expect(stored).toMatchObject({ customerHash: CUSTOMER, institutionName: "First Platypus Bank", status: "active" });
-    expect(stored.accessTokenEnc).toMatch(/^v1:/);
+    expect(stored.accessTokenEnc).toMatch(/^v2:/);
     const accounts = t.h.db.select().from(plaidAccounts).where(eq(plaidAccounts.itemId, itemId)).all();
     expect(accounts.map((a) => a.mask)).toEqual(["0000", "1111", "2222", "3333", "4444"]);
 

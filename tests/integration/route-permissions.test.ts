@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { PERMISSIONS, ROLES, type Permission, type Role } from "../../app/staff/permissions";
+import { createApiKey } from "../../app/funnel/api-keys.server";
 import { createHarness, statusOf, type Harness } from "../support/context";
 
 type RouteModule = { loader?: (args: unknown) => unknown; action?: (args: unknown) => unknown };
@@ -117,3 +118,37 @@ for (const [path, mod] of Object.entries(modules)) {
     });
   }
 }
+
+// The public actions answer the same refusals as the staff ones, each for the kind of caller it serves.
+const moduleNamed = (name: string) => Object.entries(modules).find(([path]) => fileName(path) === name)![1];
+
+describe("public actions a browser posts (sign-in, sign-out)", () => {
+  for (const name of ["login.tsx", "logout.tsx"]) {
+    it(`${name} refuses a POST from another origin with 403`, async () => {
+      for (const origin of ["https://evil.example", "null"]) {
+        const request = await h.request("/x", { method: "POST", role: "admin", headers: { Origin: origin }, body: new URLSearchParams() });
+        expect(await statusOf(async () => moduleNamed(name).action!(args(request))), `${name} ${origin}`).toBe(403);
+      }
+    });
+  }
+
+  it("login.tsx answers a body it cannot read (JSON, text, none) with 415", async () => {
+    for (const [type, body] of [["application/json", '{"email":"a@b.c"}'], ["text/plain", "email=a@b.c"], [null, "email=a@b.c"]] as const) {
+      const request = await h.request("/x", { method: "POST", body: type ? new Blob([body], { type }) : new Blob([body]) });
+      expect(await statusOf(async () => moduleNamed("login.tsx").action!(args(request))), String(type)).toBe(415);
+    }
+  });
+});
+
+describe("public actions the publisher's backend posts (bearer key, JSON)", () => {
+  // A caller without a key learns nothing (401); one with a key is told what to send.
+  const key = () => createApiKey(h.db, "route table", { actor: { id: h.users.admin.id, email: h.users.admin.email, role: "admin" }, clientAddress: "127.0.0.1", now: h.clock.now() }, ["events", "customer_data"]).secret;
+  for (const name of ["api.events.ts", "api.customer-data.ts"]) {
+    it(`${name} answers a body that is not JSON with 415`, async () => {
+      for (const [type, body] of [["application/x-www-form-urlencoded", "a=1"], ["text/plain", "{}"], [null, "{}"]] as const) {
+        const request = await h.request("/x", { method: "POST", headers: { Authorization: `Bearer ${key()}` }, body: type ? new Blob([body], { type }) : new Blob([body]) });
+        expect(await statusOf(async () => moduleNamed(name).action!(args(request))), `${name} ${String(type)}`).toBe(415);
+      }
+    });
+  }
+});

@@ -160,6 +160,12 @@ describe("sign-in throttling over HTTP", () => {
     }
     expect(res!.status).toBe(429);
     expect(Number(res!.headers.get("Retry-After"))).toBeGreaterThan(0);
+    // Only that account from that address is held back: the same account from another address, and another account
+    // from the same address, sign in.
+    const from = (address: string, email: string) => fetch(`${base}/login`, { method: "POST", redirect: "manual", headers: { Origin: base, "X-Forwarded-For": address }, body: signInForm(email, PASSWORD) });
+    expect((await from("198.51.100.78", "pm@example.test")).status).toBe(302);
+    expect((await from("198.51.100.77", "admin@example.test")).status).toBe(302);
+    expect((await from("198.51.100.77", "pm@example.test")).status).toBe(429);
   });
 });
 

@@ -30,6 +30,17 @@ describe("configuration", () => {
     expect(problems(testEnv({ PLAID_ENV: "development" }))[0]).toMatch(/^PLAID_ENV: /);
   });
 
+  it("reads the sign-in throttle by (account, address) and account-wide, refusing a wide limit one address could reach alone", () => {
+    expect(loadConfig(testEnv()).loginThrottle).toEqual({ maxPerAccountAddress: 5, windowMs: 15 * 60_000, maxAccountWide: 50, accountWideWindowMs: 60 * 60_000, knownAddressMs: 30 * 86_400_000 });
+    // 5 per 15 minutes is 20 an hour from one address: a wide limit of 20 would let that one address lock the account.
+    expect(problems(testEnv({ LOGIN_MAX_FAILURES_ACCOUNT_WIDE: "20" }))[0]).toMatch(/^LOGIN_MAX_FAILURES_ACCOUNT_WIDE must be more than one address can reach on its own .*\(20 with/);
+    expect(problems(testEnv({ LOGIN_MAX_FAILURES_ACCOUNT_WIDE: "21" }))).toEqual([]);
+    expect(problems(testEnv({ LOGIN_MAX_FAILURES_PER_ACCOUNT: "5", LOGIN_MAX_FAILURES_PER_ADDRESS: "20" }))).toEqual([
+      expect.stringMatching(/^LOGIN_MAX_FAILURES_PER_ACCOUNT is no longer read; set LOGIN_MAX_FAILURES_PER_ACCOUNT_ADDRESS/),
+      expect.stringMatching(/^LOGIN_MAX_FAILURES_PER_ADDRESS is no longer read/),
+    ]);
+  });
+
   it("reads TRUST_PROXY as a hop count or proxy addresses, refusing 'true', which would believe every hop", () => {
     expect(problems(testEnv({ TRUST_PROXY: "true" }))[0]).toMatch(/^TRUST_PROXY: .*number of proxies/);
     expect(problems(testEnv({ TRUST_PROXY: "10.0.0.1, nonsense" }))[0]).toMatch(/^TRUST_PROXY: "nonsense"/);
