@@ -61,6 +61,18 @@ export async function startHttpServer(config: Config, services: ServerServices, 
   let labelRoute: ((pathname: string) => string) | null = null;
   const observe = edgeObserver(config, logger, metrics, () => labelRoute);
   const app = express();
+  // Requests not yet answered: what a shutdown waits for, and names if its deadline cuts them off.
+  const open = new Set<ServerResponse>();
+  const receive = webhookFastPath(services, config, observe);
+  // Plaid webhooks take a direct path to the receiver: no Remix request conversion, no compression, no session
+  // lookup, just the raw bytes. The Remix route at the same address serves development and tests.
+  const server = createServer((req, res) => {
+    open.add(res);
+    res.once("close", () => open.delete(res));
+    if (req.method === "POST" && req.url?.split("?")[0] === "/webhooks/plaid") receive(req, res);
+    else app(req, res);
+  });
+  let closeDevServer: (() => Promise<void>) | null = null;
   app.disable("x-powered-by");
   app.use((req, res, next) => {
     res.locals.observed = observe(req, res);
@@ -75,19 +87,16 @@ export async function startHttpServer(config: Config, services: ServerServices, 
   let build: ServerBuild | (() => Promise<ServerBuild>);
   if (source.kind === "development") {
     const vite = await import("vite");
-    const devServer = await vite.createServer({ server: { middlewareMode: true } });
+    // Hot reload rides on the console's own HTTP server, so no second port is taken (and several consoles can run).
+    const devServer = await vite.createServer({ server: { middlewareMode: true, hmr: { server } } });
+    closeDevServer = () => devServer.close();
     app.use(devServer.middlewares);
-    build = () => devServer.ssrLoadModule("virtual:remix/server-build") as Promise<ServerBuild>;
-    // Route labels for the logs and metrics come from the same route table once Vite has loaded it.
-    let labelling = false;
-    const load = build;
-    app.use((_req, _res, next) => {
-      if (!labelling) {
-        labelling = true;
-        void load().then((b) => (labelRoute = routeLabeller(b.routes)), () => (labelling = false));
-      }
-      next();
-    });
+    // Route labels for the logs and metrics come from the route table Vite loads for Remix.
+    build = async () => {
+      const b = (await devServer.ssrLoadModule("virtual:remix/server-build")) as ServerBuild;
+      labelRoute = routeLabeller(b.routes);
+      return b;
+    };
   } else {
     const clientDir = join(source.buildPath, "client");
     app.use("/assets", express.static(join(clientDir, "assets"), { immutable: true, maxAge: "1y" }));
@@ -132,17 +141,6 @@ export async function startHttpServer(config: Config, services: ServerServices, 
     }),
   );
 
-  // Plaid webhooks take a direct path to the receiver: no Remix request conversion, no compression, no session
-  // lookup, just the raw bytes. The Remix route at the same address serves development and tests.
-  const receive = webhookFastPath(services, config, observe);
-  // Requests not yet answered: what a shutdown waits for, and names if its deadline cuts them off.
-  const open = new Set<ServerResponse>();
-  const server = createServer((req, res) => {
-    open.add(res);
-    res.once("close", () => open.delete(res));
-    if (req.method === "POST" && req.url?.split("?")[0] === "/webhooks/plaid") receive(req, res);
-    else app(req, res);
-  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
@@ -167,7 +165,7 @@ export async function startHttpServer(config: Config, services: ServerServices, 
         server.close(() => {
           clearInterval(idle);
           clearTimeout(timer);
-          resolve({ cutOff: 0 });
+          void (closeDevServer?.() ?? Promise.resolve()).finally(() => resolve({ cutOff: 0 }));
         });
         server.closeIdleConnections();
       }),

@@ -39,7 +39,8 @@ function onSimulators(config: Config, sims: RunningSimulators): Config {
 export async function startConsole(env: NodeJS.ProcessEnv = process.env, options: { build?: ServerBuild; logDestination?: DestinationStream } = {}): Promise<Console> {
   let config = loadConfig(env);
   const dev = env.LINKDESK_DEV === "1";
-  const log = createLogger({ level: config.logLevel, pretty: dev && !options.logDestination, destination: options.logDestination });
+  // Readable lines for a developer at a terminal; JSON lines for everything else (files, pipes, collectors).
+  const log = createLogger({ level: config.logLevel, pretty: dev && !options.logDestination && Boolean(process.stdout.isTTY), destination: options.logDestination });
   const simulators = config.simulators ? await startSimulators({ customerIdHmacKey: config.customerIdHmacKey, env }) : null;
   if (simulators) config = onSimulators(config, simulators);
   const db = openDatabase(config.databasePath);
