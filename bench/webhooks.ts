@@ -10,7 +10,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { performance } from "node:perf_hooks";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, statSync } from "node:fs";
+import pino from "pino";
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -79,12 +80,12 @@ async function bareServer(name: string, verifying: boolean, synchronous?: "NORMA
   };
 }
 
-// (c) the console, production build, real receiver
-const consoleApp = await startConsole({
+// (c) the console, production build, real receiver, logging every request at info to a file, and (d) the same with
+// logging off, so the cost of the logs on the hot path is measured in the same rounds.
+const consoleEnv = (name: string, level: string): NodeJS.ProcessEnv => ({
   ...process.env,
   NODE_ENV: "production",
   PORT: "0",
-  DATABASE_PATH: join(dir, "console.db"),
   SESSION_SECRET: "bench-session-secret-0123456789abcdef",
   TOKEN_ENCRYPTION_KEY: "ab".repeat(32),
   CUSTOMER_ID_HMAC_KEY: "bench-hmac-key-0123456789abcdef0123",
@@ -93,7 +94,12 @@ const consoleApp = await startConsole({
   PLAID_SECRET: plaidCreds.secret,
   CARDLYTICS_CLIENT_ID: "unused",
   CARDLYTICS_SECRET: "unused",
+  DATABASE_PATH: join(dir, `${name}.db`),
+  LOG_LEVEL: level,
 });
+const logFile = join(dir, "console.log");
+const consoleApp = await startConsole(consoleEnv("console", "info"), { logDestination: pino.destination({ dest: logFile, sync: false }) });
+const quietApp = await startConsole(consoleEnv("console-quiet", "silent"));
 const servers = [
   { name: "bare node:http + better-sqlite3", ...(await bareServer("bare", false)) },
   { name: "bare, synchronous = NORMAL", ...(await bareServer("bare-normal", false, "NORMAL")) },
@@ -103,6 +109,12 @@ const servers = [
     url: `${consoleApp.url}/webhooks/plaid`,
     rows: () => (consoleApp.db.$client.prepare("select count(*) n from webhook_events").get() as { n: number }).n,
     close: () => consoleApp.close(),
+  },
+  {
+    name: "Linkdesk, logging off",
+    url: `${quietApp.url}/webhooks/plaid`,
+    rows: () => (quietApp.db.$client.prepare("select count(*) n from webhook_events").get() as { n: number }).n,
+    close: () => quietApp.close(),
   },
 ];
 const results: Result[][] = servers.map(() => []);
@@ -120,7 +132,7 @@ await sim.close();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-const [bare, bareNormal, verifying, ours] = results as [Result[], Result[], Result[], Result[]];
+const [bare, bareNormal, verifying, ours, quiet] = results as [Result[], Result[], Result[], Result[], Result[]];
 console.log(`${rounds} rounds of ${seconds} s per server, ${concurrency} connections, 10% forged, loopback; medians over the rounds`);
 console.log(`${"server".padEnd(34)} ${"200/s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"200s".padStart(8)} ${"refused".padStart(8)} ${"errors".padStart(6)} ${"CPU µs/req".padStart(10)} ${"sender µs".padStart(10)} ${"loop busy".padStart(10)}`);
 servers.forEach((s, i) => {
@@ -131,6 +143,7 @@ servers.forEach((s, i) => {
 const ratios = (a: Result[], b: Result[]) => a.map((x, i) => x.perSecond / b[i]!.perSecond);
 const show = (xs: number[]) => `median ${median(xs).toFixed(2)} (rounds: ${xs.map((x) => x.toFixed(2)).join(", ")})`;
 console.log(`throughput ratio, ours / bare: ${show(ratios(ours, bare))}`);
+console.log(`throughput ratio, logging on / logging off (metrics counted in both): ${show(ratios(ours, quiet))}; ${statSync(logFile).size} bytes of log written`);
 console.log(`throughput ratio, (bare + verification) / bare, what the ES256 check alone costs: ${show(ratios(verifying, bare))}`);
 console.log(`throughput ratio, ours / (bare + verification): ${show(ratios(ours, verifying))}`);
 console.log(`throughput ratio, ours / bare with synchronous = NORMAL (commits that a power loss may undo): ${show(ratios(ours, bareNormal))}`);
