@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { SystemClock, type SimClock } from "./shared/clock";
 import { FaultSet } from "./shared/faults";
-import { startPlaidSimulator, type PlaidSimulator } from "./plaid/server";
+import { readClientSettings, startPlaidSimulator, type PlaidSimulator } from "./plaid/server";
 import { startCardlyticsSimulator } from "./cardlytics/server";
 
 export type SimulatorCredentials = {
@@ -26,7 +26,8 @@ export function newSimulatorCredentials(): SimulatorCredentials {
 
 /**
  * Both simulators on loopback. Cardlytics checks processor tokens against this Plaid simulator, as the real
- * Cardlytics checks them against Plaid. Faults come from SIM_PLAID_FAULTS / SIM_CARDLYTICS_FAULTS (JSON).
+ * Cardlytics checks them against Plaid. Faults come from SIM_PLAID_FAULTS / SIM_CARDLYTICS_FAULTS (JSON); the Plaid
+ * client's Dashboard-side settings from SIM_PLAID_CLIENT (JSON, e.g. {"userApi":"new"}).
  */
 export async function startSimulators(options: {
   customerIdHmacKey: string;
@@ -47,6 +48,7 @@ export async function startSimulators(options: {
     clock,
     faults: FaultSet.fromEnv(env.SIM_PLAID_FAULTS),
     ...credentials.plaid,
+    client: env.SIM_PLAID_CLIENT ? readClientSettings(JSON.parse(env.SIM_PLAID_CLIENT)) : undefined,
     settings: options.reportDelayMs === undefined ? undefined : { reportDelayMs: options.reportDelayMs },
   });
   const cardlytics = await startCardlyticsSimulator({

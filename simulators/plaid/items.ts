@@ -198,6 +198,10 @@ export const itemHandlers = {
   "/processor/token/create": (ctx: SimContext, body: Record<string, unknown>): ProcessorTokenCreateResponse => {
     const f = readFields(body, { access_token: "string", account_id: "string", processor: "string" });
     if (!PROCESSORS.has(str(f.processor))) invalidRequest("INVALID_FIELD", `processor must be one of: ${[...PROCESSORS].join(", ")}`);
+    // A partner integration is enabled per client under Dashboard > Integrations; without it Plaid refuses the partner.
+    if (f.processor === "cardlytics" && !ctx.client.settings.cardlyticsIntegration) {
+      invalidInput("INVALID_PRODUCT", 'client is not authorized to access the following products: ["cardlytics"]. Enable the Cardlytics integration under Dashboard > Integrations');
+    }
     const item = usableItem(ctx, f.access_token);
     if (!item.accounts.some((a) => a.account_id === f.account_id)) invalidInput("INVALID_ACCOUNT_ID", "failed to find requested account ID for requested item");
     const token = `processor-sandbox-${uuid()}`;

@@ -29,8 +29,9 @@ let h: Harness;
 
 beforeAll(async () => {
   clock = new ManualClock();
-  sim = await startPlaidSimulator({ ...PLAID, clock, settings: { reportDelayMs: 10_000 } });
-  legacySim = await startPlaidSimulator({ ...PLAID, clock, settings: { defaultUserApi: "legacy", reportDelayMs: 10_000 } });
+  // A client on the new User API, and one that began before it (Plaid's choice per client).
+  sim = await startPlaidSimulator({ ...PLAID, clock, client: { userApi: "new" }, settings: { reportDelayMs: 10_000 } });
+  legacySim = await startPlaidSimulator({ ...PLAID, clock, client: { userApi: "legacy" }, settings: { reportDelayMs: 10_000 } });
   hooks = await startWebhookReceiver();
 });
 afterAll(async () => {
