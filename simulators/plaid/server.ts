@@ -7,6 +7,7 @@ import { craHandlers } from "./cra";
 import { invalidRequest, plaidError, PlaidFailure, invalidInput } from "./errors";
 import { itemHandlers } from "./items";
 import { linkHandlers, runLinkSession, type LinkSessionInput } from "./link";
+import { processorHandlers } from "./processor";
 import { PlaidState } from "./state";
 import { KeyRing, WebhookSender } from "./webhooks";
 
@@ -44,7 +45,7 @@ export function readClientSettings(value: unknown): Partial<PlaidClientSettings>
 }
 
 type Handler = (ctx: SimContext, body: Record<string, unknown>, headers: Record<string, string | undefined>) => object;
-const HANDLERS: Record<string, Handler> = { ...itemHandlers, ...craHandlers, ...linkHandlers };
+const HANDLERS: Record<string, Handler> = { ...itemHandlers, ...craHandlers, ...linkHandlers, ...processorHandlers };
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
