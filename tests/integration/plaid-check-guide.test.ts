@@ -183,10 +183,13 @@ describe("both User API generations", () => {
       await settle(REPORT_DELAY);
       expect(hooksFor(user.user_id).map((h) => h.webhook_code)).toEqual([client === older ? "CHECK_REPORT_READY" : "USER_CHECK_REPORT_READY"]);
     }
-    // A failed generation in each: the user's only Item needs its login again.
+    // A failed generation in each: the user's only Item needs its login again. The ITEM webhook names a new-API user.
     for (const [client, user, userRef, code] of [[older, a, { user_token: a.user_token }, "CHECK_REPORT_FAILED"], [newer, b, { user_id: b.user_id }, "USER_CHECK_REPORT_FAILED"]] as const) {
       const item = sim.state.itemsOfUser(sim.state.userByKey(user.user_id)!)[0]!;
       await client.sandboxItemResetLogin({ access_token: item.accessToken });
+      await sim.webhooks.idle();
+      const itemHook = receiver.received.find((r) => r.json.webhook_type === "ITEM" && r.json.item_id === item.itemId)!.json;
+      expect(itemHook.user_id).toBe(client === newer ? user.user_id : undefined);
       await client.craCheckReportCreate({ ...userRef, webhook: receiver.url, days_requested: 365, consumer_report_permissible_purpose: ConsumerReportPermissiblePurpose.AccountReviewNonCredit });
       await settle(REPORT_DELAY);
       expect(hooksFor(user.user_id).at(-1)).toMatchObject({ webhook_code: code, user_id: user.user_id });
