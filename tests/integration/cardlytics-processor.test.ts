@@ -143,13 +143,17 @@ describe("Cardlytics pulling through the processor token", () => {
     expect(await pullOf(hash)).toMatchObject({ failingSince: null });
   });
 
-  it("shows a removed Item the same way, and stays silent when the failure setting is off", async () => {
+  it("shows a removed Item and a revoked permission the same way, and stays silent when the failure setting is off", async () => {
     const removed = await linkedCustomer();
+    const revoked = await linkedCustomer();
     const silent = await linkedCustomer();
     await plaid.itemRemove({ access_token: removed.accessToken });
+    await plaid.sandboxItemFireWebhook({ access_token: revoked.accessToken, webhook_code: SandboxItemFireWebhookRequestWebhookCodeEnum.UserPermissionRevoked });
     await advance(4 * DAY);
     expect(await accountStatus(removed.hash)).toBe("ERROR");
     expect(await pullOf(removed.hash)).toMatchObject({ lastErrorCode: "INVALID_PROCESSOR_TOKEN" });
+    expect(await accountStatus(revoked.hash)).toBe("ERROR");
+    expect(await pullOf(revoked.hash)).toMatchObject({ lastErrorCode: "USER_PERMISSION_REVOKED" });
     const res = await request(`${sims.cardlytics.url}/__sim/cardlytics/settings`, { method: "POST", body: JSON.stringify({ failedPullDays: null, failedPullStatus: "CLOSED" }) });
     expect(res.statusCode).toBe(200);
     await res.body.dump();
