@@ -150,17 +150,22 @@ function liveItem(deps: PlaidDeps, itemId: string) {
 export const PROCESSOR_TOKEN_REFUSED = "plaid.processor_token_refused";
 
 /**
- * When Plaid last refused a Cardlytics processor token for the customer because the integration is not enabled,
- * if no processor token was made since: the integration is (still) off as far as this console knows.
+ * When Plaid last refused a Cardlytics processor token because the integration is not enabled (for the customer, or
+ * for anyone), if no processor token was made since: the integration is (still) off as far as this console knows.
  */
-export function cardlyticsIntegrationRefusal(db: Db, customerHash: string): { at: Date; requestId: string | null } | null {
-  const refused = db.select({ at: auditLog.at, details: auditLog.details }).from(auditLog).where(and(eq(auditLog.customerHash, customerHash), eq(auditLog.action, PROCESSOR_TOKEN_REFUSED))).orderBy(desc(auditLog.id)).get();
+export function cardlyticsIntegrationRefusal(db: Db, customerHash?: string): { at: Date; requestId: string | null } | null {
+  const refused = db
+    .select({ at: auditLog.at, details: auditLog.details })
+    .from(auditLog)
+    .where(and(eq(auditLog.action, PROCESSOR_TOKEN_REFUSED), customerHash ? eq(auditLog.customerHash, customerHash) : undefined))
+    .orderBy(desc(auditLog.id))
+    .get();
   if (!refused || refused.details?.errorCode !== "INVALID_PRODUCT") return null;
   const since = db
     .select({ id: processorTokens.id })
     .from(processorTokens)
     .innerJoin(plaidItems, eq(plaidItems.itemId, processorTokens.itemId))
-    .where(and(eq(plaidItems.customerHash, customerHash), sql`${processorTokens.createdAt} > ${refused.at.getTime()}`))
+    .where(and(customerHash ? eq(plaidItems.customerHash, customerHash) : undefined, sql`${processorTokens.createdAt} > ${refused.at.getTime()}`))
     .get();
   return since ? null : { at: refused.at, requestId: typeof refused.details.requestId === "string" ? refused.details.requestId : null };
 }

@@ -111,10 +111,16 @@ describe("Plaid sandbox tooling", () => {
       expect(t.h.db.select().from(processorTokens).where(eq(processorTokens.itemId, itemId)).all()).toEqual([]);
       const verdict = async () => (await (await customerPage.loader({ request: await t.h.request(`/customers/${customer}`, { role: "support" }), context: t.h.context(), params: { hash: customer } })).verdict);
       expect(await verdict()).toMatchObject({ answer: "no", code: "cardlytics-integration-off", cause: expect.stringContaining(refused.data.plaidError!.requestId!) });
+      // The sandbox and item pages warn everyone who makes processor tokens next.
+      const sandboxPage = await sandbox.loader({ request: await t.h.request("/plaid/sandbox", { role: "ops" }), context: t.h.context(), params: {} });
+      expect(sandboxPage.integrationRefusal).toEqual({ at: expect.any(Number), requestId: refused.data.plaidError!.requestId });
+      const page = await itemPage.loader({ request: await t.h.request(`/plaid/items/${itemId}`, { role: "ops" }), context: t.h.context(), params: { itemId } });
+      expect(page.integrationRefusal?.requestId).toBe(refused.data.plaidError!.requestId);
       await integration(true);
       t.h.clock.current = new Date(t.h.clock.current.getTime() + 1000);
       expect((await act(itemPage, `/plaid/items/${itemId}`, { intent: "processor-token", accountId: account.accountId }, { itemId })).status).toBe(200);
       expect((await verdict()).code).not.toBe("cardlytics-integration-off");
+      expect((await sandbox.loader({ request: await t.h.request("/plaid/sandbox", { role: "ops" }), context: t.h.context(), params: {} })).integrationRefusal).toBeNull();
     } finally {
       await integration(true);
     }
