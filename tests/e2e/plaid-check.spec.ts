@@ -142,3 +142,21 @@ test("ops starts a bulk regeneration from a pasted list and sees a result for ev
   await expect(lines.nth(5)).toContainText("duplicate line");
   await expect(lines.nth(5)).toContainText("Listed already on line 2");
 });
+
+test("support finds the reports Plaid generated after the demo's Check Link sessions, for users of both User API generations", async ({ signInAs }) => {
+  test.setTimeout(120_000);
+  const page = await signInAs("support");
+  const fromLink = page.getByRole("table", { name: "Report requests" }).getByRole("row").filter({ hasText: "Plaid, after a Link session" });
+  // The demo's traffic plays its customers once the console is up: wait until its Link-started reports are recorded.
+  await expect(async () => {
+    await page.goto("/reports");
+    const ids = await fromLink.getByRole("link", { name: /^#\d+$/ }).allTextContents();
+    const generations = new Set<string>();
+    for (const id of ids) {
+      await page.goto(`/reports/${id.slice(1)}`);
+      await expect(page.getByRole("heading", { level: 1 })).toContainText(`Report request ${id}`);
+      generations.add((await page.getByText(/\((current|older) API\)/).textContent())!.includes("current") ? "new" : "legacy");
+    }
+    expect([...generations].sort()).toEqual(["legacy", "new"]);
+  }).toPass({ timeout: 90_000 });
+});
