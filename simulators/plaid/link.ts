@@ -167,7 +167,13 @@ export function runLinkSession(ctx: SimContext, input: LinkSessionInput): LinkSe
   const token = ctx.state.linkTokens.get(input.link_token);
   if (!token || token.expiresAt <= ctx.clock.now()) invalidInput("INVALID_LINK_TOKEN", "could not find matching link token");
   const t = token!;
+  if (input.more_items !== undefined && !(Array.isArray(input.more_items) && input.more_items.every((m) => m && typeof m === "object" && typeof m.institution_id === "string"))) {
+    invalidRequest("INVALID_FIELD", "more_items is a list of {institution_id, username?, password?, account_masks?}");
+  }
   const wanted: LinkItemInput[] = [input, ...(input.more_items ?? [])];
+  for (const w of wanted) {
+    if (w.account_masks !== undefined && !(Array.isArray(w.account_masks) && w.account_masks.every((m) => typeof m === "string"))) invalidRequest("INVALID_FIELD", "account_masks is a list of account masks, e.g. [\"0000\"]");
+  }
   if (wanted.length > 1 && !t.enableMultiItemLink) invalidRequest("INVALID_FIELD", "more_items needs a link token created with enable_multi_item_link: true");
   if (input.exit_after && !(LINK_STEPS as readonly string[]).includes(input.exit_after)) invalidRequest("INVALID_FIELD", `exit_after must be one of: ${LINK_STEPS.slice(0, -1).join(", ")}`);
   for (const w of wanted) if (!institutionById(w.institution_id)) invalidInput("INVALID_INSTITUTION", "invalid institution_id provided");

@@ -279,6 +279,10 @@ describe("Link", () => {
     expect(stored.link_sessions![0]!.results!.item_add_results.map((r) => r.institution?.institution_id)).toEqual(["ins_109508", "ins_109511"]);
     const single = await fetch(`${sim.url}/__sim/plaid/link/session`, { method: "POST", body: JSON.stringify({ link_token: await linkToken(), institution_id: "ins_109508", more_items: [{ institution_id: "ins_109511" }] }) });
     expect(single.status).toBe(400);
+    for (const bad of [{ more_items: { institution_id: "ins_109511" } }, { account_masks: "0000" }]) {
+      const res = await fetch(`${sim.url}/__sim/plaid/link/session`, { method: "POST", body: JSON.stringify({ link_token: token, institution_id: "ins_109508", ...bad }) });
+      expect([res.status, ((await res.json()) as { error_code: string }).error_code]).toEqual([400, "INVALID_FIELD"]);
+    }
   });
 });
 
