@@ -37,6 +37,8 @@ console.log(
   [
     `Plaid simulator:      ${sims.plaid.url}   (PLAID_CLIENT_ID=${credentials.plaid.clientId} PLAID_SECRET=${credentials.plaid.secret})`,
     `Cardlytics simulator: ${sims.cardlytics.url}   (CARDLYTICS_CLIENT_ID=${credentials.cardlytics.clientId} CARDLYTICS_SECRET=${credentials.cardlytics.secret})`,
+    `Plaid client settings: ${JSON.stringify(sims.plaid.clients.get(credentials.plaid.clientId)!.settings)} (SIM_PLAID_CLIENT to change them)`,
+    `Cardlytics settings: ${JSON.stringify(sims.cardlytics.settings)} (SIM_CARDLYTICS_SETTINGS to change them)`,
     `Customer ids are hashed with CUSTOMER_ID_HMAC_KEY=${process.env.CUSTOMER_ID_HMAC_KEY ? "(from the environment)" : hmacKey}`,
     "Seeded Cardlytics customers (internal id → x-source-customer-id):",
     ...sims.cardlytics.seeded.map((c) => `  ${c.rawId.padEnd(16)} ${c.hash}  ${c.description}`),

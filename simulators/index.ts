@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { SystemClock, type SimClock } from "./shared/clock";
 import { FaultSet } from "./shared/faults";
-import { startPlaidSimulator, type PlaidSimulator } from "./plaid/server";
+import { readClientSettings, startPlaidSimulator, type PlaidSimulator } from "./plaid/server";
 import { startCardlyticsSimulator } from "./cardlytics/server";
+import { readCardlyticsSettings } from "./cardlytics/state";
 
 export type SimulatorCredentials = {
   plaid: { clientId: string; secret: string };
@@ -26,7 +27,9 @@ export function newSimulatorCredentials(): SimulatorCredentials {
 
 /**
  * Both simulators on loopback. Cardlytics checks processor tokens against this Plaid simulator, as the real
- * Cardlytics checks them against Plaid. Faults come from SIM_PLAID_FAULTS / SIM_CARDLYTICS_FAULTS (JSON).
+ * Cardlytics checks them against Plaid. Faults come from SIM_PLAID_FAULTS / SIM_CARDLYTICS_FAULTS (JSON); the Plaid
+ * client's Dashboard-side settings from SIM_PLAID_CLIENT (JSON, e.g. {"userApi":"new"}); Cardlytics' undocumented
+ * behaviours from SIM_CARDLYTICS_SETTINGS (JSON, e.g. {"otherCustomerToken":403}).
  */
 export async function startSimulators(options: {
   customerIdHmacKey: string;
@@ -47,6 +50,7 @@ export async function startSimulators(options: {
     clock,
     faults: FaultSet.fromEnv(env.SIM_PLAID_FAULTS),
     ...credentials.plaid,
+    client: env.SIM_PLAID_CLIENT ? readClientSettings(JSON.parse(env.SIM_PLAID_CLIENT)) : undefined,
     settings: options.reportDelayMs === undefined ? undefined : { reportDelayMs: options.reportDelayMs },
   });
   const cardlytics = await startCardlyticsSimulator({
@@ -57,6 +61,7 @@ export async function startSimulators(options: {
     ...credentials.cardlytics,
     customerIdHmacKey: options.customerIdHmacKey,
     plaid: { baseUrl: plaid.url, ...credentials.plaid },
+    settings: env.SIM_CARDLYTICS_SETTINGS ? readCardlyticsSettings(JSON.parse(env.SIM_CARDLYTICS_SETTINGS)) : undefined,
   });
   return {
     plaid,

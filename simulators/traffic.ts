@@ -29,6 +29,11 @@ export type CustomerOutcome = {
   linkError?: string;
   itemError?: string;
   report?: boolean;
+  /** How the customer's consumer report came about: at the end of a Plaid Check Link session, or by /cra/check_report/create. */
+  reportVia?: "link" | "check_report_create";
+  /** The User API generation the customer's Plaid Check user was made in. */
+  userApi?: "legacy" | "new";
+  checkUserId?: string;
   linkSessionId?: string;
   itemId?: string;
 };
@@ -64,6 +69,10 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
       password: pick(random, [["pass_good", 0.93], ["error_INVALID_CREDENTIALS", 0.04], ["error_ITEM_LOCKED", 0.03]]),
       connectCardlytics: random() < 0.88,
       report: random() < 0.25,
+      // Half the reports start in Link (the guide's main flow), half from /cra/check_report/create afterwards; the
+      // Check users are split between the client's own (older) generation and the new User API, by the header.
+      reportVia: random() < 0.5 ? ("link" as const) : ("check_report_create" as const),
+      userApi: random() < 0.5 ? ("legacy" as const) : ("new" as const),
       itemTrouble: pick<string | null>(random, [["reset_login", 0.05], ["USER_PERMISSION_REVOKED", 0.03], ["PENDING_DISCONNECT", 0.03], [null, 0.89]]),
       attributes: { platform: pick(random, [["ios", 0.45], ["android", 0.35], ["web", 0.2]] as const), entry_point: pick(random, [["onboarding", 0.5], ["rewards_tab", 0.35], ["email_campaign", 0.15]] as const) },
     };
@@ -93,16 +102,35 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
   }
 
   async function playJourney(plan: (typeof plans)[number], report: (name: string, extra?: Partial<PublisherEvent>) => void, register: (...entries: Record<string, unknown>[]) => Promise<void>): Promise<CustomerOutcome> {
+    /**
+     * The customer's Plaid Check user, in the client's own generation (the older API: user_token, kept) or, for the
+     * others, the new User API by its header (user_id usr_… only). Registered with the console as soon as it exists.
+     */
+    const createCheckUser = async (p: typeof plan) => {
+      const { data: user } = await plaid.userCreate({ client_user_id: p.hash }, p.userApi === "new" ? true : undefined);
+      await register({ type: "check_user", user_id: user.user_id, ...(user.user_token ? { user_token: user.user_token } : {}) });
+      return { ...user, ref: user.user_token ? { user_token: user.user_token } : { user_id: user.user_id } };
+    };
     const startedAt = Date.now();
     const outcome: CustomerOutcome = { rawId: plan.rawId, hash: plan.hash, institutionId: plan.institutionId, reached: "OPEN" };
+    const purpose = ConsumerReportPermissiblePurpose.AccountReviewCredit;
+    // A customer whose report starts in Link gets a Plaid Check user first, and Check products on the link token.
+    const checkInLink = plan.report && plan.reportVia === "link" && options.webhookUrl !== null;
+    const checkUser = checkInLink ? await createCheckUser(plan) : null;
     const { data: link } = await plaid.linkTokenCreate({
       client_name: "Rewards Demo",
       language: "en",
       country_codes: [CountryCode.Us],
       user: { client_user_id: plan.hash },
-      products: [Products.Transactions],
+      products: checkUser ? [Products.Transactions, Products.CraBaseReport, Products.CraIncomeInsights] : [Products.Transactions],
+      ...(checkUser ? { ...checkUser.ref, cra_options: { days_requested: 365 }, consumer_report_permissible_purpose: purpose } : {}),
       ...(options.webhookUrl ? { webhook: options.webhookUrl } : {}),
     });
+    if (checkUser) {
+      outcome.reportVia = "link";
+      outcome.userApi = plan.userApi;
+      outcome.checkUserId = checkUser.user_id;
+    }
     const session = await simControl<{ link_session_id: string; status: string; public_token: string | null; error: { error_code: string } | null }>(options.plaid.baseUrl, "/__sim/plaid/link/session", {
       link_token: link.link_token,
       institution_id: plan.institutionId,
@@ -148,13 +176,18 @@ export async function playTraffic(options: TrafficOptions): Promise<CustomerOutc
       await plaid.sandboxItemFireWebhook({ access_token: exchanged.access_token, webhook_code: plan.itemTrouble as never });
       outcome.itemError = plan.itemTrouble;
     }
-    if (plan.report && options.webhookUrl) {
-      const { data: user } = await plaid.userCreate({ client_user_id: plan.hash });
-      await register({ type: "check_user", user_id: user.user_id, ...(user.user_token ? { user_token: user.user_token } : {}) });
-      await plaid.sandboxPublicTokenCreate({ institution_id: "ins_109508", initial_products: [Products.Transactions], user_id: user.user_id, options: { override_username: "user_bank_income", override_password: "{}", webhook: options.webhookUrl } } as never);
-      const { data: requested } = await plaid.craCheckReportCreate({ user_id: user.user_id, webhook: options.webhookUrl, days_requested: 365, consumer_report_permissible_purpose: ConsumerReportPermissiblePurpose.AccountReviewCredit, products: [Products.CraIncomeInsights] } as never);
-      await register({ type: "check_report", request_id: requested.request_id, days_requested: 365, purpose: ConsumerReportPermissiblePurpose.AccountReviewCredit, products: [Products.CraIncomeInsights] });
+    if (checkUser) {
+      // Plaid generates the report once the Link session ends; the console records it from the CHECK_REPORT webhook.
       outcome.report = true;
+    } else if (plan.report && options.webhookUrl) {
+      const user = await createCheckUser(plan);
+      await plaid.sandboxPublicTokenCreate({ institution_id: "ins_109508", initial_products: [Products.Transactions], ...user.ref, options: { override_username: "user_bank_income", override_password: "{}", webhook: options.webhookUrl } });
+      const { data: requested } = await plaid.craCheckReportCreate({ ...user.ref, webhook: options.webhookUrl, days_requested: 365, consumer_report_permissible_purpose: purpose, products: [Products.CraIncomeInsights] });
+      await register({ type: "check_report", request_id: requested.request_id, days_requested: 365, purpose, products: [Products.CraIncomeInsights] });
+      outcome.report = true;
+      outcome.reportVia = "check_report_create";
+      outcome.userApi = plan.userApi;
+      outcome.checkUserId = user.user_id;
     }
     return outcome;
   }
@@ -201,7 +234,7 @@ export function trafficSummary(outcomes: CustomerOutcome[]): string[] {
   const by = (reached: CustomerOutcome["reached"]) => outcomes.filter((o) => o.reached === reached).length;
   const leftLink = outcomes.length - by("CARDLYTICS_LINKED") - by("PROCESSOR_TOKEN") - by("ITEM_ADDED");
   return [
-    `Traffic: ${outcomes.length} customers: ${by("CARDLYTICS_LINKED")} linked at Cardlytics, ${by("PROCESSOR_TOKEN")} stopped at the processor token, ${leftLink} left Link early; ${outcomes.filter((o) => o.report).length} consumer reports requested, ${outcomes.filter((o) => o.itemError).length} item errors.`,
+    `Traffic: ${outcomes.length} customers: ${by("CARDLYTICS_LINKED")} linked at Cardlytics, ${by("PROCESSOR_TOKEN")} stopped at the processor token, ${leftLink} left Link early; ${outcomes.filter((o) => o.report).length} consumer reports (${outcomes.filter((o) => o.reportVia === "link").length} started in Link, ${outcomes.filter((o) => o.reportVia === "check_report_create").length} by /cra/check_report/create; Check users: ${outcomes.filter((o) => o.userApi === "legacy").length} older API, ${outcomes.filter((o) => o.userApi === "new").length} new User API), ${outcomes.filter((o) => o.itemError).length} item errors.`,
     "A few of them to look up (internal id → hash):",
     ...outcomes.slice(0, 5).map((o) => `  ${o.rawId}  ${o.hash}  ${o.reached.toLowerCase().replaceAll("_", " ")}`),
     ...((linked) => (linked ? ["Or find one by a Plaid id in the search box:", `  item_id ${linked.itemId}  link_session_id ${linked.linkSessionId}  (${linked.rawId})`] : []))(outcomes.find((o) => o.itemId && o.linkSessionId)),

@@ -4,7 +4,7 @@ import type { AccountLinkResult, CardlyticsAccount } from "../cardlytics/client.
 import { classifyAccount } from "../cardlytics/expiry";
 import { recordAudit, type Actor } from "../staff/audit.server";
 import { verdictFor, type PlaidItemSignal, type Verdict } from "./verdict";
-import { itemsOfCustomer, processorTokensOfItem } from "../plaid/items.server";
+import { cardlyticsIntegrationRefusal, itemsOfCustomer, processorTokensOfItem } from "../plaid/items.server";
 import { readItemsLive, type LiveItem } from "../plaid/live-items.server";
 import { linkSessionsOfCustomer, readLinkTokensLive, type LinkSessionView, type LinkTokenLive } from "../plaid/link-sessions.server";
 import { craUserOf, reportsOfCustomer, reportState } from "../reports/check-reports.server";
@@ -117,7 +117,8 @@ export function customerOverview(ctx: OverviewCtx, input: { customerHash: string
       const l = liveById.get(i.itemId);
       return { itemId: i.itemId, institution: i.institutionName, status: l?.ok ? l.status : i.status };
     });
-    return verdictFor({ now: ctx.now().getTime(), expiringWithinDays: within, mockData: input.mockData, cardlytics: cardlyticsSignal(answer?.result ?? null), items: signals });
+    const connectedProcessorTokens = items.reduce((n, i) => n + i.tokens.filter((t) => t.cardlyticsResult === "connected" && !t.revokedAt).length, 0);
+    return verdictFor({ now: ctx.now().getTime(), expiringWithinDays: within, mockData: input.mockData, cardlytics: cardlyticsSignal(answer?.result ?? null), items: signals, connectedProcessorTokens, cardlyticsIntegrationRefused: cardlyticsIntegrationRefusal(db, hash) });
   });
 
   const escalation: Promise<string> = answered.then(([answer, p]) =>

@@ -16,6 +16,10 @@ export type VerdictInput = {
     | { outcome: "failed"; reason: FailureReason; requestId: string }
     | { outcome: "unknown" };
   items?: PlaidItemSignal[];
+  /** Processor tokens the publisher (or ops) connected at Cardlytics successfully, for this customer. */
+  connectedProcessorTokens?: number;
+  /** Plaid refused a Cardlytics processor token for this customer with INVALID_PRODUCT, and none was made since. */
+  cardlyticsIntegrationRefused?: { requestId: string | null } | null;
 };
 
 export type VerdictCode =
@@ -27,6 +31,8 @@ export type VerdictCode =
   | "item-login-required"
   | "item-pending-disconnect"
   | "no-linked-account"
+  | "cardlytics-integration-off"
+  | "connected-under-another-id"
   | "not-open"
   | "expired"
   | "expiring-soon"
@@ -68,6 +74,13 @@ export function verdictFor(input: VerdictInput): Verdict {
   if (cardlytics.outcome === "unknown") {
     return { answer: "unknown", code: "never-checked", cause: "Cardlytics has not been asked about this customer yet.", nextStep: "Check the account link now." };
   }
+  if (cardlytics.outcome === "none" && input.cardlyticsIntegrationRefused) {
+    const rid = input.cardlyticsIntegrationRefused.requestId;
+    return { answer: "no", code: "cardlytics-integration-off", cause: `Plaid refused to make a processor token for Cardlytics (INVALID_PRODUCT${rid ? `, request id ${rid}` : ""}): the Cardlytics integration is not enabled for our Plaid client, so Cardlytics has nothing to read for any customer.`, nextStep: "A Plaid Dashboard admin enables Cardlytics under Integrations; then create the processor token again and send it to Cardlytics." };
+  }
+  if (cardlytics.outcome === "none" && (input.connectedProcessorTokens ?? 0) > 0) {
+    return { answer: "no", code: "connected-under-another-id", cause: "A processor token was connected at Cardlytics for this customer, yet Cardlytics holds no account under this customer hash (204). Cardlytics takes any x-source-customer-id without complaint, so the connection was most likely made under another id: a raw id, uppercase hex, or a hash under another key (or the account was unlinked at Cardlytics since).", nextStep: "Compare the hash the backend sent when connecting with this one (the rule: lowercase hex HMAC-SHA-256 of the trimmed internal id); reconnect the processor token under this hash." };
+  }
   if (cardlytics.outcome === "none") {
     return { answer: "no", code: "no-linked-account", cause: "Cardlytics holds no linked account under this customer hash (204).", nextStep: "Ask the customer to link a card; if they say they did, check that the app hashes their id with the same key and rule (wrong key, case or a raw id all land on another hash)." };
   }
@@ -87,6 +100,11 @@ export function verdictFor(input: VerdictInput): Verdict {
     const last = expired.sort((x, y) => y.a.expirationDate! - x.a.expirationDate!)[0]!.a;
     return { answer: "no", code: "expired", cause: `${account(last)} expired ${days(input.now - last.expirationDate!)} day(s) ago.`, nextStep: "Ask the customer to link the account again." };
   }
-  const statuses = [...new Set(cardlytics.accounts.map((a) => a.status))].join(", ");
+  const seen = [...new Set(cardlytics.accounts.map((a) => a.status))];
+  const statuses = seen.join(", ");
+  const unlisted = seen.filter((s) => !["CLOSED", "DISPUTE", "FRAUD"].includes(s));
+  if (unlisted.length) {
+    return { answer: "no", code: "not-open", cause: `No linked account is OPEN (Cardlytics says ${statuses}, a status its documents do not list).`, nextStep: "This often means Cardlytics can no longer read the bank through the processor token: check the customer's Plaid item (login required, permission revoked, removed) and have them reconnect; if the item is healthy, escalate to Cardlytics with the account id and request id." };
+  }
   return { answer: "no", code: "not-open", cause: `No linked account is OPEN (Cardlytics says ${statuses}).`, nextStep: "A CLOSED account needs a new link; DISPUTE or FRAUD needs Cardlytics: escalate with the account id and request id." };
 }

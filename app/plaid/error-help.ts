@@ -12,6 +12,7 @@ const HELP: Record<string, string> = {
   INSTITUTION_DOWN: "The bank is not answering Plaid right now. Try again later.",
   INSTITUTION_NOT_RESPONDING: "The bank is not answering Plaid right now. Try again later.",
   PRODUCTS_NOT_SUPPORTED: "This institution does not offer one of the chosen products. Choose fewer products or another bank.",
+  INVALID_PRODUCT: "Plaid refused a product or partner integration our Plaid client is not enabled for. For a Cardlytics processor token: the Cardlytics integration must be enabled in the Plaid Dashboard under Integrations; until it is, no customer's processor token can be made and Cardlytics reads nothing.",
   INVALID_PROCESSOR_TOKEN: "The processor token is unknown or was revoked by removing its item.",
   SANDBOX_WEBHOOK_INVALID: "The item has no webhook URL. Set one before firing a sandbox webhook.",
   SANDBOX_PRODUCT_NOT_ENABLED: "The item lacks the product this webhook belongs to.",

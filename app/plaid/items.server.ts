@@ -2,7 +2,7 @@ import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import type { PlaidApi } from "plaid";
 import { ProcessorTokenCreateRequestProcessorEnum, type Products, type WebhookType } from "plaid";
 import type { Db } from "../../db/open";
-import { plaidAccounts, plaidItems, processorTokens } from "../../db/schema";
+import { auditLog, plaidAccounts, plaidItems, processorTokens } from "../../db/schema";
 import type { CardlyticsClient } from "../cardlytics/client.server";
 import { checkAccountLink } from "../cardlytics/account-links.server";
 import type { Config } from "../config/env.server";
@@ -177,11 +177,44 @@ function usableToken(read: () => string): string {
   }
 }
 
+export const PROCESSOR_TOKEN_REFUSED = "plaid.processor_token_refused";
+
+/**
+ * When Plaid last refused a Cardlytics processor token because the integration is not enabled (for the customer, or
+ * for anyone), if no processor token was made since: the integration is (still) off as far as this console knows.
+ */
+export function cardlyticsIntegrationRefusal(db: Db, customerHash?: string): { at: Date; requestId: string | null } | null {
+  const refused = db
+    .select({ at: auditLog.at, details: auditLog.details })
+    .from(auditLog)
+    .where(and(eq(auditLog.action, PROCESSOR_TOKEN_REFUSED), customerHash ? eq(auditLog.customerHash, customerHash) : undefined))
+    .orderBy(desc(auditLog.id))
+    .get();
+  if (!refused || refused.details?.errorCode !== "INVALID_PRODUCT") return null;
+  const since = db
+    .select({ id: processorTokens.id })
+    .from(processorTokens)
+    .innerJoin(plaidItems, eq(plaidItems.itemId, processorTokens.itemId))
+    .where(and(customerHash ? eq(plaidItems.customerHash, customerHash) : undefined, sql`${processorTokens.createdAt} > ${refused.at.getTime()}`))
+    .get();
+  return since ? null : { at: refused.at, requestId: typeof refused.details.requestId === "string" ? refused.details.requestId : null };
+}
+
 /** A Cardlytics processor token for one of the item's own accounts; the full token is returned once, here. */
 export async function createProcessorToken(deps: PlaidDeps, input: { itemId: string; accountId: string }, ctx: ActionCtx): Promise<{ id: number; token: string }> {
   const { item, accessToken } = liveItem(deps, input.itemId);
   if (item.status === "removed") throw new PlaidCallError({ httpStatus: 400, errorType: "ITEM_ERROR", errorCode: "ITEM_NOT_FOUND", errorMessage: "this item was removed", displayMessage: null, requestId: null });
-  const created = await plaidCall(() => deps.plaid.processorTokenCreate({ access_token: accessToken, account_id: input.accountId, processor: ProcessorTokenCreateRequestProcessorEnum.Cardlytics }));
+  let created;
+  try {
+    created = await plaidCall(() => deps.plaid.processorTokenCreate({ access_token: accessToken, account_id: input.accountId, processor: ProcessorTokenCreateRequestProcessorEnum.Cardlytics }));
+  } catch (error) {
+    // INVALID_PRODUCT here means the Cardlytics integration is not enabled for our Plaid client: kept, so the
+    // customer's verdict can say why no processor token exists.
+    if (error instanceof PlaidCallError && error.failure.errorCode === "INVALID_PRODUCT") {
+      audit(deps, ctx, PROCESSOR_TOKEN_REFUSED, { itemId: item.itemId, customerHash: item.customerHash, details: { accountId: input.accountId, processor: "cardlytics", errorCode: error.failure.errorCode, errorMessage: error.failure.errorMessage, requestId: error.failure.requestId } });
+    }
+    throw error;
+  }
   const now = deps.now();
   const { id } = deps.db.transaction((tx) => {
     const row = tx

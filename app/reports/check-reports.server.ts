@@ -212,8 +212,21 @@ export function applyCheckReportWebhook(db: Queryable, body: { webhook_code?: un
 
 export type { ReportState } from "./report-states";
 
+/**
+ * When Plaid stops serving a ready report: 24 hours from its creation (the guide), which is when the request was sent;
+ * a report Plaid generated on its own (after a Check Link session) is dated by its webhook, the nearest thing known.
+ */
+export function reportExpiresAt(r: { status: string; sentAt: Date | null; completedAt: Date | null }): number | null {
+  if (r.status !== "ready") return null;
+  const created = r.sentAt ?? r.completedAt;
+  return created ? created.getTime() + REPORT_LIFETIME_MS : null;
+}
+
 export function reportState(r: { status: string; sentAt: Date | null; completedAt: Date | null; probeCode?: string | null }, now: number, webhookTimeoutMs: number): ReportState {
-  if (r.status === "ready") return r.probeCode === "CONSUMER_REPORT_EXPIRED" || (r.completedAt && now - r.completedAt.getTime() >= REPORT_LIFETIME_MS) ? "expired" : "ready";
+  if (r.status === "ready") {
+    const expiresAt = reportExpiresAt(r);
+    return r.probeCode === "CONSUMER_REPORT_EXPIRED" || (expiresAt !== null && now >= expiresAt) ? "expired" : "ready";
+  }
   if (r.status === "pending") return r.sentAt && now - r.sentAt.getTime() >= webhookTimeoutMs ? "stuck" : "pending";
   return r.status as ReportState;
 }

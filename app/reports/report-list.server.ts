@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, gte, isNotNull, isNull, lt, lte, ne, or, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, gte, isNotNull, isNull, lt, lte, ne, or, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../../db/open";
 import { craBulkRows, craReports, staffUsers } from "../../db/schema";
@@ -26,6 +26,9 @@ export function parseReportFilter(params: URLSearchParams) {
 
 type Clock = { now: number; webhookTimeoutMs: number };
 
+// A report's creation, as `reportExpiresAt` reads it: when the request was sent, else when Plaid said it was done.
+const createdAt = sql`coalesce(${craReports.sentAt}, ${craReports.completedAt})`;
+
 /** The derived states as index-friendly conditions; they agree with `reportState`. */
 function stateCondition(state: ReportState, c: Clock): SQL {
   const stuckBefore = new Date(c.now - c.webhookTimeoutMs);
@@ -40,9 +43,9 @@ function stateCondition(state: ReportState, c: Clock): SQL {
     case "stuck":
       return and(eq(craReports.status, "pending"), lte(craReports.sentAt, stuckBefore))!;
     case "expired":
-      return and(eq(craReports.status, "ready"), or(eq(craReports.probeCode, "CONSUMER_REPORT_EXPIRED"), lte(craReports.completedAt, expiredBefore)))!;
+      return and(eq(craReports.status, "ready"), or(eq(craReports.probeCode, "CONSUMER_REPORT_EXPIRED"), sql`${createdAt} <= ${expiredBefore.getTime()}`))!;
     case "ready":
-      return and(eq(craReports.status, "ready"), or(isNull(craReports.probeCode), ne(craReports.probeCode, "CONSUMER_REPORT_EXPIRED")), or(isNull(craReports.completedAt), gt(craReports.completedAt, expiredBefore)))!;
+      return and(eq(craReports.status, "ready"), or(isNull(craReports.probeCode), ne(craReports.probeCode, "CONSUMER_REPORT_EXPIRED")), sql`(${createdAt} is null or ${createdAt} > ${expiredBefore.getTime()})`)!;
   }
 }
 

@@ -2,7 +2,7 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { isCustomerHash } from "~/customers/customer-id";
 import { plaidErrorResponse } from "~/plaid/guards.server";
-import { craUserOf, createCraUser, REPORT_LIFETIME_MS, reportsOfCustomer, reportState, ReportRuleError, requestReport } from "~/reports/check-reports.server";
+import { craUserOf, createCraUser, reportExpiresAt, reportsOfCustomer, reportState, ReportRuleError, requestReport } from "~/reports/check-reports.server";
 import { probeReport } from "~/reports/report-view.server";
 import { identityForm, PERMISSIBLE_PURPOSES, regenerationForm, REPORT_PRODUCTS } from "~/reports/identity-form";
 import { parseForm } from "~/staff/forms";
@@ -50,7 +50,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       requestedAt: r.requestedAt.getTime(),
       sentAt: r.sentAt?.getTime() ?? null,
       completedAt: r.completedAt?.getTime() ?? null,
-      expiresAt: r.status === "ready" && r.completedAt ? r.completedAt.getTime() + REPORT_LIFETIME_MS : null,
+      expiresAt: reportExpiresAt(r),
       probeCode: r.probeCode,
       failedProducts: r.failedProducts,
       errorCode: r.errorCode,

@@ -7,6 +7,7 @@ import { PlaidCallError } from "~/plaid/client.server";
 import { plaidErrorHelp } from "~/plaid/error-help";
 import {
   accountsOfItem,
+  cardlyticsIntegrationRefusal,
   createProcessorToken,
   fireWebhook,
   getItem,
@@ -25,6 +26,7 @@ import { parseForm } from "~/staff/forms";
 import { can } from "~/staff/permissions";
 import { ITEM_INTENT_PERMISSIONS } from "~/plaid/item-intents";
 import { Badge } from "~/ui/badge";
+import { IntegrationNote } from "~/ui/cardlytics-integration";
 import { CopyButton } from "~/ui/copy-button";
 import { PlaidErrorPanel } from "~/ui/plaid-error";
 import { Time } from "~/ui/time";
@@ -53,6 +55,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     accounts: accountsOfItem(context.db, itemId).map((a) => ({ accountId: a.accountId, name: a.name, mask: a.mask, type: a.type, subtype: a.subtype })),
     tokens: processorTokensOfItem(context.db, itemId).map((t) => ({ ...t, createdAt: t.createdAt.getTime(), sentToCardlyticsAt: t.sentToCardlyticsAt?.getTime() ?? null, revokedAt: t.revokedAt?.getTime() ?? null })),
     liveError,
+    integrationRefusal: ((r) => (r ? { at: r.at.getTime(), requestId: r.requestId } : null))(cardlyticsIntegrationRefusal(context.db)),
     webhooks: webhooksOfItems(context.db, [itemId], 20).map((w) => ({ id: w.id, receivedAt: w.receivedAt.getTime(), type: w.webhookType, code: w.webhookCode, verdict: w.verdict, handlingStatus: w.handlingStatus })),
     sandbox: environmentBadge(context.config) !== "PRODUCTION",
     may: { token: can(staff.role, "create:processor-token"), sandbox: can(staff.role, "mint:sandbox-token"), manage: can(staff.role, "manage:plaid-item") },
@@ -165,6 +168,7 @@ export default function PlaidItem() {
         <h2 id="accounts-heading" className="px-4 pt-3 font-semibold">
           Accounts
         </h2>
+        {d.may.token && d.item.status !== "removed" ? <IntegrationNote refusal={d.integrationRefusal} /> : null}
         <table className="table-basic" aria-label="Item accounts">
           <thead>
             <tr>

@@ -4,12 +4,13 @@ import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/re
 import { useEffect, useState } from "react";
 import { z } from "zod";
 import { isCustomerHash } from "~/customers/customer-id";
-import { exchangeAndStore, mintPublicToken } from "~/plaid/items.server";
+import { cardlyticsIntegrationRefusal, exchangeAndStore, mintPublicToken } from "~/plaid/items.server";
 import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
 import { SANDBOX_INSTITUTIONS, SANDBOX_PERSONAS, SANDBOX_PRODUCTS } from "~/plaid/sandbox-options";
 import { craUserOf, plaidUserRef, ReportRuleError } from "~/reports/check-reports.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { parseForm } from "~/staff/forms";
+import { IntegrationNote } from "~/ui/cardlytics-integration";
 import { CopyButton } from "~/ui/copy-button";
 import { FormError } from "~/ui/field";
 import { PlaidErrorPanel } from "~/ui/plaid-error";
@@ -21,7 +22,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   requireSandbox(context);
   const params = new URL(request.url).searchParams;
   const customer = params.get("customer")?.toLowerCase() ?? "";
-  return { customer: isCustomerHash(customer) ? customer : "", checkUser: params.get("cra") === "1", defaultWebhook: context.config.plaid.webhookUrl ?? "" };
+  const refusal = cardlyticsIntegrationRefusal(context.db);
+  return { customer: isCustomerHash(customer) ? customer : "", checkUser: params.get("cra") === "1", defaultWebhook: context.config.plaid.webhookUrl ?? "", integrationRefusal: refusal ? { at: refusal.at.getTime(), requestId: refusal.requestId } : null };
 }
 
 const customerField = z.string().trim().toLowerCase().regex(/^[0-9a-f]{64}$/, "Enter the customer's hash: 64 hex characters");
@@ -82,7 +84,7 @@ function TimeLeft({ until }: { until: number }) {
 }
 
 export default function PlaidSandbox() {
-  const { customer, checkUser, defaultWebhook } = useLoaderData<typeof loader>();
+  const { customer, checkUser, defaultWebhook, integrationRefusal } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
@@ -92,6 +94,7 @@ export default function PlaidSandbox() {
     <div className="max-w-3xl space-y-4">
       <h1 className="text-2xl font-bold">Plaid sandbox: mint an item</h1>
       <p className="text-sm text-slate-600">Calls /sandbox/public_token/create, then exchanges the token and stores the item for the customer. Sandbox only.</p>
+      <IntegrationNote refusal={integrationRefusal} />
       {result && !result.ok && "plaidError" in result ? <PlaidErrorPanel error={result.plaidError} /> : null}
       {Object.keys(errors).length ? <FormError message="Check the highlighted fields." /> : null}
       <Form method="post" className="card space-y-4" noValidate>

@@ -1,7 +1,7 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { plaidErrorResponse, type ShownPlaidError } from "~/plaid/guards.server";
-import { REPORT_LIFETIME_MS, reportState, ReportRuleError } from "~/reports/check-reports.server";
+import { reportExpiresAt, reportState, ReportRuleError } from "~/reports/check-reports.server";
 import { craUserItems, probeReport, readReport, reportDetail } from "~/reports/report-view.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
@@ -60,7 +60,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       probeCode: r.probeCode,
       probeRequestId: r.probeRequestId,
       bulkRunId: detail.bulkRunId,
-      expiresAt: r.status === "ready" && r.completedAt ? r.completedAt.getTime() + REPORT_LIFETIME_MS : null,
+      expiresAt: reportExpiresAt(r),
     },
     user: { userId: user.userId, generation: user.generation },
     state,

@@ -2,7 +2,8 @@ import { request } from "undici";
 import type { SimClock } from "../shared/clock";
 import { safeJson, type SimRequest, type SimResponse } from "../shared/http";
 import { accountLinkBody, invalid, refuse } from "./responses";
-import type { CardlyticsState, SimAccount } from "./state";
+import { randomBytes } from "node:crypto";
+import type { CardlyticsSimSettings, CardlyticsState, SimAccount } from "./state";
 
 const DAY = 86_400_000;
 const LINK_LIFETIME_MS = 365 * DAY;
@@ -83,9 +84,11 @@ function refuseIfBoundElsewhere(state: CardlyticsState, processorToken: string, 
   if (boundTo && boundTo !== customerId) refuse(409, "Conflict");
 }
 
-function linkedAccount(plaid: PlaidAccount, institutionId: string | null, processorToken: string, now: number): SimAccount {
+function linkedAccount(plaid: PlaidAccount, institutionId: string | null, processorToken: string, now: number, settings: CardlyticsSimSettings): SimAccount {
   return {
-    accountId: plaid.account_id,
+    // Cardlytics' own id, as in its documents; or, as a setting, Plaid's account_id passed through.
+    accountId: settings.accountIds === "plaid" ? plaid.account_id : randomBytes(12).toString("hex"),
+    plaidAccountId: plaid.account_id,
     status: "OPEN",
     last4: plaid.mask ?? "",
     cardType: plaid.subtype ?? plaid.type ?? "other",
@@ -93,7 +96,7 @@ function linkedAccount(plaid: PlaidAccount, institutionId: string | null, proces
     linkedDate: new Date(now).toISOString(),
     expirationDate: now + LINK_LIFETIME_MS,
     fiName: institutionId ? (FI_NAMES[institutionId] ?? institutionId) : "Unknown institution",
-    fiLogo: "",
+    fiLogo: null,
     processorToken,
   };
 }
@@ -104,7 +107,7 @@ function linkedAccount(plaid: PlaidAccount, institutionId: string | null, proces
  * relinks it (fresh expiry), as a Plaid update-mode flow would.
  */
 export async function connect(
-  ctx: { state: CardlyticsState; clock: SimClock; plaid: PlaidUpstream },
+  ctx: { state: CardlyticsState; clock: SimClock; plaid: PlaidUpstream; settings: CardlyticsSimSettings },
   req: SimRequest,
   customerId: string,
 ): Promise<SimResponse> {
@@ -121,11 +124,12 @@ export async function connect(
   ctx.state.processorTokens.set(processorToken, customerId);
   const accounts = ctx.state.accountsOf(customerId);
   if (!accounts.some((a) => a.processorToken === processorToken)) {
-    const fresh = linkedAccount(account, institutionId, processorToken, ctx.clock.now());
-    const relinked = accounts.find((a) => a.accountId === account.account_id);
-    if (relinked) Object.assign(relinked, fresh);
+    const fresh = linkedAccount(account, institutionId, processorToken, ctx.clock.now(), ctx.settings);
+    const relinked = accounts.find((a) => a.plaidAccountId === account.account_id);
+    // A relink keeps the account's id; its feed starts over with the new token.
+    if (relinked) Object.assign(relinked, { ...fresh, accountId: relinked.accountId, pull: undefined });
     else accounts.push(fresh);
     ctx.state.customers.set(customerId, accounts);
   }
-  return { status: 200, body: accountLinkBody(accounts) };
+  return { status: 200, body: accountLinkBody(accounts, ctx.settings.missingFiLogo) };
 }

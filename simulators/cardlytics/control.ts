@@ -17,7 +17,7 @@ function readAccount(value: unknown, index: number, now: number): SimAccount {
   if (!value || typeof value !== "object" || Array.isArray(value)) throw new BadInput(`${at} is an object`);
   const a = value as Record<string, unknown>;
   for (const key of Object.keys(a)) if (!KNOWN_FIELDS.has(key)) throw new BadInput(`${at}: unknown field "${key}"`);
-  for (const key of TEXT_FIELDS) if (a[key] !== undefined && typeof a[key] !== "string") throw new BadInput(`${at}.${key} is a string`);
+  for (const key of TEXT_FIELDS) if (a[key] !== undefined && typeof a[key] !== "string" && !(key === "fiLogo" && a[key] === null)) throw new BadInput(`${at}.${key} is a string`);
   if (a.accountId === "" || a.status === "") throw new BadInput(`${at}: accountId and status cannot be empty`);
   const linked = a.linkedDate === undefined ? now : typeof a.linkedDate === "string" ? Date.parse(a.linkedDate) : NaN;
   if (Number.isNaN(linked)) throw new BadInput(`${at}.linkedDate is an ISO-8601 date`);
@@ -32,7 +32,7 @@ function readAccount(value: unknown, index: number, now: number): SimAccount {
     name: "Everyday Checking",
     expirationDate: now + 365 * DAY,
     fiName: "First Platypus Bank",
-    fiLogo: "",
+    fiLogo: null,
     ...(a as Partial<SimAccount>),
     linkedDate: new Date(linked).toISOString(),
   };

@@ -38,7 +38,7 @@ export function invalid(field: string, message: string): never {
 }
 
 /** The documented 200 body of GET /v2/data/accountLink: expirationDate goes out as a string of epoch ms. */
-export function accountLinkBody(accounts: SimAccount[]) {
+export function accountLinkBody(accounts: SimAccount[], missingFiLogo: null | "" = null) {
   return {
     accountLinks: [],
     accounts: accounts.map((a) => ({
@@ -50,7 +50,7 @@ export function accountLinkBody(accounts: SimAccount[]) {
       linkedDate: a.linkedDate,
       expirationDate: String(a.expirationDate),
       fiName: a.fiName,
-      fiLogo: a.fiLogo,
+      fiLogo: a.fiLogo ?? missingFiLogo,
     })),
   };
 }

@@ -77,7 +77,7 @@ function toAccount(seed: SeedAccount, now: number): SimAccount {
     linkedDate: new Date(now - (seed.linkedDaysAgo ?? 165) * DAY).toISOString(),
     expirationDate: now + seed.expiresInDays * DAY,
     fiName: seed.fiName,
-    fiLogo: "",
+    fiLogo: null,
   };
 }
 

@@ -6,7 +6,8 @@ import { connect, type PlaidUpstream } from "./connections";
 import { CUSTOMER_HASH, customerControl } from "./control";
 import { accountLinkBody, invalid, problem, Refusal, refuse, withRequestId } from "./responses";
 import { seedCustomers, type SeededCustomer } from "./seed";
-import { CardlyticsState, SESSION_LIFETIME_MS, type SimAccount } from "./state";
+import { TransactionPuller } from "./pulls";
+import { CardlyticsState, DEFAULT_CARDLYTICS_SETTINGS, readCardlyticsSettings, SESSION_LIFETIME_MS, type CardlyticsSimSettings, type SimAccount } from "./state";
 
 export type CardlyticsSimulatorOptions = {
   /** 0 picks any free port. */
@@ -22,9 +23,14 @@ export type CardlyticsSimulatorOptions = {
   plaid: PlaidUpstream;
   /** Cardlytics answers bad credentials with a 500; 401 is there to test clients against a fixed vendor. */
   badCredentialsStatus?: 500 | 401;
+  /** Where the documents are silent: see CardlyticsSimSettings; also SIM_CARDLYTICS_SETTINGS and /__sim/cardlytics/settings. */
+  settings?: Partial<CardlyticsSimSettings>;
 };
 
-export type CardlyticsSimulator = RunningSim & { state: CardlyticsState; seeded: SeededCustomer[] };
+export type CardlyticsSimulator = RunningSim & { state: CardlyticsState; seeded: SeededCustomer[]; settings: CardlyticsSimSettings; puller: TransactionPuller };
+
+// Printable ASCII, no spaces: what fits in a header as an id.
+const ANY_CUSTOMER_ID = /^[\x21-\x7e]{1,256}$/;
 
 type Handler = (req: SimRequest) => Promise<SimResponse> | SimResponse;
 
@@ -38,12 +44,19 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-function customerIdOf(req: SimRequest): string {
+/**
+ * The documents call x-source-customer-id a string, obfuscated "preferably" with HMAC-SHA-256: by default any id
+ * is taken, so a backend that sends the wrong hash (or a raw id) gets a silent 204. "hmac-hex" refuses anything but
+ * 64 lowercase hex characters.
+ */
+function customerIdOf(req: SimRequest, settings: CardlyticsSimSettings): string {
   const id = header(req, "x-source-customer-id");
   if (!id) invalid("x-source-customer-id", "the x-source-customer-id header is required");
-  if (id !== NO_USER && !CUSTOMER_HASH.test(id)) {
+  if (id === NO_USER) return id;
+  if (settings.customerIdFormat === "hmac-hex" && !CUSTOMER_HASH.test(id)) {
     invalid("x-source-customer-id", "must be the 64-character lowercase hex HMAC-SHA-256 of the customer id, or no-user-available");
   }
+  if (!ANY_CUSTOMER_ID.test(id)) invalid("x-source-customer-id", "must be 1 to 256 printable characters without spaces");
   return id;
 }
 
@@ -60,9 +73,12 @@ export async function startCardlyticsSimulator(options: CardlyticsSimulatorOptio
   const state = new CardlyticsState();
   const faults = options.faults ?? new FaultSet();
   const seeded = options.seed === false ? [] : seedCustomers(state, options.customerIdHmacKey, clock.now());
+  const settings: CardlyticsSimSettings = { ...DEFAULT_CARDLYTICS_SETTINGS, ...readCardlyticsSettings(options.settings ?? {}) };
+  const puller = new TransactionPuller(state, clock, options.plaid, settings);
+  puller.schedule();
 
   function startSession(req: SimRequest): SimResponse {
-    const customerId = customerIdOf(req);
+    const customerId = customerIdOf(req, settings);
     const body = safeJson(req.rawBody);
     if (!body || typeof body !== "object" || Array.isArray(body)) refuse(400, "HttpMessageNotReadable");
     const { clientId, secret } = body as Record<string, unknown>;
@@ -80,13 +96,17 @@ export async function startCardlyticsSimulator(options: CardlyticsSimulatorOptio
 
   /** The bearer token must be live and issued for the same x-source-customer-id; a 401 never says "expired". */
   function authorize(req: SimRequest): string {
-    const customerId = customerIdOf(req);
+    const customerId = customerIdOf(req, settings);
     const token = /^bearer\s+(\S+)\s*$/i.exec(header(req, "authorization") ?? "")?.[1];
     const session = token ? state.sessions.get(token) : undefined;
     if (!session || session.expiresAt <= clock.now() || faults.effective(req.path).expireTokens) {
       refuse(401, "SessionValidationException", []);
     }
-    if (session.customerId !== customerId) refuse(403, "CustomerMismatch");
+    // Not documented: by default the same 401 as any bad token; 403 CustomerMismatch as a setting.
+    if (session.customerId !== customerId) {
+      if (settings.otherCustomerToken === 403) refuse(403, "CustomerMismatch");
+      refuse(401, "SessionValidationException", []);
+    }
     return customerId;
   }
 
@@ -99,13 +119,13 @@ export async function startCardlyticsSimulator(options: CardlyticsSimulatorOptio
     linkedDate: new Date(clock.now() - 30 * DAY).toISOString(),
     expirationDate: clock.now() + 335 * DAY,
     fiName: "Mock Bank",
-    fiLogo: "",
+    fiLogo: null,
   });
 
   function accountLink(req: SimRequest): SimResponse {
     const customerId = authorize(req);
     const accounts = (header(req, "x-mock-data") ?? "").toLowerCase() === "true" ? [mockAccount()] : state.accountsOf(customerId);
-    return accounts.length ? { status: 200, body: accountLinkBody(accounts) } : { status: 204 };
+    return accounts.length ? { status: 200, body: accountLinkBody(accounts, settings.missingFiLogo) } : { status: 204 };
   }
 
   function unlink(req: SimRequest, accountId: string | undefined): SimResponse {
@@ -124,7 +144,7 @@ export async function startCardlyticsSimulator(options: CardlyticsSimulatorOptio
       POST: (req) => {
         const customerId = authorize(req);
         if (customerId === NO_USER) invalid("x-source-customer-id", "no-user-available cannot hold accounts");
-        return connect({ state, clock, plaid: options.plaid }, req, customerId);
+        return connect({ state, clock, plaid: options.plaid, settings }, req, customerId);
       },
     },
   };
@@ -157,9 +177,39 @@ export async function startCardlyticsSimulator(options: CardlyticsSimulatorOptio
     faults,
     clock,
     handle,
-    control: customerControl(state, clock, seeded),
+    control: async (req) => {
+      if (req.path === "/__sim/cardlytics/settings") {
+        if (req.method === "GET") return { status: 200, body: { settings } };
+        if (req.method !== "POST") return { status: 405, body: { error: "GET or POST" }, headers: { allow: "GET, POST" } };
+        try {
+          Object.assign(settings, readCardlyticsSettings(safeJson(req.rawBody)));
+        } catch (error) {
+          return { status: 400, body: { error: (error as Error).message } };
+        }
+        puller.schedule();
+        return { status: 200, body: { settings } };
+      }
+      if (req.path === "/__sim/cardlytics/pull" && req.method === "POST") {
+        puller.pullAll();
+        await puller.idle();
+        const pulls = [...state.customers].flatMap(([customerId, accounts]) => accounts.filter((a) => a.processorToken).map((a) => ({ customerId, accountId: a.accountId, status: a.status, pull: a.pull ?? null })));
+        return { status: 200, body: { pulls } };
+      }
+      return customerControl(state, clock, seeded)(req);
+    },
     faultResponse: (decision, req) =>
       withRequestId(req, decision.outcome === "rate-limit" ? problem(429, "TooManyRequests") : problem(503, "ServiceUnavailable")),
   });
-  return { ...running, state, seeded };
+  return {
+    ...running,
+    state,
+    seeded,
+    settings,
+    puller,
+    close: async () => {
+      puller.stop();
+      await puller.idle();
+      await running.close();
+    },
+  };
 }

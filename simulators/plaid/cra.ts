@@ -13,7 +13,7 @@ import type { SimContext } from "./context";
 import { fail, invalidRequest, requestId } from "./errors";
 import { itemObject } from "./items";
 import { baseReport, incomeInsights, partnerInsights } from "./report-bodies";
-import type { SimReport, SimUser } from "./state";
+import type { SimItem, SimReport, SimUser } from "./state";
 import { optStr, readFields, str } from "./validate";
 
 const REPORT_LIFETIME_MS = 24 * 3600_000;
@@ -52,10 +52,12 @@ function checkLegacyIdentity(identity: Record<string, unknown>): void {
   if (!a || !["street", "city", "region", "postal_code", "country"].every((k) => typeof a[k] === "string" && a[k])) identityError("consumer_report_user_identity.primary_address needs street, city, region, postal_code and country");
 }
 
-function userFrom(ctx: SimContext, body: Record<string, unknown>): SimUser {
+export function userFrom(ctx: SimContext, body: Record<string, unknown>): SimUser {
   const key = optStr(body.user_id) ?? optStr(body.user_token);
   if (!key) invalidRequest("MISSING_FIELDS", "the following required fields are missing: user_id or user_token");
-  const user = ctx.state.userByKey(key!);
+  const found = ctx.state.userByKey(key!);
+  // Users belong to the client that made them: another client's user does not exist for this one.
+  const user = found && found.clientId === ctx.client.clientId ? found : undefined;
   if (!user) {
     if (body.user_token !== undefined && body.user_id === undefined) fail(400, "INVALID_INPUT", "INVALID_USER_TOKEN", "could not find matching user token");
     fail(400, "USER_ERROR", "USER_NOT_FOUND", "the user_id provided does not match a user");
@@ -72,7 +74,7 @@ function rateLimit(ctx: SimContext): void {
   ctx.state.craCalls.push(now);
 }
 
-/** Decides how a report ends, from the user's Items and their test personas. */
+/** Decides how a report ends, from the user's Items and their test personas, and tells the report's webhook. */
 function completeReport(ctx: SimContext, report: SimReport, user: SimUser): void {
   const items = ctx.state.itemsOfUser(user);
   const broken = items.filter((i) => i.error);
@@ -87,12 +89,14 @@ function completeReport(ctx: SimContext, report: SimReport, user: SimUser): void
       causes: broken.map((i) => ({ ...i.error, item_id: i.itemId })),
     };
   } else {
-    const failing = new Set(items.flatMap((i) => i.persona.craFailedProducts));
+    const failing = failingProducts(items);
     report.state = "ready";
     report.successfulProducts = ["cra_base_report", ...report.products.filter((p) => !failing.has(p))];
     report.failedProducts = report.products.filter((p) => failing.has(p));
   }
+  if (!report.webhook) return;
   const ready = report.state === "ready";
+  // The generation decides the code: the older API's CHECK_REPORT_*, the new User API's USER_CHECK_REPORT_*.
   const code = `${user.generation === "new" ? "USER_" : ""}CHECK_REPORT_${ready ? "READY" : "FAILED"}`;
   ctx.webhooks.send(report.webhook, {
     webhook_type: "CHECK_REPORT",
@@ -104,18 +108,84 @@ function completeReport(ctx: SimContext, report: SimReport, user: SimUser): void
   });
 }
 
+const failingProducts = (items: SimItem[]) => new Set(items.flatMap((i) => i.persona.craFailedProducts));
+
+export type ReportRequest = { products: string[]; webhook: string | null; daysRequested: number; purpose: string; origin: SimReport["origin"] };
+
+/** Starts generating a consumer report for the user; it is ready (or failed) after the configured delay. */
+export function startReport(ctx: SimContext, user: SimUser, request: ReportRequest): SimReport {
+  const now = ctx.clock.now();
+  const report: SimReport = {
+    requestId: requestId(),
+    reportId: uuid(),
+    userKey: user.userId,
+    origin: request.origin,
+    requestedAt: now,
+    readyAt: now + ctx.settings.reportDelayMs,
+    daysRequested: Math.max(180, request.daysRequested),
+    products: request.products.filter((p) => p !== "cra_base_report"),
+    purpose: request.purpose,
+    webhook: request.webhook,
+    state: "pending",
+    successfulProducts: [],
+    failedProducts: [],
+    failure: null,
+    lateProducts: new Map(),
+  };
+  ctx.state.reports.push(report);
+  ctx.clock.setTimeout(() => completeReport(ctx, report, user), ctx.settings.reportDelayMs);
+  return report;
+}
+
+/** Checks days_requested and the Check products the way /cra/check_report/create and cra_options both do. */
+export function checkReportOptions(days: unknown, products: string[], field: string): number {
+  if (typeof days !== "number" || !Number.isInteger(days) || days > 731) invalidRequest("INVALID_FIELD", `${field} must be an integer no greater than 731`);
+  const unknownProducts = products.filter((p) => p !== "cra_base_report" && !CRA_PRODUCTS.includes(p));
+  if (unknownProducts.length) invalidRequest("INVALID_FIELD", `products contains values that are not Plaid Check products: ${unknownProducts.join(", ")}`);
+  return days as number;
+}
+
+export const isCraProduct = (p: string) => p === "cra_base_report" || CRA_PRODUCTS.includes(p);
+
+const notReady = (): never =>
+  fail(400, "CONSUMER_REPORT_ERROR", "PRODUCT_NOT_READY", "The consumer report you are trying to pull is not ready. Please wait for a CHECK_REPORT_READY webhook to fetch data");
+
 /** The user's report if it can be read now; otherwise Plaid's error for why not. */
 function readableReport(ctx: SimContext, body: Record<string, unknown>) {
   rateLimit(ctx);
   const user = userFrom(ctx, body);
   const report = ctx.state.latestReport(user);
-  const notReady = () => fail(400, "CONSUMER_REPORT_ERROR", "PRODUCT_NOT_READY", "The consumer report you are trying to pull is not ready. Please wait for a CHECK_REPORT_READY webhook to fetch data");
   if (!report || report.state === "pending") notReady();
   if (report!.state === "failed") fail(400, "CHECK_REPORT_ERROR", report!.failure!.code, report!.failure!.message, null, { causes: report!.failure!.causes });
-  if (ctx.clock.now() >= report!.readyAt + REPORT_LIFETIME_MS) {
+  // The guide: a report can be retrieved for 24 hours from when it was created, however long it took to generate.
+  if (ctx.clock.now() >= report!.requestedAt + REPORT_LIFETIME_MS) {
     fail(400, "CONSUMER_REPORT_ERROR", "CONSUMER_REPORT_EXPIRED", "The consumer report has expired. Call /cra/check_report/create to generate a new one");
   }
   return { user, report: report!, items: ctx.state.itemsOfUser(user) };
+}
+
+/**
+ * A product's part of the report. One the report was not generated with is made on the first request for it:
+ * PRODUCT_NOT_READY until Plaid has it, then the data (or its failure, as for an eager product).
+ */
+function productReport(ctx: SimContext, body: Record<string, unknown>, product: string) {
+  const read = readableReport(ctx, body);
+  const { report, items } = read;
+  if (!report.successfulProducts.includes(product) && !report.failedProducts.includes(product)) {
+    const due = report.lateProducts.get(product);
+    if (due === undefined) {
+      report.lateProducts.set(product, ctx.clock.now() + ctx.settings.lateProductDelayMs);
+      notReady();
+    }
+    if (ctx.clock.now() < due!) notReady();
+    if (failingProducts(items).has(product)) report.failedProducts.push(product);
+    else report.successfulProducts.push(product);
+  }
+  if (report.failedProducts.includes(product)) {
+    const what = product.replace(/^cra_/, "").replaceAll("_", " ");
+    fail(400, "CHECK_REPORT_ERROR", "INSUFFICIENT_TRANSACTION_DATA", `There is not enough transaction data to generate ${what} for this user`);
+  }
+  return read;
 }
 
 const GET_FIELDS = { user_id: "string", user_token: "string", item_ids: "string[]", user_tier: "string", options: "object", partner_insights: "object", third_party_user_token: "string" } as const;
@@ -126,12 +196,15 @@ export const craHandlers = {
     const clientUserId = str(f.client_user_id);
     if (!clientUserId.length || clientUserId.length > 128) invalidRequest("INVALID_FIELD", "client_user_id must be a non-empty string of at most 128 characters");
     if (validEmail(clientUserId) || E164.test(clientUserId)) invalidRequest("INVALID_FIELD", "client_user_id must not contain personally identifiable information");
-    const flag = headers["plaid-new-user-api-enabled"];
-    const generation = flag === "true" ? "new" : flag === "false" ? "legacy" : ctx.settings.defaultUserApi;
+    // Plaid picks the generation per client (by when it first used /user/create); the header, or
+    // with_upgraded_user on an older client, overrides it for the request.
+    const flag = headers["plaid-new-user-api-enabled"]?.toLowerCase();
+    const generation = flag === "true" ? "new" : flag === "false" ? "legacy" : f.with_upgraded_user === true ? "new" : ctx.client.settings.userApi;
     if (generation === "legacy" && f.identity) invalidRequest("INVALID_FIELD", "identity is not supported for this client; send consumer_report_user_identity");
     if (f.identity) checkNewIdentity(f.identity as Record<string, unknown>);
     if (f.consumer_report_user_identity) checkLegacyIdentity(f.consumer_report_user_identity as Record<string, unknown>);
-    const existing = ctx.state.usersByClientUserId.get(`${generation}:${clientUserId}`);
+    const key = `${ctx.client.clientId}:${generation}:${clientUserId}`;
+    const existing = ctx.state.usersByClientUserId.get(key);
     if (generation === "new" && existing && !existing.removed) return { user_id: existing.userId, request_id: requestId() };
     if (generation === "legacy" && existing) {
       invalidRequest("INVALID_FIELD", "a user has already been created for the given client_user_id; client_user_id values cannot be reused");
@@ -141,6 +214,7 @@ export const craHandlers = {
       generation,
       userId: generation === "new" ? `usr_${alphanumeric(14)}` : alphanumeric(29),
       userToken: generation === "legacy" ? `user-sandbox-${uuid()}` : null,
+      clientId: ctx.client.clientId,
       clientUserId,
       identity: (f.identity ?? f.consumer_report_user_identity ?? null) as SimUser["identity"],
       createdAt: now,
@@ -149,7 +223,7 @@ export const craHandlers = {
     };
     ctx.state.users.set(user.userId, user);
     if (user.userToken) ctx.state.users.set(user.userToken, user);
-    ctx.state.usersByClientUserId.set(`${generation}:${clientUserId}`, user);
+    ctx.state.usersByClientUserId.set(key, user);
     return user.userToken ? { user_token: user.userToken, user_id: user.userId, request_id: requestId() } : { user_id: user.userId, request_id: requestId() };
   },
 
@@ -190,31 +264,12 @@ export const craHandlers = {
     rateLimit(ctx);
     const user = userFrom(ctx, body);
     if (!/^https?:\/\//.test(str(f.webhook))) invalidRequest("INVALID_FIELD", "webhook must be a valid http or https URL");
-    const days = f.days_requested as number;
-    if (!Number.isInteger(days) || days > 731) invalidRequest("INVALID_FIELD", "days_requested must be an integer no greater than 731");
+    const products = (f.products as string[] | undefined) ?? [];
+    const days = checkReportOptions(f.days_requested, products, "days_requested");
     if (!PERMISSIBLE_PURPOSES.includes(str(f.consumer_report_permissible_purpose))) {
       invalidRequest("INVALID_FIELD", `consumer_report_permissible_purpose must be one of: ${PERMISSIBLE_PURPOSES.join(", ")}`);
     }
-    const products = (f.products as string[] | undefined) ?? [];
-    const unknownProducts = products.filter((p) => !CRA_PRODUCTS.includes(p));
-    if (unknownProducts.length) invalidRequest("INVALID_FIELD", `products contains values that are not Plaid Check products: ${unknownProducts.join(", ")}`);
-    const now = ctx.clock.now();
-    const report: SimReport = {
-      requestId: requestId(),
-      reportId: uuid(),
-      userKey: user.userId,
-      requestedAt: now,
-      readyAt: now + ctx.settings.reportDelayMs,
-      daysRequested: Math.max(180, days),
-      products,
-      webhook: str(f.webhook),
-      state: "pending",
-      successfulProducts: [],
-      failedProducts: [],
-      failure: null,
-    };
-    ctx.state.reports.push(report);
-    ctx.clock.setTimeout(() => completeReport(ctx, report, user), ctx.settings.reportDelayMs);
+    const report = startReport(ctx, user, { products, webhook: str(f.webhook), daysRequested: days, purpose: str(f.consumer_report_permissible_purpose), origin: "check_report_create" });
     return { request_id: report.requestId };
   },
 
@@ -226,16 +281,13 @@ export const craHandlers = {
 
   "/cra/check_report/income_insights/get": (ctx: SimContext, body: Record<string, unknown>): CraCheckReportIncomeInsightsGetResponse => {
     readFields(body, {}, GET_FIELDS);
-    const { report, items } = readableReport(ctx, body);
-    if (report.failedProducts.includes("cra_income_insights")) {
-      fail(400, "CHECK_REPORT_ERROR", "INSUFFICIENT_TRANSACTION_DATA", "There is not enough transaction data to generate income insights for this user");
-    }
+    const { report, items } = productReport(ctx, body, "cra_income_insights");
     return { report: incomeInsights(report, items), warnings: [], request_id: requestId() } as CraCheckReportIncomeInsightsGetResponse;
   },
 
   "/cra/check_report/partner_insights/get": (ctx: SimContext, body: Record<string, unknown>): CraCheckReportPartnerInsightsGetResponse => {
     readFields(body, {}, GET_FIELDS);
-    const { report, items } = readableReport(ctx, body);
+    const { report, items } = productReport(ctx, body, "cra_partner_insights");
     return { report: partnerInsights(report, items), request_id: requestId() } as CraCheckReportPartnerInsightsGetResponse;
   },
 };

@@ -3,7 +3,7 @@ import { AccountType } from "plaid";
 
 export type Institution = { institution_id: string; name: string; products: string[]; status?: "down" | "degraded" };
 
-const DEPOSITORY_PRODUCTS = ["assets", "auth", "balance", "identity", "income_verification", "transactions", "cra_base_report", "cra_income_insights", "cra_partner_insights", "signal", "statements"];
+const DEPOSITORY_PRODUCTS = ["assets", "auth", "balance", "identity", "income_verification", "transactions", "cra_base_report", "cra_income_insights", "cra_partner_insights", "cra_cashflow_insights", "cra_network_insights", "cra_lend_score", "signal", "statements"];
 
 // Sandbox-only institutions from Plaid's documentation.
 export const INSTITUTIONS: Institution[] = [

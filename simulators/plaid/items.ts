@@ -112,10 +112,16 @@ export function mintPublicToken(ctx: SimContext, item: SimItem): string {
   return token;
 }
 
+/** Item webhooks name the Item's user when it belongs to a new User API user. */
+function ownerField(ctx: SimContext, item: SimItem): { user_id?: string } {
+  const user = item.userKey ? ctx.state.users.get(item.userKey) : undefined;
+  return user?.generation === "new" ? { user_id: user.userId } : {};
+}
+
 export function fireItemWebhook(ctx: SimContext, item: SimItem, code: string, extra: Record<string, unknown> = {}): void {
   if (!item.webhook) return;
   item.lastWebhook = { sent_at: new Date(ctx.clock.now()).toISOString(), code_sent: code };
-  ctx.webhooks.send(item.webhook, { webhook_type: "ITEM", webhook_code: code, item_id: item.itemId, ...extra, environment: "sandbox" });
+  ctx.webhooks.send(item.webhook, { webhook_type: "ITEM", webhook_code: code, item_id: item.itemId, ...ownerField(ctx, item), ...extra, environment: "sandbox" });
 }
 
 function userKeyFrom(ctx: SimContext, userId: string | undefined, userToken: string | undefined): string | null {
@@ -198,6 +204,10 @@ export const itemHandlers = {
   "/processor/token/create": (ctx: SimContext, body: Record<string, unknown>): ProcessorTokenCreateResponse => {
     const f = readFields(body, { access_token: "string", account_id: "string", processor: "string" });
     if (!PROCESSORS.has(str(f.processor))) invalidRequest("INVALID_FIELD", `processor must be one of: ${[...PROCESSORS].join(", ")}`);
+    // A partner integration is enabled per client under Dashboard > Integrations; without it Plaid refuses the partner.
+    if (f.processor === "cardlytics" && !ctx.client.settings.cardlyticsIntegration) {
+      invalidInput("INVALID_PRODUCT", 'client is not authorized to access the following products: ["cardlytics"]. Enable the Cardlytics integration under Dashboard > Integrations');
+    }
     const item = usableItem(ctx, f.access_token);
     if (!item.accounts.some((a) => a.account_id === f.account_id)) invalidInput("INVALID_ACCOUNT_ID", "failed to find requested account ID for requested item");
     const token = `processor-sandbox-${uuid()}`;
@@ -260,7 +270,7 @@ export const itemHandlers = {
     if (code === "USER_PERMISSION_REVOKED") item.error = itemError("USER_PERMISSION_REVOKED");
     if (code === "LOGIN_REPAIRED") item.error = null;
     item.lastWebhook = { sent_at: new Date(ctx.clock.now()).toISOString(), code_sent: code };
-    ctx.webhooks.send(item.webhook!, { webhook_type: type, webhook_code: code, item_id: item.itemId, ...payloads[code], environment: "sandbox" });
+    ctx.webhooks.send(item.webhook!, { webhook_type: type, webhook_code: code, item_id: item.itemId, ...ownerField(ctx, item), ...payloads[code], environment: "sandbox" });
     return { webhook_fired: true, request_id: requestId() };
   },
 

@@ -24,6 +24,8 @@ export type SimUser = {
   generation: "legacy" | "new";
   userId: string;
   userToken: string | null;
+  /** The Plaid client (team) that made the user. */
+  clientId: string;
   clientUserId: string;
   identity: ClientUserIdentity | ConsumerReportUserIdentity | null;
   createdAt: number;
@@ -35,19 +37,40 @@ export type SimReport = {
   requestId: string;
   reportId: string;
   userKey: string;
+  /** Where generation started: /cra/check_report/create, or the end of a Plaid Check Link session. */
+  origin: "check_report_create" | "link";
+  /** When the report was created; it can be read for 24 hours from then. */
   requestedAt: number;
   readyAt: number;
   daysRequested: number;
   products: string[];
-  webhook: string;
+  purpose: string;
+  webhook: string | null;
   state: "pending" | "ready" | "failed";
   successfulProducts: string[];
   failedProducts: string[];
   failure: { code: string; message: string; causes: unknown[] } | null;
+  /** Products asked for after generation, and when Plaid has them ready. */
+  lateProducts: Map<string, number>;
+};
+
+export type SimLinkAccount = { id: string; name: string; mask: string | null; type: string; subtype: string | null; verification_status: null; class_type: null };
+export type SimLinkInstitution = { institution_id: string; name: string };
+
+export type SimLinkSession = {
+  linkSessionId: string;
+  startedAt: number;
+  finishedAt: number;
+  status: "success" | "exited";
+  events: unknown[];
+  /** One per Item the session added (several with enable_multi_item_link). */
+  itemAdds: { itemId: string; publicToken: string; institution: SimLinkInstitution; accounts: SimLinkAccount[] }[];
+  exit: { error: unknown; institution: SimLinkInstitution | null; status: string } | null;
 };
 
 export type SimLinkToken = {
   token: string;
+  clientId: string;
   expiresAt: number;
   webhook: string | null;
   clientName: string;
@@ -55,7 +78,11 @@ export type SimLinkToken = {
   userKey: string | null;
   clientUserId: string | null;
   createdAt: number;
-  sessions: string[];
+  /** Plaid Check: the purpose and options the token was made with; a report is generated when Link ends. */
+  permissiblePurpose: string | null;
+  craOptions: Record<string, unknown> | null;
+  enableMultiItemLink: boolean;
+  sessions: SimLinkSession[];
 };
 
 export class PlaidState {
@@ -64,6 +91,7 @@ export class PlaidState {
   publicTokens = new Map<string, { itemId: string; expiresAt: number; used: boolean }>();
   processorTokens = new Map<string, { itemId: string; accountId: string; processor: string | null }>();
   users = new Map<string, SimUser>(); // by user_id, and by user_token for the legacy generation
+  /** by `<client_id>:<generation>:<client_user_id>` */
   usersByClientUserId = new Map<string, SimUser>();
   reports: SimReport[] = [];
   linkTokens = new Map<string, SimLinkToken>();

@@ -54,12 +54,19 @@ describe("Cardlytics client against the simulator", () => {
     expect(result).toMatchObject({ outcome: "failed", reason: "credentials-rejected", httpStatus: 500, attempts: 1, requestId: expect.any(String) });
   });
 
-  it("403: a session bound to another customer is reported as forbidden", async () => {
+  it("a session bound to another customer: the documented 401 makes the client start a new session; the 403 variant is reported as forbidden", async () => {
     const c = client();
     const customer = sims.hashOf("demo-closed");
     await c.accountLink(customer);
     for (const session of sims.cardlytics.state.sessions.values()) session.customerId = "f".repeat(64);
-    expect(await c.accountLink(customer)).toMatchObject({ outcome: "failed", reason: "forbidden", httpStatus: 403 });
+    expect(await c.accountLink(customer)).toMatchObject({ outcome: "linked" });
+    sims.cardlytics.settings.otherCustomerToken = 403;
+    try {
+      for (const session of sims.cardlytics.state.sessions.values()) session.customerId = "f".repeat(64);
+      expect(await c.accountLink(customer)).toMatchObject({ outcome: "failed", reason: "forbidden", httpStatus: 403 });
+    } finally {
+      sims.cardlytics.settings.otherCustomerToken = 401;
+    }
   });
 
   it("timeout: retried a bounded number of times, then reported with the request id it sent", async () => {

@@ -5,6 +5,7 @@ import { Configuration, PlaidApi, Products, ProcessorTokenCreateRequestProcessor
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCardlyticsSimulator, type CardlyticsSimulator } from "../../simulators/cardlytics";
+import { DEFAULT_CARDLYTICS_SETTINGS } from "../../simulators/cardlytics/state";
 import { ManualClock } from "../../simulators/shared/clock";
 import { FaultSet } from "../../simulators/shared/faults";
 import { startPlaidSimulator, type PlaidSimulator } from "../../simulators/plaid/server";
@@ -39,7 +40,14 @@ afterAll(async () => {
 afterEach(() => {
   faults.clear();
   plaidFaults.clear();
+  Object.assign(sim.settings, DEFAULT_CARDLYTICS_SETTINGS);
 });
+
+/** Switches one of the simulator's answers where Cardlytics' documents are silent, over its control surface. */
+async function setting(values: Record<string, unknown>) {
+  const res = await call("POST", "/__sim/cardlytics/settings", { body: JSON.stringify(values) });
+  expect(res.status).toBe(200);
+}
 
 const hashOf = (rawId: string) => sim.seeded.find((s) => s.rawId === rawId)!.hash;
 const newCustomer = () => randomBytes(32).toString("hex");
@@ -116,10 +124,23 @@ describe("startSession", () => {
     ["a raw internal id", "cust-42"],
     ["uppercase hex", "A".repeat(64)],
     ["63 hex characters", "a".repeat(63)],
-  ])("answers 400 ValidationException for %s as x-source-customer-id", async (_case, id) => {
+  ])("takes %s as x-source-customer-id, as the documents' \"string\" allows, and answers a silent 204; refuses it with 400 under hmac-hex", async (_case, id) => {
     const res = await startSession(id);
-    expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ type: "ValidationException", validationErrors: [{ field: "x-source-customer-id" }] });
+    expect(res.status).toBe(200);
+    const token = (res.json as { sessionToken: string }).sessionToken;
+    const link = await call("GET", "/v2/data/accountLink", { headers: authHeaders(token, id) });
+    expect({ status: link.status, text: link.text }).toEqual({ status: 204, text: "" });
+    await setting({ customerIdFormat: "hmac-hex" });
+    const refused = await startSession(id);
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ type: "ValidationException", validationErrors: [{ field: "x-source-customer-id" }] });
+  });
+
+  it("refuses unknown settings and values over the control surface", async () => {
+    for (const body of [{ colour: "red" }, { otherCustomerToken: 404 }, { missingFiLogo: "none" }, [] as unknown]) {
+      expect((await call("POST", "/__sim/cardlytics/settings", { body: JSON.stringify(body) })).status).toBe(400);
+    }
+    expect((await call("GET", "/__sim/cardlytics/settings")).json).toMatchObject({ settings: { otherCustomerToken: 401, customerIdFormat: "any", missingFiLogo: null, accountIds: "cardlytics" } });
   });
 
   it.each([
@@ -179,13 +200,15 @@ describe("accountLink", () => {
           linkedDate: expect.any(String),
           expirationDate: String(seededAt + 3 * DAY),
           fiName: "Tartan Bank",
-          fiLogo: expect.any(String),
+          fiLogo: null,
         },
       ],
       requestId: expect.any(String),
     });
     const [account] = accountsOf(res);
     expect(new Date(account!.linkedDate).toISOString()).toBe(account!.linkedDate);
+    await setting({ missingFiLogo: "" });
+    expect(accountsOf(await accountLink(hashOf("demo-expiring")))[0]).toMatchObject({ fiLogo: "" });
   });
 
   it("serves every seeded situation: OPEN, CLOSED, DISPUTE, FRAUD, expired, and two cards", async () => {
@@ -239,8 +262,11 @@ describe("accountLink", () => {
     expect((await call("GET", "/v2/data/accountLink", { headers: authHeaders(fresh, customer) })).status).toBe(401);
   });
 
-  it("answers 403 CustomerMismatch for a token issued to another customer id", async () => {
+  it("answers a token issued to another customer id with the documented 401, or 403 CustomerMismatch as a setting", async () => {
     const token = await tokenFor(hashOf("demo-open"));
+    const other = await call("GET", "/v2/data/accountLink", { headers: authHeaders(token, hashOf("demo-closed")) });
+    expect(other.json).toMatchObject({ type: "SessionValidationException", status: 401 });
+    await setting({ otherCustomerToken: 403 });
     const res = await call("GET", "/v2/data/accountLink", { headers: authHeaders(token, hashOf("demo-closed")) });
     expect(res.status).toBe(403);
     expect(res.json).toMatchObject({ type: "CustomerMismatch", title: "Forbidden", status: 403, requestId: expect.any(String) });
@@ -428,7 +454,7 @@ describe("connections, checked against the Plaid simulator", () => {
     const res = await connect(customer, { processorToken: token });
     expect(res.status).toBe(200);
     const expected = {
-      accountId: account.account_id,
+      accountId: expect.stringMatching(/^[0-9a-f]{24}$/),
       status: "OPEN",
       last4: account.mask,
       cardType: account.subtype,
@@ -436,10 +462,15 @@ describe("connections, checked against the Plaid simulator", () => {
       linkedDate: new Date(clock.now()).toISOString(),
       expirationDate: String(clock.now() + 365 * DAY),
       fiName: "First Platypus Bank",
-      fiLogo: expect.any(String),
+      fiLogo: null,
     };
     expect(res.json).toEqual({ accountLinks: [], accounts: [expected], requestId: expect.any(String) });
-    expect(accountsOf(await accountLink(customer))).toEqual([expected]);
+    // Cardlytics' own account id, not Plaid's (the documents' ids are Cardlytics'), and the same one on every read.
+    expect(accountsOf(res)[0]!.accountId).not.toBe(account.account_id);
+    expect(accountsOf(await accountLink(customer))).toEqual(accountsOf(res));
+    await setting({ accountIds: "plaid" });
+    const reused = await processorToken();
+    expect(accountsOf(await connect(newCustomer(), { processorToken: reused.token }))[0]!.accountId).toBe(reused.account.account_id);
   });
 
   it("is idempotent: the same token posted again for the same customer adds nothing", async () => {

@@ -4,6 +4,9 @@ import { createApiKey } from "../../app/funnel/api-keys.server";
 import * as customerData from "../../app/routes/api.customer-data";
 import * as events from "../../app/routes/api.events";
 import * as receiver from "../../app/routes/webhooks.plaid";
+import * as customerPage from "../../app/routes/customers.$hash/route";
+import { Configuration, PlaidApi, Products, ProcessorTokenCreateRequestProcessorEnum } from "plaid";
+import { request as undiciRequest } from "undici";
 import { ownerOf } from "../../app/customers/identity.server";
 import { decryptToken, tokenBinding } from "../../app/lib/token-crypto.server";
 import { apiKeys, craReports, craUsers, customerIdConflicts, funnelCustomers, linkSessions, plaidItems, processorTokens, webhookDeliveries, webhookEvents } from "../../db/schema";
@@ -208,5 +211,30 @@ describe("attribution", () => {
     // Either path feeds the same graph: the registration API now refuses that session for another customer.
     const res = await entries({ type: "link_session", customer_hash: A, link_session_id: "ls-b" });
     expect(res.body.results[0]!.status).toBe("refused");
+  });
+
+  it("explains a 204 when the backend reported a connected processor token: Cardlytics took it under another id, silently", async () => {
+    const plaid = new PlaidApi(new Configuration({ basePath: sims.plaid.url, baseOptions: { headers: { "PLAID-CLIENT-ID": sims.env.PLAID_CLIENT_ID, "PLAID-SECRET": sims.env.PLAID_SECRET } } }));
+    const { data: minted } = await plaid.sandboxPublicTokenCreate({ institution_id: "ins_109508", initial_products: [Products.Transactions] });
+    const { data: item } = await plaid.itemPublicTokenExchange({ public_token: minted.public_token });
+    const { data: accounts } = await plaid.accountsGet({ access_token: item.access_token });
+    const accountId = accounts.accounts[0]!.account_id;
+    const { data: processor } = await plaid.processorTokenCreate({ access_token: item.access_token, account_id: accountId, processor: ProcessorTokenCreateRequestProcessorEnum.Cardlytics });
+    // The backend's bug: it sends the raw internal id, which Cardlytics takes without complaint (a "string").
+    const cardlytics = async (path: string, init: { headers: Record<string, string>; body: string }) => {
+      const res = await undiciRequest(`${sims.env.CARDLYTICS_BASE_URL}${path}`, { method: "POST", headers: { "content-type": "application/json", ...init.headers }, body: init.body });
+      return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> };
+    };
+    const session = await cardlytics("/v2/session/startSession", { headers: { "x-source-customer-id": "cust-raw-7" }, body: JSON.stringify({ clientId: sims.env.CARDLYTICS_CLIENT_ID, secret: sims.env.CARDLYTICS_SECRET }) });
+    const connected = await cardlytics("/v2/data/connections", { headers: { authorization: `Bearer ${String(session.json.sessionToken)}`, "x-source-customer-id": "cust-raw-7" }, body: JSON.stringify({ processorToken: processor.processor_token }) });
+    expect(connected.status).toBe(200);
+    const hash = "c".repeat(64);
+    const res = await entries(
+      { type: "plaid_item", customer_hash: hash, item_id: item.item_id, institution_id: "ins_109508", access_token: item.access_token },
+      { type: "processor_token", customer_hash: hash, item_id: item.item_id, account_id: accountId, processor_token: processor.processor_token, cardlytics: { result: "connected", request_id: String(connected.json.requestId) } },
+    );
+    expect(res.body.refused).toBe(0);
+    const page = await customerPage.loader({ request: await h.request(`/customers/${hash}`, { role: "support" }), context: h.context(), params: { hash } });
+    expect(await page.verdict).toMatchObject({ answer: "no", code: "connected-under-another-id", nextStep: expect.stringContaining("HMAC-SHA-256") });
   });
 });

@@ -31,8 +31,9 @@ let h: Harness;
 
 beforeAll(async () => {
   clock = new ManualClock();
-  sim = await startPlaidSimulator({ ...PLAID, clock, settings: { reportDelayMs: 10_000 } });
-  legacySim = await startPlaidSimulator({ ...PLAID, clock, settings: { defaultUserApi: "legacy", reportDelayMs: 10_000 } });
+  // A client on the new User API, and one that began before it (Plaid's choice per client).
+  sim = await startPlaidSimulator({ ...PLAID, clock, client: { userApi: "new" }, settings: { reportDelayMs: 10_000 } });
+  legacySim = await startPlaidSimulator({ ...PLAID, clock, client: { userApi: "legacy" }, settings: { reportDelayMs: 10_000 } });
   hooks = await startWebhookReceiver();
 });
 afterAll(async () => {
@@ -78,12 +79,17 @@ describe("Plaid Check", () => {
     expect(sim.state.reports).toHaveLength(1);
     expect(h.db.select().from(craReports).get()).toMatchObject({ status: "pending", plaidRequestId: sim.state.reports[0]!.requestId });
     clock.advance(10_000);
+    h.clock.advance(10_000);
     await forwardWebhooks(sim);
     const page = await checkPage.loader({ request: await h.request(`/customers/${hash}/check`, { role: "support" }), context: h.context(), params: { hash } });
     expect(page.reports).toMatchObject([{ state: "ready", failedProducts: [] }]);
-    h.clock.advance(24 * 3600_000);
+    // Sent at T, ready at T+10 s: at T+24 h it has expired, as Plaid counts from the report's creation.
+    h.clock.advance(24 * 3600_000 - 10_000);
     const later = await checkPage.loader({ request: await h.request(`/customers/${hash}/check`, { role: "support" }), context: h.context(), params: { hash } });
     expect(later.reports[0]!.state).toBe("expired");
+    const listed = async (state: string) => (await listPage.loader({ request: await h.request(`/reports?status=${state}`, { role: "support" }), context: h.context(), params: {} })).rows.map((r: { customerHash: string }) => r.customerHash);
+    expect(await listed("expired")).toContain(hash);
+    expect(await listed("ready")).not.toContain(hash);
   });
 
   it("refuses a second request within the cooldown, and bad input beside the field", async () => {
@@ -211,7 +217,9 @@ describe("Plaid Check report view", () => {
     await settle(sim);
     const page = await reportPage(sent.id);
     expect(page.state).toBe("ready");
-    expect(page.report.expiresAt).toBe(page.report.completedAt! + 24 * 3600_000);
+    // Readable for 24 hours from its creation (when the request went to Plaid), not from when it became ready.
+    expect(page.report.completedAt! - page.report.sentAt!).toBe(10_000);
+    expect(page.report.expiresAt).toBe(page.report.sentAt! + 24 * 3600_000);
     const base = page.view!.base!;
     if (!base.ok) throw new Error(`base report failed: ${base.error.errorCode}`);
     expect(base.summary.items[0]!.accounts.map((a) => [a.name, a.current, a.daysAvailable])).toEqual([

@@ -34,9 +34,9 @@ async function act(mod: { action: (a: never) => unknown }, path: string, values:
 const mint = (overrides: Record<string, string | string[]> = {}) =>
   act(sandbox, "/plaid/sandbox", { intent: "mint", customer: CUSTOMER, institution: "ins_109508", products: ["transactions"], persona: "user_good", webhook: "", ...overrides });
 
-async function mintAndExchange() {
-  const minted = await mint();
-  const exchanged = await act(sandbox, "/plaid/sandbox", { intent: "exchange", customer: CUSTOMER, publicToken: minted.data.minted!.publicToken });
+async function mintAndExchange(customer = CUSTOMER) {
+  const minted = await mint({ customer });
+  const exchanged = await act(sandbox, "/plaid/sandbox", { intent: "exchange", customer, publicToken: minted.data.minted!.publicToken });
   return decodeURIComponent(exchanged.location!.split("/plaid/items/")[1]!.split("?")[0]!);
 }
 
@@ -95,6 +95,35 @@ describe("Plaid sandbox tooling", () => {
     const customer = await customerPage.loader({ request: await t.h.request(`/customers/${CUSTOMER}`, { role: "support" }), context: t.h.context(), params: { hash: CUSTOMER } });
     expect(customer.stored.items.find((i) => i.itemId === itemId)?.status).toBe("removed");
     expect((await customer.verdict).code).toBe("item-removed");
+  });
+
+  it("explains a processor token refused because the Cardlytics integration is off, and the verdict names it until a token is made", async () => {
+    // A customer Cardlytics has never heard of.
+    const customer = "c7".repeat(32);
+    const itemId = await mintAndExchange(customer);
+    const account = t.h.db.select().from(plaidAccounts).where(eq(plaidAccounts.itemId, itemId)).get()!;
+    const integration = (on: boolean) => fetch(`${t.sims.plaid.url}/__sim/plaid/clients`, { method: "POST", body: JSON.stringify({ settings: { cardlyticsIntegration: on } }) });
+    await integration(false);
+    try {
+      const refused = await act(itemPage, `/plaid/items/${itemId}`, { intent: "processor-token", accountId: account.accountId }, { itemId });
+      expect(refused.status).toBe(400);
+      expect(refused.data.plaidError).toMatchObject({ errorCode: "INVALID_PRODUCT", requestId: expect.any(String), help: expect.stringContaining("under Integrations") });
+      expect(t.h.db.select().from(processorTokens).where(eq(processorTokens.itemId, itemId)).all()).toEqual([]);
+      const verdict = async () => (await (await customerPage.loader({ request: await t.h.request(`/customers/${customer}`, { role: "support" }), context: t.h.context(), params: { hash: customer } })).verdict);
+      expect(await verdict()).toMatchObject({ answer: "no", code: "cardlytics-integration-off", cause: expect.stringContaining(refused.data.plaidError!.requestId!) });
+      // The sandbox and item pages warn everyone who makes processor tokens next.
+      const sandboxPage = await sandbox.loader({ request: await t.h.request("/plaid/sandbox", { role: "ops" }), context: t.h.context(), params: {} });
+      expect(sandboxPage.integrationRefusal).toEqual({ at: expect.any(Number), requestId: refused.data.plaidError!.requestId });
+      const page = await itemPage.loader({ request: await t.h.request(`/plaid/items/${itemId}`, { role: "ops" }), context: t.h.context(), params: { itemId } });
+      expect(page.integrationRefusal?.requestId).toBe(refused.data.plaidError!.requestId);
+      await integration(true);
+      t.h.clock.current = new Date(t.h.clock.current.getTime() + 1000);
+      expect((await act(itemPage, `/plaid/items/${itemId}`, { intent: "processor-token", accountId: account.accountId }, { itemId })).status).toBe(200);
+      expect((await verdict()).code).not.toBe("cardlytics-integration-off");
+      expect((await sandbox.loader({ request: await t.h.request("/plaid/sandbox", { role: "ops" }), context: t.h.context(), params: {} })).integrationRefusal).toBeNull();
+    } finally {
+      await integration(true);
+    }
   });
 
   it.each([

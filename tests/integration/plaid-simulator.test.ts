@@ -231,7 +231,7 @@ describe("Link sessions", () => {
     const forSession = (id: string) => receiver.received.filter((r) => r.json.link_session_id === id).map((r) => r.json);
     const finishedHooks = forSession(finished.link_session_id);
     expect(finishedHooks.map((h) => h.webhook_code)).toEqual(["EVENTS", "ITEM_ADD_RESULT", "SESSION_FINISHED"]);
-    expect((finishedHooks[0]!.events as { event_name: string }[]).map((e) => e.event_name)).toEqual(["OPEN", "SELECT_INSTITUTION", "SUBMIT_CREDENTIALS", "HANDOFF"]);
+    expect((finishedHooks[0]!.events as { event_name: string; event_metadata: { view_name: string } }[]).map((e) => `${e.event_name}:${e.event_metadata.view_name}`)).toEqual(["OPEN:OPEN", "SELECT_INSTITUTION:SELECT_INSTITUTION", "SUBMIT_CREDENTIALS:SUBMIT_CREDENTIALS", "TRANSITION_VIEW:SELECT_ACCOUNT", "HANDOFF:HANDOFF"]);
     const droppedHooks = forSession(dropped.link_session_id);
     expect(droppedHooks.map((h) => h.webhook_code)).toEqual(["EVENTS", "SESSION_FINISHED"]);
     expect(droppedHooks[1]).toMatchObject({ status: "exited" });
@@ -250,27 +250,29 @@ describe("Plaid Check", () => {
     phone_numbers: [{ data: "+14155550123", primary: true }],
     addresses: [{ street_1: "123 Main St", city: "Anytown", region: "CA", postal_code: "90210", country: "US", primary: true }],
   };
-  const legacy = () => client(CLIENT_ID, SECRET, { "Plaid-New-User-API-Enabled": "false" });
+  // The simulator's client began before the new User API (the guide's generation); the header opts a request in.
+  const legacy = () => plaid;
+  const newApi = () => client(CLIENT_ID, SECRET, { "Plaid-New-User-API-Enabled": "true" });
 
   it("creates new-generation users idempotently and refuses a repeated client_user_id on the legacy generation", async () => {
-    const first = await plaid.userCreate({ client_user_id: "cust-cra-1", identity } as never);
-    const second = await plaid.userCreate({ client_user_id: "cust-cra-1", identity } as never);
+    const first = await newApi().userCreate({ client_user_id: "cust-cra-1", identity } as never);
+    const second = await newApi().userCreate({ client_user_id: "cust-cra-1", identity } as never);
     expect(first.data.user_id).toMatch(/^usr_[A-Za-z0-9]{14}$/);
     expect(second.data.user_id).toBe(first.data.user_id);
-    expect((await plaid.userGet({ user_id: first.data.user_id })).data).toMatchObject({ client_user_id: "cust-cra-1" });
+    expect((await newApi().userGet({ user_id: first.data.user_id })).data).toMatchObject({ client_user_id: "cust-cra-1" });
     const old = await legacy().userCreate({ client_user_id: "cust-cra-legacy" });
     expect(old.data).toMatchObject({ user_token: expect.stringMatching(/^user-sandbox-/), user_id: expect.stringMatching(/^[A-Za-z0-9]{29}$/) });
     expect(await plaidError(legacy().userCreate({ client_user_id: "cust-cra-legacy" }))).toMatchObject({ status: 400, error_code: "INVALID_FIELD", error_message: expect.stringContaining("already been created") });
-    expect(await plaidError(plaid.userCreate({ client_user_id: "cust-cra-2", identity: { ...identity, phone_numbers: [{ data: "+10005550123", primary: true }] } } as never))).toMatchObject({ status: 403, error_type: "USER_ERROR", error_code: "INVALID_USER_IDENTITY_DATA" });
+    expect(await plaidError(newApi().userCreate({ client_user_id: "cust-cra-2", identity: { ...identity, phone_numbers: [{ data: "+10005550123", primary: true }] } } as never))).toMatchObject({ status: 403, error_type: "USER_ERROR", error_code: "INVALID_USER_IDENTITY_DATA" });
   });
 
   it("removes a user with its items; the new generation may then reuse the client_user_id, the legacy one never", async () => {
-    const first = (await plaid.userCreate({ client_user_id: "cust-remove" })).data;
+    const first = (await newApi().userCreate({ client_user_id: "cust-remove" })).data;
     await plaid.sandboxPublicTokenCreate({ institution_id: "ins_109508", initial_products: [Products.Transactions], user_id: first.user_id } as never);
     expect((await plaid.userItemsGet({ user_id: first.user_id })).data.items).toHaveLength(1);
     await plaid.userRemove({ user_id: first.user_id });
     expect(await plaidError(plaid.userItemsGet({ user_id: first.user_id }))).toMatchObject({ error_code: "USER_NOT_FOUND" });
-    const again = (await plaid.userCreate({ client_user_id: "cust-remove" })).data;
+    const again = (await newApi().userCreate({ client_user_id: "cust-remove" })).data;
     expect(again.user_id).not.toBe(first.user_id);
     const old = (await legacy().userCreate({ client_user_id: "cust-remove-legacy" })).data;
     await legacy().userRemove({ user_token: old.user_token });
@@ -286,8 +288,8 @@ describe("Plaid Check", () => {
   const createReport = (api: PlaidApi, user: { user_id: string; user_token?: string }) =>
     api.craCheckReportCreate({ ...(user.user_token ? { user_token: user.user_token } : { user_id: user.user_id }), webhook: receiver.url, days_requested: 365, consumer_report_permissible_purpose: ConsumerReportPermissiblePurpose.AccountReviewCredit, products: [Products.CraIncomeInsights] } as never);
 
-  it("goes from not ready to ready with a USER_CHECK_REPORT_READY webhook, and expires after 24 hours", async () => {
-    const user = await userWithItem("user_bank_income", "{}");
+  it("goes from not ready to ready with a USER_CHECK_REPORT_READY webhook, and expires 24 hours after its creation", async () => {
+    const user = await userWithItem("user_bank_income", "{}", newApi());
     const { data } = await createReport(plaid, user);
     expect(Object.keys(data)).toEqual(["request_id"]);
     expect(await plaidError(plaid.craCheckReportBaseReportGet({ user_id: user.user_id }))).toMatchObject({ status: 400, error_type: "CONSUMER_REPORT_ERROR", error_code: "PRODUCT_NOT_READY" });
@@ -300,10 +302,11 @@ describe("Plaid Check", () => {
     expect(base.report.attributes?.total_inflow_amount?.amount).toBeLessThan(0);
     const { data: income } = await plaid.craCheckReportIncomeInsightsGet({ user_id: user.user_id });
     expect(income.report?.income_streams[0]?.income_metrics.current?.monthly?.net_income).toBe(6250);
-    const { data: partner } = await plaid.craCheckReportPartnerInsightsGet({ user_id: user.user_id });
-    expect(partner.report?.prism?.status).toBe("SUCCESS");
-    clock.advance(24 * 3600_000);
-    expect(await plaidError(plaid.craCheckReportBaseReportGet({ user_id: user.user_id }))).toMatchObject({ error_code: "CONSUMER_REPORT_EXPIRED" });
+    // Created at T, ready at T+10 s: still readable a second before T+24 h, expired two seconds after it.
+    clock.advance(24 * 3600_000 - 10_000 - 1000);
+    expect((await plaid.craCheckReportBaseReportGet({ user_id: user.user_id })).data.report.report_id).toBe(base.report.report_id);
+    clock.advance(3000);
+    expect(await plaidError(plaid.craCheckReportBaseReportGet({ user_id: user.user_id }))).toMatchObject({ error_type: "CONSUMER_REPORT_ERROR", error_code: "CONSUMER_REPORT_EXPIRED" });
   });
 
   it("fails legacy reports with CHECK_REPORT_FAILED when the user's item needs login, with the causes", async () => {
@@ -320,7 +323,7 @@ describe("Plaid Check", () => {
 
   it("limits /cra/check_report/* to 100 requests a minute with 429 RATE_LIMIT_EXCEEDED", async () => {
     clock.advance(120_000);
-    const user = (await plaid.userCreate({ client_user_id: "cust-rate" })).data;
+    const user = (await newApi().userCreate({ client_user_id: "cust-rate" })).data;
     const results = await Promise.all(Array.from({ length: 101 }, () => plaidError(plaid.craCheckReportBaseReportGet({ user_id: user.user_id }))));
     expect(results.filter((r) => r.status === 429)).toHaveLength(1);
     expect(results.find((r) => r.status === 429)).toMatchObject({ error_type: "RATE_LIMIT_EXCEEDED" });

@@ -62,7 +62,20 @@ describe("traffic generator", () => {
     expect(receiver.byCode("SESSION_FINISHED")).toHaveLength(60);
     const reports = outcomes.filter((o) => o.report).length;
     expect(reports).toBeGreaterThan(0);
-    expect(receiver.byCode("USER_CHECK_REPORT_READY").length + receiver.byCode("USER_CHECK_REPORT_FAILED").length).toBe(reports);
+    const checkHooks = receiver.received.filter((r) => r.json.webhook_type === "CHECK_REPORT");
+    expect(checkHooks).toHaveLength(reports);
+    // Both ways a report starts, and both User API generations, each with its own webhook codes.
+    const reported = outcomes.filter((o) => o.report);
+    expect(new Set(reported.map((o) => o.reportVia))).toEqual(new Set(["link", "check_report_create"]));
+    expect(new Set(reported.map((o) => o.userApi))).toEqual(new Set(["legacy", "new"]));
+    for (const o of reported) {
+      const hooks = checkHooks.filter((r) => r.json.user_id === o.checkUserId);
+      expect(hooks).toHaveLength(1);
+      expect(String(hooks[0]!.json.webhook_code)).toMatch(o.userApi === "new" ? /^USER_CHECK_REPORT_(READY|FAILED)$/ : /^CHECK_REPORT_(READY|FAILED)$/);
+      expect(o.checkUserId).toMatch(o.userApi === "new" ? /^usr_/ : /^[A-Za-z0-9]{29}$/);
+      // A report started in Link covers the Item that session added.
+      if (o.reportVia === "link") expect(hooks[0]!.json.item_ids).toContain(o.itemId);
+    }
     expect(receiver.received.every((r) => typeof r.headers["plaid-verification"] === "string")).toBe(true);
     // The vendors only ever see the hash: no raw customer id appears in anything Plaid sent.
     expect(receiver.received.some((r) => r.body.toString().includes("cust-0"))).toBe(false);

@@ -15,6 +15,9 @@ describe("verdict table", () => {
     ["Cardlytics timing out", { cardlytics: { outcome: "failed", reason: "timeout", requestId: "r2" } }, "unknown", "cardlytics-unreachable"],
     ["a 5xx", { cardlytics: { outcome: "failed", reason: "server-error", requestId: "r3" } }, "unknown", "cardlytics-unreachable"],
     ["no linked account", { cardlytics: { outcome: "none" } }, "no", "no-linked-account"],
+    ["no linked account though a processor token was connected", { cardlytics: { outcome: "none" }, connectedProcessorTokens: 1 }, "no", "connected-under-another-id"],
+    ["no linked account, the Cardlytics integration refused", { cardlytics: { outcome: "none" }, connectedProcessorTokens: 1, cardlyticsIntegrationRefused: { requestId: "r9" } }, "no", "cardlytics-integration-off"],
+    ["a status the documents do not list (a failing feed)", { cardlytics: linked(acct("ERROR", 100)) }, "no", "not-open"],
     ["never checked", { cardlytics: { outcome: "unknown" } }, "unknown", "never-checked"],
     ["an OPEN account far from expiry", { cardlytics: linked(acct("OPEN", 100)) }, "yes", "earning"],
     ["an OPEN account with no expiration date", { cardlytics: linked(acct("OPEN", null)) }, "yes", "earning"],
@@ -33,6 +36,11 @@ describe("verdict table", () => {
     expect(verdict).toMatchObject({ answer, code });
     expect(verdict.cause.length).toBeGreaterThan(10);
     expect(verdict.nextStep.length).toBeGreaterThan(10);
+  });
+
+  it("points an unlisted status at the Plaid item, and a known one at Cardlytics", () => {
+    expect(verdictFor({ ...base, cardlytics: linked(acct("ERROR", 100)) }).nextStep).toContain("Plaid item");
+    expect(verdictFor({ ...base, cardlytics: linked(acct("CLOSED", 100)) }).nextStep).not.toContain("Plaid item");
   });
 
   it("names the request id when Cardlytics is unreachable", () => {
