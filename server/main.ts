@@ -13,6 +13,7 @@ import { dispatchReports } from "../app/reports/check-reports.server";
 import { advanceBulkRuns } from "../app/reports/bulk-runs.server";
 import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
 import { markInterruptedRehandleJobs } from "../app/webhooks/rehandle-jobs.server";
+import { startBackupSchedule } from "../app/ops/backups.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
 
@@ -82,6 +83,14 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
     }
   }, 10 * 60_000);
   sweep.unref();
+  // Online backups on a schedule (BACKUP_INTERVAL_HOURS); admins also take them from /admin/backups.
+  const backups = startBackupSchedule({
+    db,
+    settings: config.backup,
+    intervalMs: config.backup.intervalMs,
+    now: () => new Date(),
+    log: { info: (message, details) => console.log(message, details), error: (message, details) => console.error(message, details) },
+  });
   return {
     ...running,
     db,
@@ -90,6 +99,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env): Promis
     close: async () => {
       clearInterval(sweep);
       clearInterval(dispatcher);
+      await backups.stop();
       await running.close();
       await simulators?.close();
       db.$client.close();

@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { parseProxyTrust, type ProxyTrust } from "../lib/client-address.server";
 
@@ -89,6 +90,12 @@ const schema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt(5),
   LOGIN_MAX_FAILURES_PER_ADDRESS: positiveInt(20),
   LOGIN_FAILURE_WINDOW_MINUTES: positiveInt(15),
+  // Online backups of the database (app/ops/backups.server.ts): where they go (unset: a "backups" directory beside
+  // the database file), how often the console takes one on its own (0 turns the schedule off; an admin can still
+  // back up from /admin/backups), and how many are kept (the oldest beyond that are deleted).
+  BACKUP_DIR: z.string().trim().min(1).optional(),
+  BACKUP_INTERVAL_HOURS: z.coerce.number().min(0, "BACKUP_INTERVAL_HOURS must be 0 (off) or a number of hours").default(24),
+  BACKUP_KEEP: positiveInt(14),
 });
 
 export type Config = {
@@ -110,6 +117,8 @@ export type Config = {
   webhookRetentionDays: number;
   cra: { cooldownMs: number; maxPerMinute: number; webhookTimeoutMs: number; bulkConcurrency: number };
   loginThrottle: { maxPerAccount: number; maxPerAddress: number; windowMs: number };
+  /** intervalMs 0: no scheduled backups. */
+  backup: { dir: string; intervalMs: number; keep: number };
 };
 
 export class ConfigError extends Error {
@@ -170,7 +179,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS,
       windowMs: e.LOGIN_FAILURE_WINDOW_MINUTES * 60_000,
     },
+    backup: {
+      dir: e.BACKUP_DIR ?? join(dirname(e.DATABASE_PATH), "backups"),
+      intervalMs: Math.round(e.BACKUP_INTERVAL_HOURS * 3_600_000),
+      keep: e.BACKUP_KEEP,
+    },
   };
+}
+
+/** Every variable the schema reads: what .env.example must list (tests/unit/env-example.test.ts). */
+export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof typeof schema.shape)[];
+
+/** DATABASE_PATH alone, with its default, for the commands that need the database and none of the secrets. */
+export function databasePathFrom(env: NodeJS.ProcessEnv = process.env): string {
+  const parsed = schema.shape.DATABASE_PATH.safeParse(env.DATABASE_PATH);
+  if (!parsed.success) throw new ConfigError([`DATABASE_PATH: ${parsed.error.issues[0]!.message}`]);
+  return parsed.data;
 }
 
 export type EnvironmentBadge = "SIMULATOR" | "SANDBOX" | "PRODUCTION";
