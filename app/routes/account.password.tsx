@@ -2,7 +2,8 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { safeRedirectPath } from "~/staff/auth.server";
 import { changePasswordForm, parseForm, type FieldErrors } from "~/staff/forms";
-import { CHANGE_PASSWORD_PATH, readForm, requirePermission } from "~/staff/guards.server";
+import { readForm, requirePermission } from "~/staff/guards.server";
+import { CHANGE_PASSWORD_PATH } from "~/staff/paths";
 import { changeOwnPassword, StaffRuleError } from "~/staff/staff-users.server";
 import { Field, FormError } from "~/ui/field";
 

@@ -1,6 +1,7 @@
 import { createCookie, redirect } from "@remix-run/node";
 import type { AppContext } from "../context";
 import { checkOrigin, CROSS_ORIGIN_MESSAGE } from "../lib/public-origin.server";
+import { CHANGE_PASSWORD_PATH } from "./paths";
 import { can, type Permission } from "./permissions";
 import { resolveSession, type CurrentStaff } from "./sessions.server";
 
@@ -71,8 +72,6 @@ export async function readForm(request: Request): Promise<FormData> {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
-export const CHANGE_PASSWORD_PATH = "/account/password";
 
 export type StaffGuardOptions = { pendingPasswordChange?: "refuse" | "allow" };
 
