@@ -65,13 +65,19 @@ describe("a backup taken while the console serves a webhook burst", () => {
     let ackedWhileBackingUp = 0;
     let sent = 0;
     let stop = false;
+    const latencyDuring: number[] = [];
+    const latencyOutside: number[] = [];
+    const p = (values: number[], q: number) => values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * q))]!.toFixed(1);
     const worker = async () => {
       while (!stop) {
         const body = JSON.stringify({ webhook_type: "ITEM", webhook_code: "NEW_ACCOUNTS_AVAILABLE", item_id: `backup-item-${sent++}`, error: null, environment: "sandbox" }, null, 2);
+        const sentAt = performance.now();
+        const during = Boolean(ackedBeforeBackup) && !backupAnswered;
         const res = await fetch(`${origin}/webhooks/plaid`, { method: "POST", headers: { "content-type": "application/json", "plaid-verification": signBody(body, sim.keys.current, Date.now()) }, body });
         await res.arrayBuffer();
         if (res.status !== 200) continue;
         acknowledged.push(sha256(body));
+        (during ? latencyDuring : latencyOutside).push(performance.now() - sentAt);
         if (ackedBeforeBackup && !backupAnswered) ackedWhileBackingUp++;
         // Once the backup has answered, the burst goes on a little longer, then ends.
         if (backupAnswered && acknowledged.length >= (ackedBeforeBackup?.length ?? 0) + ackedWhileBackingUp + 50) stop = true;
@@ -103,14 +109,15 @@ describe("a backup taken while the console serves a webhook burst", () => {
     expect(ackedBeforeBackup!.length).toBeGreaterThanOrEqual(150);
     expect(ackedBeforeBackup!.filter((hash) => !stored.has(hash))).toEqual([]);
     expect(fillerRows.n).toBe(8000);
-    console.warn(`backup during burst: ${ackedBeforeBackup!.length} acknowledged before, ${ackedWhileBackingUp} while it ran, ${files[0]!.bytes} bytes`);
 
     // The console kept serving, and the backup is in the audit log under the admin who asked for it.
     const live = new Database(databasePath, { readonly: true });
     const audit = live.prepare("select staff_email, target_id, details from audit_log where action = 'backup.create'").all() as { staff_email: string; target_id: string; details: string }[];
     live.close();
     expect(audit).toMatchObject([{ staff_email: "ops-admin@example.test", target_id: files[0]!.name }]);
-    expect(JSON.parse(audit[0]!.details)).toMatchObject({ trigger: "manual", bytes: files[0]!.bytes });
+    const details = JSON.parse(audit[0]!.details) as { durationMs: number };
+    expect(details).toMatchObject({ trigger: "manual", bytes: files[0]!.bytes });
+    console.warn(`backup during a webhook burst: ${files[0]!.bytes} bytes in ${details.durationMs} ms; ${ackedBeforeBackup!.length} deliveries acknowledged before it, ${ackedWhileBackingUp} while it ran; webhook latency p50/p99 ${p(latencyOutside, 0.5)}/${p(latencyOutside, 0.99)} ms outside the backup, ${p(latencyDuring, 0.5)}/${p(latencyDuring, 0.99)} ms during it`);
   }, 180_000);
 });
 
