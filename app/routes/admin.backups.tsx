@@ -1,6 +1,6 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
-import { listBackups, recentBackupAttempts, runBackup } from "~/ops/backups.server";
+import { listBackups, recentBackupAttempts, RETRY_AFTER_FAILURE_MS, runBackup } from "~/ops/backups.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { Badge } from "~/ui/badge";
 import { formatBytes } from "~/ui/bytes";
@@ -32,7 +32,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     durationMs: detail(e.details, "durationMs") as number | undefined,
     error: detail(e.details, "error") as string | undefined,
   }));
-  return { dir, intervalHours: intervalMs / 3_600_000, keep, files, problem, attempts, now: context.now().getTime() };
+  const now = context.now().getTime();
+  // The schedule runs one interval after the newest backup; past that (with an hour's grace for a retry) it is late.
+  const newest = files[0]?.takenAt;
+  const nextDueAt = intervalMs > 0 && newest !== undefined ? newest + intervalMs : null;
+  const late = nextDueAt !== null && now > nextDueAt + RETRY_AFTER_FAILURE_MS;
+  return { dir, intervalHours: intervalMs / 3_600_000, keep, files, problem, attempts, nextDueAt, late, now };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -51,7 +56,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Backups() {
-  const { dir, intervalHours, keep, files, problem, attempts, now } = useLoaderData<typeof loader>();
+  const { dir, intervalHours, keep, files, problem, attempts, nextDueAt, late, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const submitting = useNavigation().state === "submitting";
   return (
@@ -64,6 +69,15 @@ export default function Backups() {
       </p>
       {result ? result.ok ? <p role="status" className="rounded-md border border-emerald-300 bg-emerald-50 px-3 py-2 text-sm">{result.message}</p> : <FormError message={result.message} /> : null}
       {problem ? <FormError message={problem} /> : null}
+      {late ? (
+        <p role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="backup-late">
+          The newest backup is older than the {intervalHours}-hour interval: scheduled backups are failing or the console was stopped. See the attempts below.
+        </p>
+      ) : nextDueAt !== null ? (
+        <p className="text-sm text-slate-600">
+          Next scheduled backup <Time value={nextDueAt} now={now} />.
+        </p>
+      ) : null}
       <Form method="post">
         <input type="hidden" name="intent" value="backup" />
         <button type="submit" className="btn-primary" disabled={submitting}>

@@ -27,6 +27,7 @@ const listColumns = {
   lastLoginAt: staffUsers.lastLoginAt,
   createdAt: staffUsers.createdAt,
   passwordChangedAt: staffUsers.passwordChangedAt,
+  mustChangePassword: staffUsers.mustChangePassword,
 };
 
 export function listStaff(db: Db) {

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { E2E_DATA_DIR } from "../../playwright.config";
-import { expect, signIn, test } from "./fixtures";
+import { demoLogin, expect, signIn, test } from "./fixtures";
 
 test("an admin backs the database up from the Backups page and sees the file listed", async ({ signInAs }) => {
   const page = await signInAs("admin");
@@ -19,12 +19,21 @@ test("an admin backs the database up from the Backups page and sees the file lis
   expect(existsSync(join(E2E_DATA_DIR, "backups", name))).toBe(true);
 });
 
-test("an admin made by the create-admin command chooses a password at first sign-in, then signs in with it", async ({ page }) => {
+test("an admin made by the create-admin command chooses a password at first sign-in, then signs in with it", async ({ page, browser }) => {
   const email = `deployer.${Date.now()}@linkdesk.test`;
   // The demo already has an admin, so the command needs --force; without it, it refuses.
   const run = (...args: string[]) => execFileSync(process.execPath, ["--import", "tsx", "server/create-admin.ts", "--email", email, "--name", "Dana Deployer", ...args], { env: { ...process.env, DATABASE_PATH: join(E2E_DATA_DIR, "linkdesk.db") }, encoding: "utf8", stdio: "pipe" });
   expect(() => run()).toThrow(/An active admin already exists/);
   const oneTime = /One-time password: (\S+)/.exec(run("--force"))![1]!;
+
+  // The admins see who has not chosen a password yet.
+  const adminContext = await browser.newContext();
+  const admin = await adminContext.newPage();
+  await admin.goto("/login");
+  await signIn(admin, demoLogin("admin").email, demoLogin("admin").password);
+  await expect(admin.getByTestId("signed-in-as")).toBeVisible();
+  await admin.goto("/admin/staff");
+  await expect(admin.getByRole("row").filter({ hasText: email })).toContainText("One-time password");
 
   await page.goto("/login");
   await signIn(page, email, oneTime);
@@ -53,4 +62,7 @@ test("an admin made by the create-admin command chooses a password at first sign
   await expect(page.getByText("That email and password do not match")).toBeVisible();
   await signIn(page, email, "dana's own long password");
   await expect(page.getByTestId("signed-in-as")).toHaveText(/^Dana Deployer/);
+  await admin.reload();
+  await expect(admin.getByRole("row").filter({ hasText: email })).not.toContainText("One-time password");
+  await adminContext.close();
 });

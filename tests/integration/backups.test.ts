@@ -219,7 +219,11 @@ describe("/admin/backups", () => {
     expect(page.files[0]!.bytes).toBeGreaterThan(0);
     expect(page.files[0]!.takenAt).toBe(h.clock.now().getTime());
     expect(page.attempts).toMatchObject([{ ok: true, by: "admin@example.test", name: page.files[0]!.name }]);
-    expect(page).toMatchObject({ dir, intervalHours: 24, keep: 2, problem: null });
+    expect(page).toMatchObject({ dir, intervalHours: 24, keep: 2, problem: null, nextDueAt: page.files[0]!.takenAt + 24 * 3_600_000, late: false });
+    // A day and more without a backup is shown as late.
+    h.clock.advance(26 * 3_600_000);
+    const later = await backupLoader({ request: await h.request("/admin/backups", { role: "admin" }), context: h.context(), params: {} });
+    expect(later.late).toBe(true);
     expect(existsSync(join(dir, page.files[0]!.name))).toBe(true);
   });
 
