@@ -73,8 +73,13 @@ function fsyncPath(path: string, flags: "r" | "r+"): void {
 export function pruneBackups(dir: string, keep: number, now: Date): string[] {
   const removed: string[] = [];
   for (const file of listBackups(dir).slice(keep)) {
-    unlinkSync(file.path);
-    removed.push(file.name);
+    try {
+      unlinkSync(file.path);
+      removed.push(file.name);
+    } catch (error) {
+      // Another backup's retention, finishing at the same moment, deleted it first.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
   }
   for (const name of readdirSync(dir)) {
     if (!/\.partial(-wal|-shm)?$/.test(name)) continue;

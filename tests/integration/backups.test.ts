@@ -142,6 +142,18 @@ describe("backups on their own", () => {
     expect(readdirSync(dir).sort()).toEqual([listBackups(dir)[0]!.name, "notes.txt"].sort());
   });
 
+  it("two backups at once (the schedule and an admin) both succeed, and retention between them keeps the count", async () => {
+    const db = freshDb();
+    const dir = join(tmp("backup-concurrent"), "backups");
+    const clock = new TestClock();
+    await takeBackup(db.$client, { dir, keep: 1 }, clock.now);
+    clock.advance(1000);
+    const outcomes = await Promise.all([takeBackup(db.$client, { dir, keep: 1 }, clock.now), takeBackup(db.$client, { dir, keep: 1 }, clock.now)]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true]);
+    expect(listBackups(dir)).toHaveLength(1);
+    expect(readdirSync(dir)).toHaveLength(1);
+  });
+
   it("reports a backup that cannot be written, audits it, and leaves the console working", async () => {
     const db = freshDb();
     const blocker = join(tmp("backup-fail"), "a-file");
