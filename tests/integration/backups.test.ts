@@ -117,6 +117,19 @@ describe("a backup taken while the console serves a webhook burst", () => {
     expect(audit).toMatchObject([{ staff_email: "ops-admin@example.test", target_id: files[0]!.name }]);
     const details = JSON.parse(audit[0]!.details) as { durationMs: number };
     expect(details).toMatchObject({ trigger: "manual", bytes: files[0]!.bytes });
+    // And the restored file serves: the console starts on it (migrations and all) and the same admin signs in.
+    await new Promise<void>((resolve) => {
+      child!.once("exit", () => resolve());
+      child!.kill("SIGTERM");
+    });
+    const restoredPort = await freePort();
+    const restoredOrigin = `http://127.0.0.1:${restoredPort}`;
+    child = await startConsoleProcess(
+      testEnv({ DATABASE_PATH: restoredPath, BACKUP_INTERVAL_HOURS: "0", PORT: String(restoredPort), PLAID_BASE_URL: sim.url, PLAID_CLIENT_ID: PLAID.clientId, PLAID_SECRET: PLAID.secret, LINKDESK_DEV: "1", NODE_ENV: "development" }),
+    );
+    expect((await fetch(`${restoredOrigin}/healthz`)).status).toBe(200);
+    const relogin = await fetch(`${restoredOrigin}/login`, { method: "POST", redirect: "manual", headers: { Origin: restoredOrigin }, body: form({ email: "ops-admin@example.test", password: "backup admin password" }) });
+    expect(relogin.status).toBe(302);
     console.warn(`backup during a webhook burst: ${files[0]!.bytes} bytes in ${details.durationMs} ms; ${ackedBeforeBackup!.length} deliveries acknowledged before it, ${ackedWhileBackingUp} while it ran; webhook latency p50/p99 ${p(latencyOutside, 0.5)}/${p(latencyOutside, 0.99)} ms outside the backup, ${p(latencyDuring, 0.5)}/${p(latencyDuring, 0.99)} ms during it`);
   }, 180_000);
 });
