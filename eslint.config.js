@@ -19,6 +19,11 @@ export default tseslint.config(
     },
   },
   {
+    // The plain-JavaScript entry points that run the build with node.
+    files: ["server/**/*.js"],
+    languageOptions: { globals: globals.node },
+  },
+  {
     // Playwright fixtures take a callback named `use`; it is not React's hook.
     files: ["tests/e2e/**"],
     rules: { "react-hooks/rules-of-hooks": "off" },

@@ -9,6 +9,7 @@ import { NonceContext } from "./ui/nonce";
 // The production server is part of this build (server/start.js calls it), so that the routes, the webhook receiver
 // and the background work share one module graph: one group-commit writer, one set of caches.
 export { closeOnSignals, exitOnConfigError, main, startConsole } from "../server/main";
+export { createAdmin } from "../server/create-admin-command";
 
 const ABORT_DELAY = 5_000;
 

@@ -28,7 +28,7 @@ export const meta: MetaFunction = () => [{ title: "Linkdesk" }];
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const staff = await getCurrentStaff(request, context);
   return {
-    staff: staff ? { name: staff.name, email: staff.email, role: staff.role } : null,
+    staff: staff ? { name: staff.name, email: staff.email, role: staff.role, mustChangePassword: staff.mustChangePassword } : null,
     badge: environmentBadge(context.config),
     requestId: context.requestId ?? null,
   };
@@ -142,6 +142,9 @@ function AccountMenu({ name, role }: { name: string; role: Role }) {
       <p className="whitespace-nowrap px-3 py-1.5 text-xs text-slate-400" data-testid="signed-in-role">
         Signed in as {name} · {ROLE_LABELS[role]}
       </p>
+      <Link to="/account/password" className="block whitespace-nowrap px-3 py-1.5 text-sm text-slate-300 hover:text-white">
+        Change password
+      </Link>
       <Form method="post" action="/logout">
         <button type="submit" className="block w-full whitespace-nowrap px-3 py-1.5 text-left text-sm text-slate-300 hover:text-white">
           Sign out
@@ -170,7 +173,7 @@ export function Layout({ children }: { children: ReactNode }) {
               Linkdesk
             </Link>
             {data ? <EnvironmentBanner badge={data.badge} /> : null}
-            {staff ? (
+            {staff && !staff.mustChangePassword ? (
               <nav aria-label="Main" className="flex flex-wrap gap-1">
                 {navEntries(navFor(staff.role, data?.badge === "PRODUCTION")).map((entry) =>
                   "items" in entry ? (
@@ -184,7 +187,7 @@ export function Layout({ children }: { children: ReactNode }) {
               </nav>
             ) : null}
             <div className="ml-auto flex items-center gap-3">
-              {staff && can(staff.role, "view:customer") ? <CustomerSearch /> : null}
+              {staff && !staff.mustChangePassword && can(staff.role, "view:customer") ? <CustomerSearch /> : null}
               {staff ? <AccountMenu name={staff.name} role={staff.role} /> : null}
             </div>
           </div>

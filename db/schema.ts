@@ -25,6 +25,8 @@ export const staffUsers = sqliteTable("staff_users", {
   disabledAt: integer("disabled_at", { mode: "timestamp_ms" }),
   lastLoginAt: integer("last_login_at", { mode: "timestamp_ms" }),
   passwordChangedAt: integer("password_changed_at", { mode: "timestamp_ms" }).notNull(),
+  // Set for a one-time password (the create-admin command): every page sends its holder to change it first.
+  mustChangePassword: integer("must_change_password", { mode: "boolean" }).notNull().default(false),
   createdAt: createdAt(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });

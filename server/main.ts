@@ -18,6 +18,7 @@ import { dispatchReports } from "../app/reports/check-reports.server";
 import { advanceBulkRuns } from "../app/reports/bulk-runs.server";
 import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
 import { markInterruptedRehandleJobs } from "../app/webhooks/rehandle-jobs.server";
+import { startBackupSchedule } from "../app/ops/backups.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
 
@@ -115,6 +116,14 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
     }
   }, 10 * 60_000);
   sweep.unref();
+  // Online backups on a schedule (BACKUP_INTERVAL_HOURS); admins also take them from /admin/backups.
+  const backups = startBackupSchedule({
+    db,
+    settings: config.backup,
+    intervalMs: config.backup.intervalMs,
+    now: () => new Date(),
+    log: { info: (message, details) => log.info({ job: "backup", ...details }, message), error: (message, details) => log.error({ job: "backup", ...details }, message) },
+  });
   return {
     ...running,
     db,
@@ -130,6 +139,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
       log.info({ timeoutMs: config.shutdownTimeoutMs }, "shutting down");
       clearInterval(sweep);
       clearInterval(dispatcher);
+      await backups.stop();
       const { cutOff } = await running.close(config.shutdownTimeoutMs);
       let dispatchCutOff = false;
       if (dispatching) {

@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { parseProxyTrust, type ProxyTrust } from "../lib/client-address.server";
 
@@ -100,6 +101,12 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_SECONDS: positiveInt(20),
   // Readiness fails when the oldest queued Plaid Check request has waited longer than this.
   READY_MAX_QUEUE_LAG_MINUTES: positiveInt(10),
+  // Online backups of the database (app/ops/backups.server.ts): where they go (unset: a "backups" directory beside
+  // the database file), how often the console takes one on its own (0 turns the schedule off; an admin can still
+  // back up from /admin/backups), and how many are kept (the oldest beyond that are deleted).
+  BACKUP_DIR: z.string().trim().min(1).optional(),
+  BACKUP_INTERVAL_HOURS: z.coerce.number().min(0, "BACKUP_INTERVAL_HOURS must be 0 (off) or a number of hours").default(24),
+  BACKUP_KEEP: positiveInt(14),
 });
 
 export type Config = {
@@ -125,6 +132,8 @@ export type Config = {
   metricsToken: string | null;
   shutdownTimeoutMs: number;
   readyMaxQueueLagMs: number;
+  /** intervalMs 0: no scheduled backups. */
+  backup: { dir: string; intervalMs: number; keep: number };
 };
 
 // Replaced by the throttle by (account, address): a start-up that still sets them is told what to set instead.
@@ -210,7 +219,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN ?? null,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     readyMaxQueueLagMs: e.READY_MAX_QUEUE_LAG_MINUTES * 60_000,
+    backup: {
+      dir: e.BACKUP_DIR ?? join(dirname(e.DATABASE_PATH), "backups"),
+      intervalMs: Math.round(e.BACKUP_INTERVAL_HOURS * 3_600_000),
+      keep: e.BACKUP_KEEP,
+    },
   };
+}
+
+/** Every variable the schema reads: what .env.example must list (tests/unit/env-example.test.ts). */
+export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof typeof schema.shape)[];
+
+/** DATABASE_PATH alone, with its default, for the commands that need the database and none of the secrets. */
+export function databasePathFrom(env: NodeJS.ProcessEnv = process.env): string {
+  const parsed = schema.shape.DATABASE_PATH.safeParse(env.DATABASE_PATH);
+  if (!parsed.success) throw new ConfigError([`DATABASE_PATH: ${parsed.error.issues[0]!.message}`]);
+  return parsed.data;
 }
 
 export type EnvironmentBadge = "SIMULATOR" | "SANDBOX" | "PRODUCTION";

@@ -16,6 +16,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       name: s.name,
       role: s.role,
       disabled: Boolean(s.disabledAt),
+      oneTimePassword: s.mustChangePassword,
       lastLoginAt: s.lastLoginAt?.getTime() ?? null,
       createdAt: s.createdAt.getTime(),
     })),
@@ -61,6 +62,11 @@ export default function StaffList() {
                   ) : (
                     <span className="rounded bg-emerald-100 px-1.5 py-0.5 text-xs text-emerald-800">Active</span>
                   )}
+                  {s.oneTimePassword ? (
+                    <span className="ml-1 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900" title="Signed in with a one-time password at most; must choose their own at the next sign-in">
+                      One-time password
+                    </span>
+                  ) : null}
                 </td>
                 <td>
                   <Time value={s.lastLoginAt} now={now} />

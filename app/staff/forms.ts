@@ -39,6 +39,10 @@ export const roleField = z.enum(ROLES, { error: `Choose a role: ${ROLES.join(", 
 export const loginForm = z.object({ email: emailField, password: loginPasswordField });
 export const newStaffForm = z.object({ email: emailField, name: nameField, role: roleField, password: newPasswordField });
 
+export const changePasswordForm = z
+  .object({ currentPassword: loginPasswordField, newPassword: newPasswordField, confirmPassword: z.string({ error: "Type the new password again" }) })
+  .refine((v) => v.newPassword === v.confirmPassword, { path: ["confirmPassword"], message: "The two new passwords differ" });
+
 export type FieldErrors = Partial<Record<string, string>>;
 
 /**

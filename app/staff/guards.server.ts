@@ -1,6 +1,7 @@
-import { createCookie } from "@remix-run/node";
+import { createCookie, redirect } from "@remix-run/node";
 import type { AppContext } from "../context";
 import { checkOrigin, CROSS_ORIGIN_MESSAGE } from "../lib/public-origin.server";
+import { CHANGE_PASSWORD_PATH } from "./paths";
 import { can, type Permission } from "./permissions";
 import { resolveSession, type CurrentStaff } from "./sessions.server";
 
@@ -74,11 +75,24 @@ export async function readForm(request: Request): Promise<FormData> {
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export async function requireStaff(request: Request, context: AppContext): Promise<CurrentStaff> {
+export type StaffGuardOptions = { pendingPasswordChange?: "refuse" | "allow" };
+
+/**
+ * The signed-in staff member, or a 401. Someone signed in with a one-time password is sent to change it (a GET is
+ * redirected there, anything else is a 403) unless the route is the password change itself.
+ */
+export async function requireStaff(request: Request, context: AppContext, options: StaffGuardOptions = {}): Promise<CurrentStaff> {
   assertSameOrigin(request, context);
   const staff = await getCurrentStaff(request, context);
   if (!staff) {
     throw new Response("Sign in to continue.", { status: 401, statusText: "Not signed in" });
+  }
+  if (staff.mustChangePassword && options.pendingPasswordChange !== "allow") {
+    if (SAFE_METHODS.has(request.method.toUpperCase())) {
+      const url = new URL(request.url);
+      throw redirect(`${CHANGE_PASSWORD_PATH}?${new URLSearchParams({ redirectTo: url.pathname + url.search })}`);
+    }
+    throw new Response("Change your one-time password first: open the console and follow the prompt.", { status: 403, statusText: "Password change required" });
   }
   assertFormBody(request);
   return staff;
@@ -97,8 +111,9 @@ export async function requirePermission(
   request: Request,
   context: AppContext,
   permission: Permission,
+  options: StaffGuardOptions = {},
 ): Promise<CurrentStaff> {
-  const staff = await requireStaff(request, context);
+  const staff = await requireStaff(request, context, options);
   assertCan(staff, permission);
   return staff;
 }

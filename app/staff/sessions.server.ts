@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { eq, lt, or } from "drizzle-orm";
+import { and, eq, lt, ne, or } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
 import { staffSessions, staffUsers } from "../../db/schema";
 import { isRole, type Role } from "./permissions";
@@ -12,6 +12,8 @@ export type CurrentStaff = {
   name: string;
   role: Role;
   sessionIdHash: string;
+  /** Signed in with a one-time password: nothing but the password change is open to them until it is changed. */
+  mustChangePassword: boolean;
 };
 
 // last_seen_at is refreshed at most this often, so that reading a page is not a write every time.
@@ -55,6 +57,7 @@ export function resolveSession(db: Db, sessionId: string, now: Date, limits: Ses
       name: staffUsers.name,
       role: staffUsers.role,
       disabledAt: staffUsers.disabledAt,
+      mustChangePassword: staffUsers.mustChangePassword,
     })
     .from(staffSessions)
     .innerJoin(staffUsers, eq(staffUsers.id, staffSessions.staffUserId))
@@ -69,7 +72,7 @@ export function resolveSession(db: Db, sessionId: string, now: Date, limits: Ses
   if (idleFor >= TOUCH_INTERVAL_MS) {
     db.update(staffSessions).set({ lastSeenAt: now }).where(eq(staffSessions.idHash, idHash)).run();
   }
-  return { id: row.id, email: row.email, name: row.name, role: row.role, sessionIdHash: idHash };
+  return { id: row.id, email: row.email, name: row.name, role: row.role, sessionIdHash: idHash, mustChangePassword: row.mustChangePassword };
 }
 
 export function deleteSession(db: Db, sessionId: string): void {
@@ -78,6 +81,11 @@ export function deleteSession(db: Db, sessionId: string): void {
 
 export function deleteSessionsOfUser(db: Queryable, staffUserId: number): number {
   return db.delete(staffSessions).where(eq(staffSessions.staffUserId, staffUserId)).run().changes;
+}
+
+/** Ends every session of a staff member but the one given: after a password change, only the session that made it stays. */
+export function deleteOtherSessionsOfUser(db: Queryable, staffUserId: number, keepIdHash: string): number {
+  return db.delete(staffSessions).where(and(eq(staffSessions.staffUserId, staffUserId), ne(staffSessions.idHash, keepIdHash))).run().changes;
 }
 
 export function pruneSessions(db: Db, now: Date, limits: SessionLimits): number {

@@ -2,9 +2,9 @@ import { and, asc, count, eq, isNull, ne } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
 import { staffUsers } from "../../db/schema";
 import { recordAudit, type Actor } from "./audit.server";
-import { hashPassword } from "./password.server";
+import { hashPassword, verifyPassword } from "./password.server";
 import type { Role } from "./permissions";
-import { deleteSessionsOfUser } from "./sessions.server";
+import { deleteOtherSessionsOfUser, deleteSessionsOfUser } from "./sessions.server";
 
 export type StaffChangeContext = { actor: NonNullable<Actor>; clientAddress: string; now: Date };
 
@@ -27,6 +27,7 @@ const listColumns = {
   lastLoginAt: staffUsers.lastLoginAt,
   createdAt: staffUsers.createdAt,
   passwordChangedAt: staffUsers.passwordChangedAt,
+  mustChangePassword: staffUsers.mustChangePassword,
 };
 
 export function listStaff(db: Db) {
@@ -155,6 +156,41 @@ export async function resetStaffPassword(db: Db, id: number, password: string, c
       targetId: id,
       clientAddress: ctx.clientAddress,
       details: { email: target.email, sessionsEnded },
+      at: ctx.now,
+    });
+  });
+}
+
+export type OwnPasswordChange = { currentPassword: string; newPassword: string };
+
+/**
+ * A staff member changes their own password: the current one must match, the new one must differ from it. It clears
+ * a one-time password's must-change flag and ends the account's other sessions (the one making the change stays).
+ */
+export async function changeOwnPassword(
+  db: Db,
+  self: { id: number; sessionIdHash: string },
+  input: OwnPasswordChange,
+  ctx: StaffChangeContext,
+): Promise<void> {
+  const row = db.select({ passwordHash: staffUsers.passwordHash, email: staffUsers.email, mustChangePassword: staffUsers.mustChangePassword }).from(staffUsers).where(eq(staffUsers.id, self.id)).get();
+  if (!row) throw new StaffRuleError("No staff account with that id");
+  if (!(await verifyPassword(input.currentPassword, row.passwordHash))) throw new StaffRuleError("That is not your current password", "currentPassword");
+  if (input.newPassword === input.currentPassword) throw new StaffRuleError("Choose a password different from the current one", "newPassword");
+  const passwordHash = await hashPassword(input.newPassword);
+  db.transaction((tx) => {
+    tx.update(staffUsers)
+      .set({ passwordHash, passwordChangedAt: ctx.now, mustChangePassword: false, updatedAt: ctx.now })
+      .where(eq(staffUsers.id, self.id))
+      .run();
+    const sessionsEnded = deleteOtherSessionsOfUser(tx, self.id, self.sessionIdHash);
+    recordAudit(tx, {
+      actor: ctx.actor,
+      action: "staff.password_change",
+      targetType: "staff",
+      targetId: self.id,
+      clientAddress: ctx.clientAddress,
+      details: { email: row.email, oneTimePasswordReplaced: row.mustChangePassword, sessionsEnded },
       at: ctx.now,
     });
   });
