@@ -35,7 +35,7 @@ function webhookFastPath(services: ServerServices, config: Config, observe: (req
       receiveDelivery({ db: services.db, keys: services.webhookKeys, now: () => new Date() }, { raw, header, clientAddress }).then(
         (receipt) => {
           const a = answerOf(receipt);
-          services.metrics.webhookDeliveries.inc({ verdict: receipt.status === 200 ? "verified" : "rejected", status: String(receipt.status), duplicate: String(receipt.duplicate) });
+          services.metrics.webhookDeliveries.inc({ verdict: receipt.status === 200 ? "verified" : "rejected", handling: receipt.duplicate ? "redelivery" : (receipt.handling ?? "none") });
           if (receipt.status !== 200) log.warn({ status: receipt.status, reason: receipt.reason, deliveryId: receipt.deliveryId }, "webhook refused");
           answer(a.status, JSON.stringify(a.body));
         },

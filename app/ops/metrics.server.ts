@@ -17,7 +17,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly httpRequests = new Counter({ name: "linkdesk_http_requests_total", help: "HTTP requests answered, by route and status.", labelNames: ["method", "route", "status"], registers: [this.registry] });
   readonly httpDuration = new Histogram({ name: "linkdesk_http_request_duration_seconds", help: "Time to answer an HTTP request (to the end of the response).", labelNames: ["method", "route"], buckets: SECONDS, registers: [this.registry] });
-  readonly webhookDeliveries = new Counter({ name: "linkdesk_webhook_deliveries_total", help: "Plaid webhook deliveries received, by verdict, and whether they were new or redelivered.", labelNames: ["verdict", "status", "duplicate"], registers: [this.registry] });
+  readonly webhookDeliveries = new Counter({ name: "linkdesk_webhook_deliveries_total", help: "Plaid webhook deliveries received, by verdict and by what the handler made of a new event (redelivery: an event already received).", labelNames: ["verdict", "handling"], registers: [this.registry] });
   readonly vendorCalls = new Counter({ name: "linkdesk_vendor_calls_total", help: "Calls to Plaid and Cardlytics, by vendor, endpoint and status.", labelNames: ["vendor", "endpoint", "status"], registers: [this.registry] });
   readonly vendorDuration = new Histogram({ name: "linkdesk_vendor_call_duration_seconds", help: "Latency of calls to Plaid and Cardlytics.", labelNames: ["vendor", "endpoint"], buckets: SECONDS, registers: [this.registry] });
   readonly ingest = new Counter({ name: "linkdesk_ingest_entries_total", help: "Entries posted to the publisher APIs, by API and outcome.", labelNames: ["api", "outcome"], registers: [this.registry] });

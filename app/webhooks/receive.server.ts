@@ -13,7 +13,8 @@ export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 const KEPT_HEADERS = ["content-type", "content-length", "user-agent", "plaid-verification"];
 
 export type ReceiveDeps = { db: Db; keys: PlaidKeyCache; now: () => Date };
-export type Receipt = { status: number; reason: string | null; deliveryId: number; eventId: number | null; duplicate: boolean };
+/** handling: what the handler made of a new verified event (null for a refusal or a redelivery). */
+export type Receipt = { status: number; reason: string | null; deliveryId: number; eventId: number | null; duplicate: boolean; handling?: "handled" | "ignored" | "failed" | null };
 
 /**
  * The answer to the sender. A refusal says why, except when Plaid's key could not be fetched: what went wrong there
@@ -225,15 +226,16 @@ function store(db: Db, v: Verdict): Receipt {
   const customerHash = owned("item", v.itemId) ?? owned("check_user", v.userId) ?? owned("link_session", v.linkSessionId);
   let eventId: number | null = null;
   let duplicate = false;
+  let handling: Receipt["handling"] = null;
   if (v.status === 200) {
     const event = s.upsertEvent.get(v.bodySha256, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, text((v.parsed as Record<string, unknown>).environment), v.at, v.at) as { id: number; delivery_count: number };
     eventId = event.id;
     duplicate = event.delivery_count > 1;
-    if (!duplicate) runHandler(db, eventId, v.parsed!, v.receivedAt);
+    if (!duplicate) handling = runHandler(db, eventId, v.parsed!, v.receivedAt);
   }
   const verdict = v.status === 200 ? "verified" : "rejected";
   const { id: deliveryId } = s.insertDelivery.get(v.at, v.at, eventId, verdict, v.reason, v.status, v.body, v.bodySha256, v.headers, v.kid, v.iat, v.webhookType, v.webhookCode, v.itemId, v.userId, customerHash, v.clientAddress, v.linkSessionId) as { id: number };
-  return { status: v.status, reason: v.reason, deliveryId, eventId, duplicate };
+  return { status: v.status, reason: v.reason, deliveryId, eventId, duplicate, handling };
 }
 
 const MAX_STAMP_SKEW_MS = 60_000;
@@ -277,7 +279,7 @@ function statementsFor(db: Db) {
 }
 
 /** Runs the handler in a savepoint: its failure is recorded on the event and undoes only its own changes. */
-export function runHandler(db: Db, eventId: number, body: WebhookBody, at: Date): void {
+export function runHandler(db: Db, eventId: number, body: WebhookBody, at: Date): "handled" | "ignored" | "failed" {
   const s = statementsFor(db);
   let outcome: { status: "handled" | "ignored" | "failed"; result: string };
   try {
@@ -287,6 +289,7 @@ export function runHandler(db: Db, eventId: number, body: WebhookBody, at: Date)
     outcome = { status: "failed", result: (error as Error).message.slice(0, 1000) };
   }
   s.recordHandling.run(outcome.status, outcome.result, at.getTime(), eventId);
+  return outcome.status;
 }
 
 /**

@@ -57,6 +57,7 @@ async function startBuilt(): Promise<{ child: ChildProcess; url: string; databas
     CARDLYTICS_CLIENT_ID: CDLX.clientId,
     CARDLYTICS_SECRET: CDLX.secret,
     SHUTDOWN_TIMEOUT_SECONDS: "15",
+    METRICS_TOKEN: "prod-start-metrics-token-000000",
   };
   const child = spawn(process.execPath, ["server/start.js"], { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
@@ -82,6 +83,13 @@ test("npm start runs the built server with no TypeScript loader: pages, the webh
     // Log lines are JSON, and name the route pattern from the build's own route table.
     await expect.poll(() => s.output()).toContain('"route":"/login"');
     await expect.poll(() => s.output()).toContain('"route":"/webhooks/plaid","status":401');
+    const signed = JSON.stringify({ webhook_type: "ITEM", webhook_code: "NEW_ACCOUNTS_AVAILABLE", item_id: "item-unknown", error: null, environment: "sandbox" }, null, 2);
+    const ok = await fetch(`${s.url}/webhooks/plaid`, { method: "POST", headers: { "content-type": "application/json", "plaid-verification": signBody(signed, plaid.keys.current, Date.now()) }, body: signed });
+    expect(ok.status).toBe(200);
+    const metrics = await (await fetch(`${s.url}/metrics`, { headers: { authorization: "Bearer prod-start-metrics-token-000000" } })).text();
+    expect(metrics).toContain('linkdesk_webhook_deliveries_total{verdict="rejected",handling="none"} 1');
+    expect(metrics).toContain('linkdesk_webhook_deliveries_total{verdict="verified",handling="ignored"} 1');
+    expect(metrics).toMatch(/linkdesk_http_requests_total\{method="GET",route="\/login",status="200"\} 1/);
   } finally {
     s.child.kill("SIGTERM");
     expect(await s.exited).toBe(0);
