@@ -9,6 +9,7 @@ import { CopyButton } from "~/ui/copy-button";
 import { Field, FormError } from "~/ui/field";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { TableScroll } from "~/ui/table-scroll";
 
 export const meta: MetaFunction = () => [{ title: "Event API keys · Linkdesk" }];
 
@@ -75,7 +76,8 @@ export default function ApiKeys() {
           Create key
         </button>
       </Form>
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="API keys">
         <table className="table-basic" aria-label="API keys">
           <thead>
             <tr>
@@ -122,6 +124,7 @@ export default function ApiKeys() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </div>
     </div>
   );

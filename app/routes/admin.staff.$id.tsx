@@ -91,7 +91,7 @@ export default function StaffMember() {
   return (
     <div className="space-y-4">
       <p className="text-sm">
-        <Link to="/admin/staff" className="text-indigo-700 hover:underline">
+        <Link to="/admin/staff" className="link">
           ← Staff
         </Link>
       </p>
@@ -168,7 +168,7 @@ export default function StaffMember() {
         <section className="card">
           <div className="flex items-center justify-between">
             <h2 className="font-semibold">Recent activity</h2>
-            <Link className="text-sm text-indigo-700 hover:underline" to={`/admin/audit?staff=${member.id}`}>
+            <Link className="text-sm link" to={`/admin/audit?staff=${member.id}`}>
               Full audit log
             </Link>
           </div>

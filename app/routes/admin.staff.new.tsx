@@ -36,7 +36,7 @@ export default function NewStaff() {
   return (
     <div className="max-w-lg space-y-4">
       <p className="text-sm">
-        <Link to="/admin/staff" className="text-indigo-700 hover:underline">
+        <Link to="/admin/staff" className="link">
           ← Staff
         </Link>
       </p>

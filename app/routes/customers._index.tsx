@@ -95,7 +95,7 @@ export default function Customers() {
           <ul className="mt-2 divide-y divide-slate-100 text-sm">
             {recent.map((r) => (
               <li key={r.hash} className="flex items-center justify-between gap-2 py-1.5">
-                <Link className="truncate font-mono text-xs text-indigo-700 hover:underline" to={`/customers/${r.hash}`}>
+                <Link className="truncate font-mono text-xs link" to={`/customers/${r.hash}`}>
                   {r.hash}
                 </Link>
                 <Time value={r.at} now={now} />

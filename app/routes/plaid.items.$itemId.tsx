@@ -1,6 +1,7 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
+import { TableScroll } from "~/ui/table-scroll";
 import { environmentBadge } from "~/config/env.server";
 import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
 import { PlaidCallError } from "~/plaid/client.server";
@@ -28,6 +29,7 @@ import { CopyButton } from "~/ui/copy-button";
 import { PlaidErrorPanel } from "~/ui/plaid-error";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { plural } from "~/lib/plural";
 
 export const meta: MetaFunction = () => [{ title: "Plaid item · Linkdesk" }];
 
@@ -82,7 +84,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       case "send": {
         const { result, check } = await sendToCardlytics(context, { itemId, tokenId: form.tokenId }, ctx);
         if (!result.ok) return data({ ok: false as const, message: `Cardlytics refused the token (${result.reason}${result.httpStatus ? `, HTTP ${result.httpStatus}` : ""}): ${result.message}. Request id ${result.requestId}.` }, { status: 502 });
-        return { ok: true as const, message: `Sent to Cardlytics (request id ${result.requestId}). accountLink now answers ${check?.outcome === "linked" ? `${check.accounts.length} linked account(s)` : check?.outcome ?? "nothing"}.`, customerHash: getItem(context.db, itemId)!.customerHash };
+        return { ok: true as const, message: `Sent to Cardlytics (request id ${result.requestId}). accountLink now answers ${check?.outcome === "linked" ? plural(check.accounts.length, "linked account") : check?.outcome ?? "nothing"}.`, customerHash: getItem(context.db, itemId)!.customerHash };
       }
       case "reset-login":
         await resetLogin(context, itemId, ctx);
@@ -115,7 +117,7 @@ export default function PlaidItem() {
   return (
     <div className="space-y-4">
       <p className="text-sm">
-        <Link to={`/customers/${d.item.customerHash}`} className="text-indigo-700 hover:underline">
+        <Link to={`/customers/${d.item.customerHash}`} className="link">
           ← Customer {d.item.customerHash.slice(0, 12)}…
         </Link>
       </p>
@@ -140,7 +142,7 @@ export default function PlaidItem() {
         <p role={result.ok ? "status" : "alert"} className={`rounded-md border px-3 py-2 text-sm ${result.ok ? "border-emerald-200 bg-emerald-50" : "border-red-200 bg-red-50"}`}>
           {result.message}{" "}
           {result.ok && "customerHash" in result ? (
-            <Link className="text-indigo-700 underline" to={`/customers/${result.customerHash}`}>
+            <Link className="link" to={`/customers/${result.customerHash}`}>
               See the customer's linked accounts
             </Link>
           ) : null}
@@ -155,10 +157,11 @@ export default function PlaidItem() {
         </div>
       ) : null}
 
-      <section className="card overflow-x-auto p-0" aria-labelledby="accounts-heading">
+      <section className="card p-0" aria-labelledby="accounts-heading">
         <h2 id="accounts-heading" className="px-4 pt-3 font-semibold">
           Accounts
         </h2>
+        <TableScroll label="Item accounts">
         <table className="table-basic" aria-label="Item accounts">
           <thead>
             <tr>
@@ -166,7 +169,9 @@ export default function PlaidItem() {
               <th>Mask</th>
               <th>Type</th>
               <th>account_id</th>
-              <th />
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
@@ -193,12 +198,14 @@ export default function PlaidItem() {
             ))}
           </tbody>
         </table>
+        </TableScroll>
       </section>
 
-      <section className="card overflow-x-auto p-0" aria-labelledby="tokens-heading">
+      <section className="card p-0" aria-labelledby="tokens-heading">
         <h2 id="tokens-heading" className="px-4 pt-3 font-semibold">
           Processor tokens
         </h2>
+        <TableScroll label="Processor tokens">
         <table className="table-basic" aria-label="Processor tokens">
           <thead>
             <tr>
@@ -207,7 +214,9 @@ export default function PlaidItem() {
               <th>Account</th>
               <th>Created</th>
               <th>Cardlytics</th>
-              <th />
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
@@ -240,6 +249,7 @@ export default function PlaidItem() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </section>
 
       <section className="card" aria-labelledby="item-webhooks-heading">
@@ -250,7 +260,7 @@ export default function PlaidItem() {
           <ul className="mt-2 divide-y divide-slate-100 text-sm">
             {d.webhooks.map((w) => (
               <li key={w.id} className="flex justify-between gap-2 py-1.5">
-                <Link className="font-mono text-xs text-indigo-700 hover:underline" to={`/webhooks/${w.id}`}>
+                <Link className="font-mono text-xs link" to={`/webhooks/${w.id}`}>
                   {w.type}/{w.code}
                 </Link>
                 <span className="flex items-center gap-2 text-xs">

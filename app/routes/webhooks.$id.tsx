@@ -9,6 +9,7 @@ import { Time } from "~/ui/time";
 import { getDelivery, getEventWithDeliveries, reportsSettledBy } from "~/webhooks/history.server";
 import { rehandleEvent } from "~/webhooks/receive.server";
 import { REDACTED } from "~/webhooks/redact.server";
+import { plural } from "~/lib/plural";
 
 export const meta: MetaFunction = () => [{ title: "Webhook · Linkdesk" }];
 
@@ -60,7 +61,7 @@ export default function WebhookDelivery() {
   return (
     <div className="space-y-4">
       <p className="text-sm">
-        <Link to="/webhooks" className="text-indigo-700 hover:underline">
+        <Link to="/webhooks" className="link">
           ← Webhooks
         </Link>
       </p>
@@ -89,7 +90,7 @@ export default function WebhookDelivery() {
           {d.delivery.itemId ? (
             <p>
               item_id <span className="font-mono text-xs">{d.delivery.itemId}</span>{" "}
-              <Link className="text-indigo-700 hover:underline" to={`/plaid/items/${d.delivery.itemId}`}>
+              <Link className="link" to={`/plaid/items/${d.delivery.itemId}`}>
                 item page
               </Link>
             </p>
@@ -98,7 +99,7 @@ export default function WebhookDelivery() {
             <p>
               user_id <span className="font-mono text-xs">{d.delivery.userId}</span>{" "}
               {d.delivery.customerHash ? (
-                <Link className="text-indigo-700 hover:underline" to={`/customers/${d.delivery.customerHash}/check`}>
+                <Link className="link" to={`/customers/${d.delivery.customerHash}/check`}>
                   Plaid Check page
                 </Link>
               ) : (
@@ -108,7 +109,7 @@ export default function WebhookDelivery() {
           ) : null}
           {d.delivery.customerHash ? (
             <p>
-              <Link className="text-indigo-700 hover:underline" to={`/customers/${d.delivery.customerHash}`}>
+              <Link className="link" to={`/customers/${d.delivery.customerHash}`}>
                 Customer {d.delivery.customerHash.slice(0, 12)}…
               </Link>
             </p>
@@ -116,7 +117,7 @@ export default function WebhookDelivery() {
           {d.reports.map((r) => (
             <p key={r.id}>
               Settled{" "}
-              <Link className="text-indigo-700 hover:underline" to={`/reports/${r.id}`}>
+              <Link className="link" to={`/reports/${r.id}`}>
                 consumer report #{r.id}
               </Link>{" "}
               ({r.status})
@@ -128,13 +129,13 @@ export default function WebhookDelivery() {
           {d.event ? (
             <>
               <p>
-                {d.event.handlingStatus}: {d.event.handlingResult} ({d.event.handleAttempts} run(s), last <Time value={d.event.handledAt} now={d.now} />)
+                {d.event.handlingStatus}: {d.event.handlingResult} ({plural(d.event.handleAttempts, "run")}, last <Time value={d.event.handledAt} now={d.now} />)
               </p>
               <h3 className="font-semibold">Deliveries of this event ({d.event.deliveryCount})</h3>
               <ul className="text-xs">
                 {d.deliveries.map((x) => (
                   <li key={x.id}>
-                    <Link className="text-indigo-700 hover:underline" to={`/webhooks/${x.id}`}>
+                    <Link className="link" to={`/webhooks/${x.id}`}>
                       #{x.id}
                     </Link>{" "}
                     <Time value={x.receivedAt} now={d.now} /> kid {x.kid}

@@ -13,6 +13,8 @@ import { rejectionAlert } from "~/webhooks/maintenance.server";
 import { stuckReports } from "~/reports/check-reports.server";
 import { EmptyRow } from "~/ui/empty-row";
 import { Field } from "~/ui/field";
+import { TableScroll } from "~/ui/table-scroll";
+import { plural } from "~/lib/plural";
 
 export const meta: MetaFunction = () => [{ title: "Webhooks · Linkdesk" }];
 
@@ -67,7 +69,7 @@ function RehandleProgress({ job }: { job: NonNullable<ReturnType<typeof useLoade
   return (
     <div role="status" className="card space-y-2" data-testid="rehandle-progress" data-status={job.status}>
       <p className="text-sm">
-        Re-run #{job.id}: <strong>{job.done}</strong> of {job.total} failed event(s) re-run · {job.status === "running" ? "running…" : job.status === "finished" ? "finished" : "interrupted by a restart"}
+        Re-run #{job.id}: <strong>{job.done}</strong> of {plural(job.total, "failed event")} re-run · {job.status === "running" ? "running…" : job.status === "finished" ? "finished" : "interrupted by a restart"}
       </p>
       <div className="h-2 w-full overflow-hidden rounded bg-slate-200" role="progressbar" aria-label="Re-run progress" aria-valuemin={0} aria-valuemax={job.total} aria-valuenow={job.done}>
         <div className="h-2 bg-indigo-600 transition-all" style={{ width: `${percent}%` }} />
@@ -131,11 +133,11 @@ export default function Webhooks() {
       ) : null}
       {d.stuck.length ? (
         <div role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm">
-          Expected webhook never arrived: {d.stuck.length} consumer report request(s) sent more than {d.webhookTimeoutMinutes} minutes ago have had no READY or FAILED webhook.
+          Expected webhook never arrived: {plural(d.stuck.length, "consumer report request")} sent more than {d.webhookTimeoutMinutes} minutes ago have had no READY or FAILED webhook.
           <ul className="mt-1 list-disc pl-5 text-xs">
             {d.stuck.slice(0, 5).map((r) => (
               <li key={r.id}>
-                <Link className="text-indigo-700 hover:underline" to={`/customers/${r.customerHash}/check`}>
+                <Link className="link" to={`/customers/${r.customerHash}/check`}>
                   report #{r.id}
                 </Link>{" "}
                 sent <Time value={r.sentAt} now={d.now} />
@@ -188,7 +190,8 @@ export default function Webhooks() {
           Text search reads at most {d.textSearchWindow.toLocaleString("en")} deliveries a page: this page searched those received since <Time value={d.searchedBackTo} now={d.now} />. Older deliveries are searched on the next page.
         </p>
       ) : null}
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="Webhook deliveries">
         <table className="table-basic" aria-label="Webhook deliveries">
           <thead>
             <tr>
@@ -204,7 +207,7 @@ export default function Webhooks() {
             {d.rows.map((r) => (
               <tr key={r.id}>
                 <td>
-                  <Link className="text-indigo-700 hover:underline" to={`/webhooks/${r.id}`}>
+                  <Link className="link" to={`/webhooks/${r.id}`}>
                     <Time value={r.receivedAt} now={d.now} />
                   </Link>
                 </td>
@@ -219,7 +222,7 @@ export default function Webhooks() {
                 <td className="max-w-[12rem] truncate font-mono text-xs">{r.itemId ?? r.userId}</td>
                 <td className="font-mono text-xs">
                   {r.customerHash ? (
-                    <Link className="text-indigo-700 hover:underline" to={`/customers/${r.customerHash}`}>
+                    <Link className="link" to={`/customers/${r.customerHash}`}>
                       {r.customerHash.slice(0, 12)}…
                     </Link>
                   ) : null}
@@ -231,6 +234,7 @@ export default function Webhooks() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </div>
       <Pager previous={d.firstPage ? d.newest : null} next={d.next} nextLabel={d.searchedBackTo !== null ? "Search older →" : undefined} />
     </div>

@@ -202,7 +202,7 @@ describe("steps the console sees itself", () => {
 
   it("a LINK webhook's handling result says what reached the funnel", () => {
     const outcome = handleWebhook(h.db, { webhook_type: "LINK", webhook_code: "EVENTS", link_session_id: "ls-9", events: [{ event_name: "OPEN", event_id: "o-9", timestamp: "2026-11-22T11:00:00Z" }] } as never, h.clock.now());
-    expect(outcome).toEqual({ status: "handled", result: "funnel: 1 event(s) recorded for Link session ls-9" });
+    expect(outcome).toEqual({ status: "handled", result: "funnel: 1 event recorded for Link session ls-9" });
     expect(handleWebhook(h.db, { webhook_type: "LINK", webhook_code: "SESSION_FINISHED", link_session_id: "ls-9" } as never, h.clock.now())).toMatchObject({ status: "ignored" });
   });
 });

@@ -15,6 +15,7 @@ import { AccountsTable } from "./components/accounts";
 import { LinkSessions } from "./components/link-sessions";
 import { ItemCard } from "./components/plaid-items";
 import { Timeline } from "./components/timeline";
+import { TableScroll } from "~/ui/table-scroll";
 
 export const meta: MetaFunction = () => [{ title: "Customer · Linkdesk" }];
 
@@ -84,7 +85,7 @@ export default function Customer() {
       <div className="flex flex-wrap items-start justify-between gap-3">
         <div className="min-w-0">
           <p className="text-sm">
-            <Link to="/customers" className="text-indigo-700 underline">
+            <Link to="/customers" className="link">
               ← Find a customer
             </Link>
           </p>
@@ -217,7 +218,7 @@ export default function Customer() {
           <h2 id="check-heading" className="font-semibold">
             Plaid Check
           </h2>
-          <Link className="text-indigo-700 underline" to={`/customers/${data.hash}/check`}>
+          <Link className="link" to={`/customers/${data.hash}/check`}>
             Plaid Check consumer reports for this customer →
           </Link>
         </div>
@@ -233,7 +234,7 @@ export default function Customer() {
           <ul className="mt-1 flex flex-wrap gap-2">
             {stored.reports.map((r) => (
               <li key={r.id}>
-                <Link className="underline" to={`/reports/${r.id}`}>
+                <Link className="link" to={`/reports/${r.id}`}>
                   Report #{r.id}
                 </Link>{" "}
                 {r.state} ({r.origin === "plaid" ? "by Plaid after Link" : r.origin === "publisher" ? "requested by the publisher" : "requested here"}), <Time value={r.requestedAt} now={now} />
@@ -243,10 +244,11 @@ export default function Customer() {
         ) : null}
       </section>
 
-      <section className="card overflow-x-auto p-0" aria-labelledby="checks-heading">
+      <section className="card p-0" aria-labelledby="checks-heading">
         <h2 id="checks-heading" className="px-4 pt-3 font-semibold">
           Account-link checks
         </h2>
+        <TableScroll label="Account-link checks">
         <table className="table-basic" aria-label="Account-link checks">
           <thead>
             <tr>
@@ -280,6 +282,7 @@ export default function Customer() {
             ) : null}
           </tbody>
         </table>
+        </TableScroll>
       </section>
 
       <Timeline hash={data.hash} first={data.timeline} now={now} />
