@@ -18,10 +18,11 @@ import { getCurrentStaff } from "./staff/guards.server";
 import { can, ROLE_LABELS, type Role } from "./staff/permissions";
 import stylesheet from "./tailwind.css?url";
 import { activeSection, navEntries, navFor, type NavItem } from "./ui/nav";
+import { pageMeta } from "./ui/meta";
 import { useNonce } from "./ui/nonce";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
-export const meta: MetaFunction = () => [{ title: "Linkdesk" }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args);
 
 // Public: it tells a visitor only who they themselves are signed in as, and which environment this is.
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -166,6 +167,8 @@ export function Layout({ children }: { children: ReactNode }) {
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <Meta />
+        {/* The icon carries the environment's colour, as the badge does: green simulator, amber sandbox, red production. */}
+        <link rel="icon" type="image/svg+xml" href={`/favicon-${(data?.badge ?? "SIMULATOR").toLowerCase()}.svg`} />
         <Links />
       </head>
       <body className={`h-full text-slate-900 ${data?.badge === "PRODUCTION" ? "border-t-4 border-red-600" : ""}`}>

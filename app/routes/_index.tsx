@@ -8,8 +8,9 @@ import { PERMISSIONS, ROLE_LABELS, can, type Permission } from "~/staff/permissi
 import { navFor } from "~/ui/nav";
 import { Time } from "~/ui/time";
 import { auditActionLabel } from "~/staff/audit-labels";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Home · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Home");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const staff = await requirePermission(request, context, "view:console");

@@ -4,14 +4,16 @@ import { distinctAuditActions, listAudit } from "~/staff/audit.server";
 import { parseAuditQuery } from "~/staff/audit-filter";
 import { requirePermission } from "~/staff/guards.server";
 import { listStaff } from "~/staff/staff-users.server";
+import { IsoDateField } from "~/ui/field";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
 import { auditActionLabel, auditDetailPairs } from "~/staff/audit-labels";
 import { CopyButton } from "~/ui/copy-button";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Audit log · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Audit log");
 
 const PAGE_SIZE = 50;
 
@@ -105,20 +107,8 @@ export default function AuditLog() {
           <input id="f-customer" name="customer" className="input font-mono" defaultValue={values.customer ?? ""} placeholder="64 hex characters" />
           <FilterError message={errors.customer} />
         </div>
-        <div>
-          <label className="label" htmlFor="f-from">
-            From (UTC)
-          </label>
-          <input id="f-from" name="from" type="date" className="input" defaultValue={values.from ?? ""} />
-          <FilterError message={errors.from} />
-        </div>
-        <div>
-          <label className="label" htmlFor="f-to">
-            To (UTC, inclusive)
-          </label>
-          <input id="f-to" name="to" type="date" className="input" defaultValue={values.to ?? ""} />
-          <FilterError message={errors.to} />
-        </div>
+        <IsoDateField label="From (UTC)" name="from" defaultValue={values.from ?? ""} error={errors.from} />
+        <IsoDateField label="To (UTC, inclusive)" name="to" defaultValue={values.to ?? ""} error={errors.to} />
         <div className="col-span-2 flex gap-2 md:col-span-6">
           <button type="submit" className="btn-primary">
             {loading ? "Filtering…" : "Filter"}

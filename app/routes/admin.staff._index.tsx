@@ -5,8 +5,9 @@ import { ROLE_LABELS, isRole } from "~/staff/permissions";
 import { listStaff } from "~/staff/staff-users.server";
 import { Time } from "~/ui/time";
 import { TableScroll } from "~/ui/table-scroll";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Staff · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Staff");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "manage:staff");

@@ -5,8 +5,9 @@ import { readForm, requirePermission } from "~/staff/guards.server";
 import { createStaff, StaffRuleError } from "~/staff/staff-users.server";
 import { Field, FormError } from "~/ui/field";
 import { RoleSelect } from "~/ui/role-select";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "New staff account · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "New staff account");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "manage:staff");

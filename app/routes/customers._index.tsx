@@ -5,8 +5,9 @@ import { NORMALISATION_RULE } from "~/customers/customer-id";
 import { lookUpCustomer, recentLookups } from "~/customers/lookups.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { Time } from "~/ui/time";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Customers · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Customers");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const staff = await requirePermission(request, context, "view:customer");

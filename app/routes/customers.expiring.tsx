@@ -12,8 +12,9 @@ import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Expiring links · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Expiring links");
 
 const PAGE_SIZE = 100;
 const DAY = 86_400_000;

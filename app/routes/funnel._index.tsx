@@ -4,11 +4,12 @@ import { funnelSearch, isoDay, parseFunnelParams } from "~/funnel/params";
 import { attributeKeys, funnelReport } from "~/funnel/report.server";
 import { requirePermission } from "~/staff/guards.server";
 import { FunnelChart, percent, TrendChart } from "~/ui/charts";
-import { Field } from "~/ui/field";
+import { Field, IsoDateField } from "~/ui/field";
 import { formatDuration } from "~/ui/time";
 import { TableScroll } from "~/ui/table-scroll";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Funnel · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Funnel");
 
 const DAY_MS = 86_400_000;
 
@@ -51,8 +52,8 @@ export default function Funnel() {
       </div>
 
       <Form method="get" className="card flex flex-wrap items-end gap-3" aria-label="Funnel settings">
-        <Field label="From (UTC)" name="from" type="date" defaultValue={settings.from} error={errors.from} />
-        <Field label="To (UTC)" name="to" type="date" defaultValue={settings.to} error={errors.to} />
+        <IsoDateField label="From (UTC)" name="from" defaultValue={settings.from} error={errors.from} />
+        <IsoDateField label="To (UTC)" name="to" defaultValue={settings.to} error={errors.to} />
         <Field label="Conversion window (days)" name="window" type="number" min={1} max={90} className="input w-28" defaultValue={settings.window} error={errors.window} />
         <div>
           <label className="label" htmlFor="f-interval">

@@ -11,8 +11,9 @@ import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 import { TableScroll } from "~/ui/table-scroll";
 import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Funnel drop-off · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Funnel drop-off");
 
 const PAGE_SIZE = 100;
 

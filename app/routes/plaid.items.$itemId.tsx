@@ -2,6 +2,8 @@ import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type 
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
 import { TableScroll } from "~/ui/table-scroll";
+import { Notice } from "~/ui/notice";
+import { StatusButton } from "~/ui/status-button";
 import { environmentBadge } from "~/config/env.server";
 import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
 import { PlaidCallError } from "~/plaid/client.server";
@@ -30,8 +32,9 @@ import { PlaidErrorPanel } from "~/ui/plaid-error";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
 import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Plaid item · Linkdesk" }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data?.item.institutionName ?? null, "Plaid item");
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const staff = await requirePermission(request, context, "view:customer");
@@ -112,6 +115,9 @@ export default function PlaidItem() {
   const navigation = useNavigation();
   const [params] = useSearchParams();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
+  // Each row's own button shows its own pending state; the others stay usable.
+  const sending = busy("send") ? String(navigation.formData?.get("tokenId")) : null;
+  const creatingFor = busy("processor-token") ? String(navigation.formData?.get("accountId")) : null;
   const removed = d.item.status === "removed";
   const fieldErrors = result && !result.ok && "fieldErrors" in result ? result.fieldErrors : {};
   return (
@@ -129,8 +135,8 @@ export default function PlaidItem() {
       <p className="font-mono text-sm">
         item_id {d.item.itemId} <CopyButton value={d.item.itemId} />
       </p>
-      {params.get("created") && !result ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">Item exchanged and stored; its access token is encrypted and never shown.</p> : null}
-      {params.get("removed") && !result ? <p role="status" className="rounded-md border border-slate-300 bg-slate-100 px-3 py-2 text-sm">Item removed. Its access token and processor tokens no longer work.</p> : null}
+      {params.get("created") && !result ? <Notice tone="success">Item exchanged and stored; its access token is encrypted and never shown.</Notice> : null}
+      {params.get("removed") && !result ? <Notice tone="neutral">Item removed. Its access token and processor tokens no longer work.</Notice> : null}
       {d.liveError ? (
         <div>
           <p className="text-sm text-slate-700">Plaid could not be asked for this item's live status; showing what is stored.</p>
@@ -139,14 +145,14 @@ export default function PlaidItem() {
       ) : null}
       {result && "plaidError" in result ? <PlaidErrorPanel error={result.plaidError} /> : null}
       {result && "message" in result ? (
-        <p role={result.ok ? "status" : "alert"} className={`rounded-md border px-3 py-2 text-sm ${result.ok ? "border-emerald-200 bg-emerald-50" : "border-red-200 bg-red-50"}`}>
+        <Notice tone={result.ok ? "success" : "error"}>
           {result.message}{" "}
           {result.ok && "customerHash" in result ? (
             <Link className="link" to={`/customers/${result.customerHash}`}>
               See the customer's linked accounts
             </Link>
           ) : null}
-        </p>
+        </Notice>
       ) : null}
       {result?.ok && "newToken" in result && result.newToken ? (
         <div className="card border-amber-300 bg-amber-50">
@@ -188,9 +194,9 @@ export default function PlaidItem() {
                     <Form method="post">
                       <input type="hidden" name="intent" value="processor-token" />
                       <input type="hidden" name="accountId" value={a.accountId} />
-                      <button type="submit" className="btn text-xs" disabled={busy("processor-token")}>
+                      <StatusButton className="btn whitespace-nowrap text-xs" pending={creatingFor === a.accountId} pendingText="Creating…">
                         Create Cardlytics processor token
-                      </button>
+                      </StatusButton>
                     </Form>
                   ) : null}
                 </td>
@@ -229,17 +235,28 @@ export default function PlaidItem() {
                   <Time value={t.createdAt} now={d.now} />
                 </td>
                 <td>
-                  {t.revokedAt ? <Badge tone="slate">revoked</Badge> : t.sentToCardlyticsAt ? <Badge tone="green">sent</Badge> : <Badge tone="amber">not sent</Badge>}
+                  {t.revokedAt ? (
+                    <Badge tone="slate">revoked</Badge>
+                  ) : t.sentToCardlyticsAt ? (
+                    <>
+                      <Badge tone="green">sent</Badge> <Time value={t.sentToCardlyticsAt} now={d.now} />
+                    </>
+                  ) : (
+                    <Badge tone="amber">not sent</Badge>
+                  )}
                 </td>
                 <td>
-                  {d.may.token && !t.revokedAt ? (
+                  {d.may.token && !t.revokedAt && t.held ? (
                     <Form method="post">
                       <input type="hidden" name="intent" value="send" />
                       <input type="hidden" name="tokenId" value={t.id} />
-                      <button type="submit" className="btn text-xs" disabled={busy("send")}>
-                        {busy("send") ? "Sending…" : "Send to Cardlytics"}
-                      </button>
+                      {/* A token already sent is offered again only as a re-send, which Cardlytics answers as a repeat. */}
+                      <StatusButton className="btn whitespace-nowrap text-xs" pending={sending === String(t.id)} pendingText="Sending…">
+                        {t.sentToCardlyticsAt ? "Re-send to Cardlytics" : "Send to Cardlytics"}
+                      </StatusButton>
                     </Form>
+                  ) : d.may.token && !t.revokedAt ? (
+                    <span className="text-xs text-slate-600">Registered by the publisher by its hint; Linkdesk does not hold it to send.</span>
                   ) : null}
                 </td>
               </tr>

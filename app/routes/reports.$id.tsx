@@ -16,8 +16,10 @@ import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
 import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data ? `Report #${data.report.id}` : "Report"} · Plaid Check · Linkdesk` }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `Report #${args.data.report.id}` : "Report", "Plaid Check");
 
 function reportId(params: { id?: string }): number {
   const id = Number(params.id);
@@ -339,7 +341,7 @@ export default function ReportRequest() {
       </h1>
       {result && "plaidError" in result ? <PlaidErrorPanel error={result.plaidError} /> : null}
       {result && "message" in result ? (
-        result.ok ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">{result.message}</p> : <FormError message={result.message} />
+        result.ok ? <Notice tone="success">{result.message}</Notice> : <FormError message={result.message} />
       ) : null}
       <dl className="card grid grid-cols-2 gap-3 md:grid-cols-4">
         <Fact label="Customer">
@@ -420,7 +422,7 @@ export default function ReportRequest() {
         </p>
       ) : null}
       {d.state === "expired" ? (
-        <div role="status" className="flex flex-wrap items-center gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm" data-testid="expired-report">
+        <Notice tone="warning" role="status" className="flex flex-wrap items-center gap-3" testId="expired-report">
           <span>
             This report has expired{r.expiresAt && !d.plaidSaysExpired ? <> (<Time value={r.expiresAt} now={d.now} />)</> : null}: Plaid serves a consumer report for 24 hours only{d.plaidSaysExpired ? ", and Plaid answered CONSUMER_REPORT_EXPIRED" : ""}.
           </span>
@@ -429,7 +431,7 @@ export default function ReportRequest() {
               Regenerate
             </Link>
           ) : null}
-        </div>
+        </Notice>
       ) : null}
 
       {d.state === "failed" ? <FailureDetails d={d} /> : null}

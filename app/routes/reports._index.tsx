@@ -13,8 +13,9 @@ import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
 import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Plaid Check · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Plaid Check");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "view:customer");

@@ -14,8 +14,10 @@ import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
 import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Bulk run #${data?.run.id ?? ""} · Plaid Check · Linkdesk` }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `Bulk run #${args.data.run.id}` : "Bulk run", "Plaid Check");
 
 const PAGE_SIZE = 100;
 const OUTCOME_LABEL: Record<BulkOutcome, string> = { waiting: "waiting", queued: "queued as a report", cooldown: "skipped: cooldown", no_user: "no Plaid Check user", invalid: "invalid hash", duplicate: "duplicate line", cancelled: "cancelled" };
@@ -106,7 +108,7 @@ export default function BulkRun() {
           </Form>
         ) : null}
       </div>
-      {result ? result.ok ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">{result.message}</p> : <FormError message={result.message} /> : null}
+      {result ? result.ok ? <Notice tone="success">{result.message}</Notice> : <FormError message={result.message} /> : null}
       <p className="text-sm text-slate-700">
         Started <Time value={r.createdAt} now={d.now} /> by {r.createdByEmail ?? "a removed staff account"}: “{r.reason}” · {r.purpose} · {r.daysRequested} days · {r.products.join(", ") || "base report only"}
         {r.finishedAt ? (

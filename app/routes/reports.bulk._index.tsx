@@ -13,8 +13,9 @@ import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Bulk regeneration · Plaid Check · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Bulk regeneration", "Plaid Check");
 
 const MAX_UPLOAD_BYTES = 1024 * 1024;
 

@@ -10,8 +10,10 @@ import { getDelivery, getEventWithDeliveries, reportsSettledBy } from "~/webhook
 import { rehandleEvent } from "~/webhooks/receive.server";
 import { REDACTED } from "~/webhooks/redact.server";
 import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction = () => [{ title: "Webhook · Linkdesk" }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `${args.data.delivery.webhookType ?? "?"}/${args.data.delivery.webhookCode ?? "?"}` : null, "Webhook");
 
 function deliveryId(params: { id?: string }) {
   const id = Number(params.id);
@@ -72,7 +74,7 @@ export default function WebhookDelivery() {
         {d.delivery.verdict === "verified" ? <Badge tone="green">verified</Badge> : <Badge tone="red">rejected: answered {d.delivery.answeredStatus}</Badge>}
         {d.event ? <Badge tone={d.event.handlingStatus === "failed" ? "red" : "blue"}>{d.event.handlingStatus}</Badge> : null}
       </div>
-      {result ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">{result.message}</p> : null}
+      {result ? <Notice tone="success">{result.message}</Notice> : null}
       <div className="grid gap-4 md:grid-cols-2">
         <section className="card space-y-1 text-sm" aria-label="Verification">
           <h2 className="font-semibold">Verification</h2>

@@ -12,11 +12,13 @@ import { getRehandleJob, startRehandleJob } from "~/webhooks/rehandle-jobs.serve
 import { rejectionAlert } from "~/webhooks/maintenance.server";
 import { stuckReports } from "~/reports/check-reports.server";
 import { EmptyRow } from "~/ui/empty-row";
-import { Field } from "~/ui/field";
+import { Field, IsoDateField } from "~/ui/field";
 import { TableScroll } from "~/ui/table-scroll";
 import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction = () => [{ title: "Webhooks · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Webhooks");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "view:customer");
@@ -127,12 +129,12 @@ export default function Webhooks() {
         </div>
       </div>
       {d.alert ? (
-        <p role="alert" className="rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900">
+        <Notice tone="error">
           {d.alert.rejected} of the {d.alert.total} deliveries in the last hour were refused ({Math.round(d.alert.share * 100)}%). Check the reasons below: a wrong Plaid environment, a clock off by minutes, or a proxy that rewrites bodies all look like this.
-        </p>
+        </Notice>
       ) : null}
       {d.stuck.length ? (
-        <div role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm">
+        <Notice tone="warning">
           Expected webhook never arrived: {plural(d.stuck.length, "consumer report request")} sent more than {d.webhookTimeoutMinutes} minutes ago have had no READY or FAILED webhook.
           <ul className="mt-1 list-disc pl-5 text-xs">
             {d.stuck.slice(0, 5).map((r) => (
@@ -144,10 +146,10 @@ export default function Webhooks() {
               </li>
             ))}
           </ul>
-        </div>
+        </Notice>
       ) : null}
       <p className="text-xs text-slate-500">Deliveries are kept {d.retentionDays} days.</p>
-      {result ? <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm">{result.message}</p> : null}
+      {result ? <Notice tone="neutral">{result.message}</Notice> : null}
       {d.job ? <RehandleProgress job={d.job} /> : null}
       <Form method="get" className="card grid grid-cols-2 gap-3 md:grid-cols-5" aria-label="Filter webhooks">
         {FIELDS.map(([name, label, placeholder]) => (
@@ -174,8 +176,8 @@ export default function Webhooks() {
             <option value="failed">failed</option>
           </select>
         </div>
-        <Field label="From (UTC)" name="from" type="date" defaultValue={d.values.from ?? ""} error={d.errors.from} />
-        <Field label="To (UTC)" name="to" type="date" defaultValue={d.values.to ?? ""} error={d.errors.to} />
+        <IsoDateField label="From (UTC)" name="from" defaultValue={d.values.from ?? ""} error={d.errors.from} />
+        <IsoDateField label="To (UTC)" name="to" defaultValue={d.values.to ?? ""} error={d.errors.to} />
         <div className="col-span-2 flex items-end gap-2 md:col-span-5">
           <button type="submit" className="btn-primary">
             Filter
@@ -186,9 +188,9 @@ export default function Webhooks() {
         </div>
       </Form>
       {d.searchedBackTo !== null ? (
-        <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm" data-testid="search-window">
+        <Notice tone="neutral" testId="search-window">
           Text search reads at most {d.textSearchWindow.toLocaleString("en")} deliveries a page: this page searched those received since <Time value={d.searchedBackTo} now={d.now} />. Older deliveries are searched on the next page.
-        </p>
+        </Notice>
       ) : null}
       <div className="card p-0">
         <TableScroll label="Webhook deliveries">
