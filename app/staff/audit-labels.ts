@@ -106,8 +106,11 @@ function shown(value: unknown): string {
   return String(value);
 }
 
+// Kept for the record but not for reading: the hashes of the sessions an admin ended (the count is shown).
+const NOT_SHOWN = new Set(["endedSessions"]);
+
 /** An entry's details as label/value pairs a person reads, in the order they were recorded. */
 export function auditDetailPairs(details: Record<string, unknown> | null | undefined): { key: string; label: string; value: string }[] {
   if (!details) return [];
-  return Object.entries(details).map(([key, value]) => ({ key, label: DETAIL_LABELS[key] ?? key, value: shown(value) }));
+  return Object.entries(details).filter(([key]) => !NOT_SHOWN.has(key)).map(([key, value]) => ({ key, label: DETAIL_LABELS[key] ?? key, value: shown(value) }));
 }

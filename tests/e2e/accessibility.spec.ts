@@ -67,6 +67,20 @@ function customerSteps(): Step[] {
     ],
     ["customer with an expired link", visit(`/customers/${hashOf("demo-expired")}`)],
     ["customer with two cards", visit(`/customers/${hashOf("demo-two-cards")}`)],
+    [
+      "the customer page's keyboard shortcuts",
+      async (page) => {
+        await page.locator("body").press("?");
+        await expect(page.getByRole("dialog", { name: "Keyboard shortcuts on a customer's page" })).toBeVisible();
+      },
+    ],
+    [
+      "the shortcuts closed by Esc",
+      async (page) => {
+        await page.keyboard.press("Escape");
+        await expect(page.getByRole("dialog")).toBeHidden();
+      },
+    ],
     ["customer nothing is known about", visit(`/customers/${"0f".repeat(32)}`)],
     ["customer in mock data", visit(`/customers/${hashOf("demo-two-cards")}?mock=1`)],
     ["expiring links", visit("/customers/expiring?within=30", /Expiring/)],
@@ -182,3 +196,42 @@ for (const [role, steps] of Object.entries(JOURNEYS) as [Role, Step[]][]) {
     }
   });
 }
+
+test("a tab says which page and which environment it is: the title and the icon's colour", async ({ signInAs }) => {
+  const page = await signInAs("support");
+  await page.goto(`/customers/${hashOf("demo-expiring")}`);
+  await expect(page).toHaveTitle(`Customer ${hashOf("demo-expiring").slice(0, 8)}… · Linkdesk [SIMULATOR]`);
+  const icon = page.locator('link[rel="icon"]');
+  await expect(icon).toHaveAttribute("href", "/favicon-simulator.svg");
+  const served = await page.request.get((await icon.getAttribute("href"))!);
+  expect(served.status()).toBe(200);
+  expect(await served.text()).toContain('fill="#059669"');
+  await page.goto("/reports");
+  await expect(page).toHaveTitle("Plaid Check · Linkdesk [SIMULATOR]");
+});
+
+test("a customer's common actions are a key away, and '?' lists them", async ({ signInAs }) => {
+  const page = await signInAs("ops");
+  const hash = hashOf("demo-expiring");
+  await page.goto(`/customers/${hash}`);
+  await settled(page);
+  await page.locator("body").press("?");
+  const help = page.getByRole("dialog", { name: "Keyboard shortcuts on a customer's page" });
+  await expect(help).toContainText("Open the customer's Plaid Check reports");
+  await expect(help).toContainText("Mint a sandbox item for this customer");
+  // While the list is open its keys do nothing; Esc closes it.
+  await page.keyboard.press("k");
+  await expect(page).toHaveURL(`/customers/${hash}`);
+  await page.keyboard.press("Escape");
+  await expect(help).toBeHidden();
+  await page.keyboard.press("t");
+  await expect(page.getByRole("group", { name: "Show in the timeline" }).getByRole("button").first()).toBeFocused();
+  // Typing in a field is never taken for a shortcut.
+  await page.getByRole("searchbox", { name: "Find a customer" }).focus();
+  await page.keyboard.type("k");
+  await expect(page).toHaveURL(`/customers/${hash}`);
+  await page.locator("body").click();
+  await page.keyboard.press("k");
+  await expect(page).toHaveURL(`/customers/${hash}/check`);
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Plaid Check" })).toHaveAttribute("aria-current", "true");
+});

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
-import { Await, Link, useLoaderData, useSearchParams } from "@remix-run/react";
+import { Await, Link, useLoaderData, useNavigate, useSearchParams } from "@remix-run/react";
 import { Suspense } from "react";
 import { isCustomerHash } from "~/customers/customer-id";
 import { ID_KIND_LABEL } from "~/customers/identity-labels";
@@ -16,8 +16,11 @@ import { LinkSessions } from "./components/link-sessions";
 import { ItemCard } from "./components/plaid-items";
 import { Timeline } from "./components/timeline";
 import { TableScroll } from "~/ui/table-scroll";
+import { KeyboardShortcuts, type Shortcut } from "~/ui/shortcuts";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction = () => [{ title: "Customer · Linkdesk" }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `Customer ${args.data.hash.slice(0, 8)}…` : "Customer");
 
 /**
  * What is stored renders at once; Cardlytics' live answer, each item Plaid is asked about, the verdict and the
@@ -70,9 +73,9 @@ function VerdictBox({ verdict }: { verdict: Verdict | null }) {
 const failed = (label: string) =>
   function Failed() {
     return (
-      <p role="alert" className="rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm">
+      <Notice tone="error">
         {label} could not be read just now. What is stored is shown; reload to try again.
-      </p>
+      </Notice>
     );
   };
 
@@ -80,6 +83,22 @@ export default function Customer() {
   const data = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const { stored, now } = data;
+  const navigate = useNavigate();
+  const shortcuts: Shortcut[] = [
+    { key: "r", label: "Check again: ask Cardlytics and Plaid now", run: () => navigate(`?${params.toString()}`, { preventScrollReset: true }) },
+    { key: "e", label: "Copy the escalation packet", run: () => document.querySelector<HTMLButtonElement>('button[aria-label^="Copy escalation packet"]')?.click() },
+    { key: "k", label: "Open the customer's Plaid Check reports", run: () => navigate(`/customers/${data.hash}/check`) },
+    {
+      key: "t",
+      label: "Go to the timeline",
+      run: () => {
+        const timeline = document.getElementById("timeline-heading")?.closest("section");
+        timeline?.scrollIntoView();
+        timeline?.querySelector<HTMLElement>("button, a")?.focus();
+      },
+    },
+    ...(data.canMint ? [{ key: "m", label: "Mint a sandbox item for this customer", run: () => navigate(`/plaid/sandbox?customer=${data.hash}`) }] : []),
+  ];
   return (
     <div className="space-y-5">
       <div className="flex flex-wrap items-start justify-between gap-3">
@@ -101,7 +120,7 @@ export default function Customer() {
               {(packet) => <CopyButton value={packet} label="Copy escalation packet" />}
             </Await>
           </Suspense>
-          <Link className="btn" to={`?${params.toString()}`} preventScrollReset>
+          <Link className="btn" to={`?${params.toString()}`} preventScrollReset aria-keyshortcuts="r">
             Check again
           </Link>
           {data.mockAllowed ? (
@@ -109,6 +128,7 @@ export default function Customer() {
               {data.mockData ? "Turn mock data off" : "Use mock data"}
             </Link>
           ) : null}
+          <KeyboardShortcuts title="Keyboard shortcuts on a customer's page" shortcuts={shortcuts} />
         </div>
       </div>
 
@@ -119,9 +139,9 @@ export default function Customer() {
       </Suspense>
 
       {data.mockData ? (
-        <p role="status" className="rounded-md border border-sky-300 bg-sky-50 px-3 py-2 text-sm">
+        <Notice tone="info">
           Mock data is on: Cardlytics answered with canned data (x-mock-data: true). Nothing shown below is this customer&apos;s.
-        </p>
+        </Notice>
       ) : null}
 
       <section className="card p-0" aria-labelledby="accounts-heading">
@@ -142,15 +162,15 @@ export default function Customer() {
             {(c) =>
               c.state === "waiting" ? (
                 <>
-                  <p role="alert" className="mx-4 mt-1 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm">
+                  <Notice tone="warning" className="mx-4 mt-1">
                     Cardlytics has not answered within {Math.round(c.waitedMs / 1000)} s. Its answer is still stored when it comes; Check again in a moment. Showing the last stored accounts.
-                  </p>
+                  </Notice>
                   <AccountsTable accounts={stored.accounts} now={now} empty="Nothing is stored for this customer yet." />
                 </>
               ) : (
                 <>
                   {!c.ok ? (
-                    <div role="alert" className="mx-4 mt-1 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm">
+                    <Notice tone="warning" className="mx-4 mt-1">
                       Cardlytics did not answer this time ({c.reason.replace("-", " ")}: {c.message}).{" "}
                       {c.lastKnownAt ? (
                         <>
@@ -160,7 +180,7 @@ export default function Customer() {
                         "No earlier answer is stored for this customer."
                       )}{" "}
                       Request id <code className="font-mono">{c.requestId}</code> <CopyButton value={c.requestId} />
-                    </div>
+                    </Notice>
                   ) : null}
                   <AccountsTable
                     accounts={c.accounts}
