@@ -5,7 +5,6 @@ import {
   Link,
   Links,
   Meta,
-  NavLink,
   Outlet,
   Scripts,
   ScrollRestoration,
@@ -18,11 +17,12 @@ import { environmentBadge, type EnvironmentBadge } from "./config/env.server";
 import { getCurrentStaff } from "./staff/guards.server";
 import { can, ROLE_LABELS, type Role } from "./staff/permissions";
 import stylesheet from "./tailwind.css?url";
-import { navEntries, navFor, type NavItem } from "./ui/nav";
+import { activeSection, navEntries, navFor, type NavItem } from "./ui/nav";
+import { pageMeta } from "./ui/meta";
 import { useNonce } from "./ui/nonce";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
-export const meta: MetaFunction = () => [{ title: "Linkdesk" }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args);
 
 // Public: it tells a visitor only who they themselves are signed in as, and which environment this is.
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -83,7 +83,7 @@ function CustomerSearch() {
         type="search"
         autoComplete="off"
         placeholder="Find a customer   /"
-        className="w-44 rounded-md border border-slate-600 bg-slate-800 px-3 py-1 text-sm text-white placeholder:text-slate-400 focus:border-indigo-400 focus:outline-none"
+        className="w-44 rounded-md border border-slate-600 bg-slate-800 px-3 py-1 text-sm text-white placeholder:text-slate-400 focus:border-white focus:bg-slate-950 focus-visible:outline focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-300"
       />
     </Form>
   );
@@ -121,17 +121,24 @@ function HeaderMenu({ summary, active, align = "left", testId, children }: { sum
   );
 }
 
-function NavMenu({ label, items }: { label: string; items: NavItem[] }) {
-  const { pathname } = useLocation();
-  const active = items.some((item) => pathname === item.to || pathname.startsWith(`${item.to}/`));
+function NavMenu({ label, items, active }: { label: string; items: NavItem[]; active: string | null }) {
   return (
-    <HeaderMenu summary={label} active={active}>
+    <HeaderMenu summary={label} active={items.some((item) => item.to === active)}>
       {items.map((item) => (
-        <NavLink key={item.to} to={item.to} className={({ isActive }) => `block whitespace-nowrap px-3 py-1.5 text-sm ${isActive ? NAV_ACTIVE : NAV_IDLE}`}>
-          {item.label}
-        </NavLink>
+        <SectionLink key={item.to} item={item} active={active} className="block px-3 py-1.5 text-sm" />
       ))}
     </HeaderMenu>
+  );
+}
+
+/** A section's entry, highlighted (and announced as current) on every page of that section. */
+function SectionLink({ item, active, className }: { item: NavItem; active: string | null; className: string }) {
+  const { pathname } = useLocation();
+  const current = item.to === active;
+  return (
+    <Link to={item.to} aria-current={current ? (pathname === item.to ? "page" : "true") : undefined} className={`whitespace-nowrap ${className} ${current ? NAV_ACTIVE : NAV_IDLE}`}>
+      {item.label}
+    </Link>
   );
 }
 
@@ -158,16 +165,22 @@ export function Layout({ children }: { children: ReactNode }) {
   const data = useRouteLoaderData<typeof loader>("root");
   const nonce = useNonce();
   const staff = data?.staff;
+  const { pathname } = useLocation();
+  const items = staff ? navFor(staff.role, data?.badge === "PRODUCTION") : [];
+  const entries = navEntries(items);
+  const active = activeSection(pathname, items);
   return (
     <html lang="en" className="h-full bg-slate-50">
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <Meta />
+        {/* The icon carries the environment's colour, as the badge does: green simulator, amber sandbox, red production. */}
+        <link rel="icon" type="image/svg+xml" href={`/favicon-${(data?.badge ?? "SIMULATOR").toLowerCase()}.svg`} />
         <Links />
       </head>
       <body className={`h-full text-slate-900 ${data?.badge === "PRODUCTION" ? "border-t-4 border-red-600" : ""}`}>
-        <header className="bg-slate-900 text-white">
+        <header className="bg-slate-900 text-white [--focus-ring:theme(colors.indigo.300)]">
           <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-3 gap-y-2 px-4 py-2">
             <Link to="/" className="font-semibold tracking-tight">
               Linkdesk
@@ -175,13 +188,11 @@ export function Layout({ children }: { children: ReactNode }) {
             {data ? <EnvironmentBanner badge={data.badge} /> : null}
             {staff && !staff.mustChangePassword ? (
               <nav aria-label="Main" className="flex flex-wrap gap-1">
-                {navEntries(navFor(staff.role, data?.badge === "PRODUCTION")).map((entry) =>
+                {entries.map((entry) =>
                   "items" in entry ? (
-                    <NavMenu key={entry.menu} label={entry.menu} items={entry.items} />
+                    <NavMenu key={entry.menu} label={entry.menu} items={entry.items} active={active} />
                   ) : (
-                    <NavLink key={entry.to} to={entry.to} end={entry.to === "/"} className={({ isActive }) => `${NAV_LINK} ${isActive ? NAV_ACTIVE : NAV_IDLE}`}>
-                      {entry.label}
-                    </NavLink>
+                    <SectionLink key={entry.to} item={entry} active={active} className={NAV_LINK} />
                   ),
                 )}
               </nav>

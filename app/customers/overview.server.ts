@@ -10,6 +10,7 @@ import { linkSessionsOfCustomer, readLinkTokensLive, type LinkSessionView, type 
 import { craUserOf, reportsOfCustomer, reportState } from "../reports/check-reports.server";
 import { conflictsOfCustomer, idsOfCustomer } from "./identity.server";
 import { customerTimeline } from "./timeline.server";
+import { plural } from "../lib/plural";
 
 /** How long the page's stream waits for a vendor before it says so; the call itself goes on and is stored. */
 export const LIVE_WAIT_MS = 4500;
@@ -26,7 +27,7 @@ function describeCheck(c: StoredCheck): string {
   if (c.outcome === "none") return "No linked account (204)";
   if (c.outcome === "failed") return `Failed: ${c.failureReason}${c.httpStatus ? ` (HTTP ${c.httpStatus})` : ""}`;
   const accounts = (c.accounts ?? []) as CardlyticsAccount[];
-  return `${accounts.length} account(s): ${accounts.map((a) => `${a.fiName ?? "?"} ••${a.last4 ?? "??"} ${a.status}`).join(", ")}`;
+  return `${plural(accounts.length, "account")}: ${accounts.map((a) => `${a.fiName ?? "?"} ••${a.last4 ?? "??"} ${a.status}`).join(", ")}`;
 }
 
 // One order everywhere, whether the accounts come live or from the last stored answer.

@@ -7,6 +7,7 @@ import type { Config } from "../config/env.server";
 import { encryptToken, storedTokenIs, tokenBinding, tokenHint, type TokenBinding } from "../lib/token-crypto.server";
 import { rehandleIgnoredEventsOf } from "../webhooks/receive.server";
 import { claimId, ownerOf, recordConflict, tokenFingerprint, type Claim, type CustomerIdKind } from "./identity.server";
+import { pluralWord } from "../lib/plural";
 
 // What the publisher's backend tells Linkdesk it created for a customer: Plaid items, Link sessions, Plaid Check
 // users and report requests, processor tokens and what Cardlytics answered to them. Every entry is checked and
@@ -49,7 +50,7 @@ const strict = <T extends z.ZodRawShape>(shape: T) =>
       if (issue.code !== "unrecognized_keys") return "each entry must be a JSON object";
       const raw = issue.keys.filter((k) => RAW_ID_FIELDS.includes(k));
       if (raw.length) return `${raw.join(", ")}: a raw customer identity is never accepted; send customer_hash (the 64-hex HMAC) only`;
-      return `unknown field(s): ${issue.keys.join(", ")}`;
+      return `unknown ${pluralWord(issue.keys.length, "field")}: ${issue.keys.join(", ")}`;
     },
   });
 const common = { customer_hash: hash, action: z.enum(["upsert", "remove"], { error: "must be upsert or remove" }).default("upsert") };

@@ -1,5 +1,7 @@
 import type { Db } from "../../db/open";
 import { TIMELINE_KINDS, type TimelineKind } from "./timeline-kinds";
+import { plural } from "../lib/plural";
+import { auditActionLabel } from "../staff/audit-labels";
 
 export { TIMELINE_KINDS, type TimelineKind } from "./timeline-kinds";
 
@@ -53,7 +55,7 @@ function sources(db: Db, describeAction: (action: string) => string): Record<Tim
     check: (h, b, n) =>
       all(checks, h, b, n).map((r) => {
         const accounts = r.accounts ? (JSON.parse(String(r.accounts)) as { fiName?: string; last4?: string; status?: string }[]) : [];
-        const what = r.outcome === "linked" ? `${accounts.length} account(s): ${accounts.map((a) => `${a.fiName ?? "?"} ••${a.last4 ?? "??"} ${a.status ?? ""}`).join(", ")}` : r.outcome === "none" ? "no linked account (204)" : `failed${r.status ? ` (HTTP ${String(r.status)})` : " (no answer)"}`;
+        const what = r.outcome === "linked" ? `${plural(accounts.length, "account")}: ${accounts.map((a) => `${a.fiName ?? "?"} ••${a.last4 ?? "??"} ${a.status ?? ""}`).join(", ")}` : r.outcome === "none" ? "no linked account (204)" : `failed${r.status ? ` (HTTP ${String(r.status)})` : " (no answer)"}`;
         return entry("check", Number(r.id), Number(r.at), `Cardlytics accountLink: ${String(r.outcome)}${r.mock ? " (mock data)" : ""}`, what, null, String(r.requestId));
       }),
     item: (h, b, n) =>
@@ -107,7 +109,7 @@ export function customerTimeline(
 ): TimelinePage {
   const limit = options.limit ?? 50;
   const cursor = options.cursor ?? { at: Number.MAX_SAFE_INTEGER, skip: 0 };
-  const all = sources(db, options.describeAction ?? ((a) => a));
+  const all = sources(db, options.describeAction ?? auditActionLabel);
   const kinds = options.kinds?.length ? options.kinds : TIMELINE_KINDS;
   // Each source gives enough to fill the page even when every entry shown at the cursor's time was its own.
   const fetch = limit + cursor.skip + 1;

@@ -1,5 +1,6 @@
 import { classifyAccount } from "../cardlytics/expiry";
 import type { CardlyticsAccount, FailureReason } from "../cardlytics/client.server";
+import { plural } from "../lib/plural";
 
 // "Can this customer earn cash-back?" One cause, one next step. Inputs grow as capabilities land: Plaid items and
 // their webhooks are optional so the verdict works with whatever is known.
@@ -94,11 +95,11 @@ export function verdictFor(input: VerdictInput): Verdict {
   }
   if (expiring.length) {
     const first = expiring[0]!.a;
-    return { answer: "at-risk", code: "expiring-soon", cause: `${account(first)} expires in ${days(first.expirationDate! - input.now)} day(s).`, nextStep: "Ask the customer to relink before it expires, or they stop earning." };
+    return { answer: "at-risk", code: "expiring-soon", cause: `${account(first)} expires in ${plural(days(first.expirationDate! - input.now), "day")}.`, nextStep: "Ask the customer to relink before it expires, or they stop earning." };
   }
   if (expired.length) {
     const last = expired.sort((x, y) => y.a.expirationDate! - x.a.expirationDate!)[0]!.a;
-    return { answer: "no", code: "expired", cause: `${account(last)} expired ${days(input.now - last.expirationDate!)} day(s) ago.`, nextStep: "Ask the customer to link the account again." };
+    return { answer: "no", code: "expired", cause: `${account(last)} expired ${plural(days(input.now - last.expirationDate!), "day")} ago.`, nextStep: "Ask the customer to link the account again." };
   }
   const seen = [...new Set(cardlytics.accounts.map((a) => a.status))];
   const statuses = seen.join(", ");

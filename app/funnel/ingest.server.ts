@@ -3,6 +3,7 @@ import type { Db } from "../../db/open";
 import { recordFunnelEvents, type FunnelEventInput, type IdConflict } from "./record.server";
 import { IDENTITY_ATTRIBUTE_MESSAGE, isIdentityAttribute } from "./identity-attributes";
 import { EVENT_NAMES } from "./steps";
+import { pluralWord } from "../lib/plural";
 
 export const MAX_BATCH_EVENTS = 1000;
 export const MAX_BATCH_BYTES = 1024 * 1024;
@@ -40,7 +41,7 @@ const eventSchema = z.strictObject(
       })
       .optional(),
   },
-  { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : "each event must be a JSON object") },
+  { error: (issue) => (issue.code === "unrecognized_keys" ? `unknown ${pluralWord(issue.keys.length, "field")}: ${issue.keys.join(", ")}` : "each event must be a JSON object") },
 );
 
 export function parseOccurredAt(value: string | number, now: number): number | string {

@@ -1,6 +1,7 @@
 import type { Queryable } from "../../db/open";
 import { recordFunnelEvents, type FunnelEventInput } from "./record.server";
 import { LINK_EVENT_MAP } from "./steps";
+import { plural } from "../lib/plural";
 
 // Adapters from what the console sees (Plaid webhooks, its own actions, Cardlytics checks) to funnel events. Each
 // event id is derived from the source, so seeing the same thing twice records it once.
@@ -42,7 +43,7 @@ export function recordLinkWebhook(db: Queryable, body: Record<string, unknown>, 
   if (!events.length) return { status: "ignored", result: `recorded; no funnel step in LINK/${code}` };
   const outcomes = recordFunnelEvents(db, events, at);
   const fresh = outcomes.filter((o) => o === "accepted").length;
-  return { status: "handled", result: `funnel: ${fresh} event(s) recorded${fresh < events.length ? `, ${events.length - fresh} already known` : ""} for Link session ${sessionId ?? "(none)"}` };
+  return { status: "handled", result: `funnel: ${plural(fresh, "event")} recorded${fresh < events.length ? `, ${events.length - fresh} already known` : ""} for Link session ${sessionId ?? "(none)"}` };
 }
 
 /** A step the console itself saw happen for a known customer. */

@@ -11,6 +11,7 @@ import { plaidCall, PlaidCallError } from "../plaid/client.server";
 import { recordAudit, type Actor } from "../staff/audit.server";
 import type { IdentityInput } from "./identity-form";
 import type { ReportState } from "./report-states";
+import { plural } from "../lib/plural";
 
 export type ReportDeps = { db: Db; plaid: PlaidApi; config: Pick<Config, "tokenEncryptionKey" | "plaid" | "cra">; now: () => Date };
 type Ctx = { actor: NonNullable<Actor>; clientAddress: string };
@@ -92,7 +93,7 @@ export function enqueueReport(tx: Queryable, input: ReportRequestInput & { reque
     .orderBy(desc(craReports.requestedAt))
     .get();
   const wait = last ? last.requestedAt.getTime() + cooldownMs - now.getTime() : 0;
-  if (wait > 0) return { refused: "cooldown", message: `A report was requested for this customer recently; the next one can be requested in ${Math.ceil(wait / 60_000)} minute(s).` };
+  if (wait > 0) return { refused: "cooldown", message: `A report was requested for this customer recently; the next one can be requested in ${plural(Math.ceil(wait / 60_000), "minute")}.` };
   const report = tx
     .insert(craReports)
     .values({ customerHash: input.customerHash, craUserId: user.id, status: "queued", origin: "console", reason: input.reason, purpose: input.purpose, daysRequested: input.daysRequested, products: input.products, requestedBy: input.requestedBy, requestedAt: now })

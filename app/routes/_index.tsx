@@ -7,8 +7,10 @@ import { PERMISSION_LABELS } from "~/staff/permission-labels";
 import { PERMISSIONS, ROLE_LABELS, can, type Permission } from "~/staff/permissions";
 import { navFor } from "~/ui/nav";
 import { Time } from "~/ui/time";
+import { auditActionLabel } from "~/staff/audit-labels";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Home · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Home");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const staff = await requirePermission(request, context, "view:console");
@@ -42,7 +44,7 @@ export default function Home() {
             <ul className="mt-2 space-y-1">
               {sections.map((item) => (
                 <li key={item.to}>
-                  <Link className="text-indigo-700 hover:underline" to={item.to}>
+                  <Link className="link" to={item.to}>
                     {item.label}
                   </Link>
                 </li>
@@ -66,7 +68,17 @@ export default function Home() {
             <ul className="mt-2 divide-y divide-slate-100 text-sm">
               {recent.map((entry) => (
                 <li key={entry.id} className="flex justify-between gap-2 py-1.5">
-                  <span className="font-mono text-xs">{entry.action}</span>
+                  <span>
+                    {auditActionLabel(entry.action)}
+                    {entry.customerHash ? (
+                      <>
+                        {" "}
+                        <Link className="link font-mono text-xs" to={`/customers/${entry.customerHash}`} aria-label={`customer ${entry.customerHash}`}>
+                          {entry.customerHash.slice(0, 8)}…
+                        </Link>
+                      </>
+                    ) : null}
+                  </span>
                   <Time value={entry.at} now={now} />
                 </li>
               ))}

@@ -9,8 +9,11 @@ import { CopyButton } from "~/ui/copy-button";
 import { Field, FormError } from "~/ui/field";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { TableScroll } from "~/ui/table-scroll";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction = () => [{ title: "Event API keys · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Event API keys");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "manage:api-keys");
@@ -52,7 +55,7 @@ export default function ApiKeys() {
         created; Linkdesk keeps only its SHA-256. Revoking a key refuses it at once.
       </p>
       {result?.created ? (
-        <div role="status" className="rounded-md border border-emerald-300 bg-emerald-50 px-3 py-2 text-sm">
+        <Notice tone="success">
           <p>
             Key “{result.created.name}” created. Copy it now: it will not be shown again.
           </p>
@@ -62,10 +65,10 @@ export default function ApiKeys() {
             </code>
             <CopyButton value={result.created.secret} />
           </p>
-        </div>
+        </Notice>
       ) : null}
       {result && !result.ok ? <FormError message={[result.message, result.fieldErrors.confirm, result.fieldErrors.id, result.fieldErrors.intent].filter(Boolean).join(" ")} /> : null}
-      {result?.revokedId ? <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm">Key revoked.</p> : null}
+      {result?.revokedId ? <Notice tone="neutral">Key revoked.</Notice> : null}
       <Form method="post" className="card flex flex-wrap items-end gap-3" noValidate>
         <input type="hidden" name="intent" value="create" />
         <div className="min-w-64">
@@ -75,7 +78,8 @@ export default function ApiKeys() {
           Create key
         </button>
       </Form>
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="API keys">
         <table className="table-basic" aria-label="API keys">
           <thead>
             <tr>
@@ -122,6 +126,7 @@ export default function ApiKeys() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </div>
     </div>
   );

@@ -4,11 +4,16 @@ import { distinctAuditActions, listAudit } from "~/staff/audit.server";
 import { parseAuditQuery } from "~/staff/audit-filter";
 import { requirePermission } from "~/staff/guards.server";
 import { listStaff } from "~/staff/staff-users.server";
+import { IsoDateField } from "~/ui/field";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { TableScroll } from "~/ui/table-scroll";
+import { auditActionLabel, auditDetailPairs } from "~/staff/audit-labels";
+import { CopyButton } from "~/ui/copy-button";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Audit log · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Audit log");
 
 const PAGE_SIZE = 50;
 
@@ -29,7 +34,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       target: e.targetType ? `${e.targetType}:${e.targetId ?? ""}` : null,
       customerHash: e.customerHash,
       clientAddress: e.clientAddress,
-      details: e.details ? JSON.stringify(e.details) : null,
+      details: auditDetailPairs(e.details),
     })),
     nextPage: page.nextBeforeId ? `?${new URLSearchParams([...filterOnly, ["before", String(page.nextBeforeId)]])}` : null,
     firstPage: before ? `?${filterOnly}` : null,
@@ -84,12 +89,12 @@ export default function AuditLog() {
             <option value="">Any</option>
             {[...new Set(actions.map((a) => `${a.split(".")[0]}.*`))].map((family) => (
               <option key={family} value={family}>
-                {family}
+                every {family.slice(0, -2)} action ({family})
               </option>
             ))}
             {actions.map((a) => (
               <option key={a} value={a}>
-                {a}
+                {auditActionLabel(a)} ({a})
               </option>
             ))}
           </select>
@@ -102,20 +107,8 @@ export default function AuditLog() {
           <input id="f-customer" name="customer" className="input font-mono" defaultValue={values.customer ?? ""} placeholder="64 hex characters" />
           <FilterError message={errors.customer} />
         </div>
-        <div>
-          <label className="label" htmlFor="f-from">
-            From (UTC)
-          </label>
-          <input id="f-from" name="from" type="date" className="input" defaultValue={values.from ?? ""} />
-          <FilterError message={errors.from} />
-        </div>
-        <div>
-          <label className="label" htmlFor="f-to">
-            To (UTC, inclusive)
-          </label>
-          <input id="f-to" name="to" type="date" className="input" defaultValue={values.to ?? ""} />
-          <FilterError message={errors.to} />
-        </div>
+        <IsoDateField label="From (UTC)" name="from" defaultValue={values.from ?? ""} error={errors.from} />
+        <IsoDateField label="To (UTC, inclusive)" name="to" defaultValue={values.to ?? ""} error={errors.to} />
         <div className="col-span-2 flex gap-2 md:col-span-6">
           <button type="submit" className="btn-primary">
             {loading ? "Filtering…" : "Filter"}
@@ -125,7 +118,8 @@ export default function AuditLog() {
           </Link>
         </div>
       </Form>
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="Audit entries">
         <table className="table-basic" aria-label="Audit entries">
           <thead>
             <tr>
@@ -145,16 +139,37 @@ export default function AuditLog() {
                   <Time value={e.at} now={now} />
                 </td>
                 <td>
-                  {e.staffEmail ?? <span className="text-slate-400">anonymous</span>}
+                  {e.staffEmail ?? <span className="text-slate-600">anonymous</span>}
                   {e.role ? <span className="ml-1 text-xs text-slate-500">({e.role})</span> : null}
                 </td>
-                <td className="font-mono text-xs">{e.action}</td>
+                <td>
+                  {auditActionLabel(e.action)}
+                  <div className="font-mono text-xs text-slate-600">{e.action}</div>
+                </td>
                 <td className="font-mono text-xs">{e.target}</td>
-                <td className="max-w-[10rem] truncate font-mono text-xs" title={e.customerHash ?? undefined}>
-                  {e.customerHash}
+                <td className="whitespace-nowrap">
+                  {e.customerHash ? (
+                    <span className="inline-flex items-center gap-1">
+                      <Link className="link font-mono text-xs" to={`/customers/${e.customerHash}`} title={e.customerHash} aria-label={`Customer ${e.customerHash}`}>
+                        {e.customerHash.slice(0, 10)}…
+                      </Link>
+                      <CopyButton value={e.customerHash} label="Copy" />
+                    </span>
+                  ) : null}
                 </td>
                 <td className="font-mono text-xs">{e.clientAddress}</td>
-                <td className="max-w-md break-all font-mono text-xs text-slate-600">{e.details}</td>
+                <td className="min-w-[14rem] max-w-md text-xs">
+                  {e.details.length ? (
+                    <dl className="grid grid-cols-[auto_minmax(0,1fr)] gap-x-2 gap-y-0.5">
+                      {e.details.map((d) => (
+                        <div key={d.key} className="contents">
+                          <dt className="text-slate-600">{d.label}</dt>
+                          <dd className="break-words [overflow-wrap:anywhere]">{d.value}</dd>
+                        </div>
+                      ))}
+                    </dl>
+                  ) : null}
+                </td>
               </tr>
             ))}
             <EmptyRow show={entries.length === 0} colSpan={7}>
@@ -162,6 +177,7 @@ export default function AuditLog() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </div>
       <Pager previous={firstPage} next={nextPage} />
     </div>

@@ -15,8 +15,10 @@ import {
 import { Field, FormError } from "~/ui/field";
 import { RoleSelect } from "~/ui/role-select";
 import { Time } from "~/ui/time";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.member.name ?? "Staff"} · Linkdesk` }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data?.member.name ?? "Staff");
 
 function staffId(params: { id?: string }): number {
   const id = Number(params.id);
@@ -91,7 +93,7 @@ export default function StaffMember() {
   return (
     <div className="space-y-4">
       <p className="text-sm">
-        <Link to="/admin/staff" className="text-indigo-700 hover:underline">
+        <Link to="/admin/staff" className="link">
           ← Staff
         </Link>
       </p>
@@ -103,14 +105,14 @@ export default function StaffMember() {
         </p>
       </div>
       {params.get("created") && !result ? (
-        <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
+        <Notice tone="success">
           Account created. They can sign in now with the password you set.
-        </p>
+        </Notice>
       ) : null}
       {result?.ok ? (
-        <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
+        <Notice tone="success">
           {result.message}
-        </p>
+        </Notice>
       ) : (
         <FormError message={result?.message} />
       )}
@@ -168,7 +170,7 @@ export default function StaffMember() {
         <section className="card">
           <div className="flex items-center justify-between">
             <h2 className="font-semibold">Recent activity</h2>
-            <Link className="text-sm text-indigo-700 hover:underline" to={`/admin/audit?staff=${member.id}`}>
+            <Link className="text-sm link" to={`/admin/audit?staff=${member.id}`}>
               Full audit log
             </Link>
           </div>

@@ -4,8 +4,10 @@ import { requirePermission } from "~/staff/guards.server";
 import { ROLE_LABELS, isRole } from "~/staff/permissions";
 import { listStaff } from "~/staff/staff-users.server";
 import { Time } from "~/ui/time";
+import { TableScroll } from "~/ui/table-scroll";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Staff · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Staff");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "manage:staff");
@@ -34,8 +36,9 @@ export default function StaffList() {
           New staff account
         </Link>
       </div>
-      <div className="card overflow-x-auto p-0">
-        <table className="table-basic">
+      <div className="card p-0">
+        <TableScroll label="Staff accounts">
+        <table className="table-basic" aria-label="Staff accounts">
           <thead>
             <tr>
               <th>Name</th>
@@ -48,9 +51,9 @@ export default function StaffList() {
           </thead>
           <tbody className="divide-y divide-slate-100">
             {staff.map((s) => (
-              <tr key={s.id} className={s.disabled ? "text-slate-400" : undefined}>
+              <tr key={s.id} className={s.disabled ? "text-slate-600" : undefined}>
                 <td>
-                  <Link className="text-indigo-700 hover:underline" to={`/admin/staff/${s.id}`}>
+                  <Link className="link" to={`/admin/staff/${s.id}`}>
                     {s.name}
                   </Link>
                 </td>
@@ -78,6 +81,7 @@ export default function StaffList() {
             ))}
           </tbody>
         </table>
+        </TableScroll>
       </div>
     </div>
   );

@@ -5,8 +5,9 @@ import { readForm, requirePermission } from "~/staff/guards.server";
 import { createStaff, StaffRuleError } from "~/staff/staff-users.server";
 import { Field, FormError } from "~/ui/field";
 import { RoleSelect } from "~/ui/role-select";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "New staff account · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "New staff account");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "manage:staff");
@@ -36,7 +37,7 @@ export default function NewStaff() {
   return (
     <div className="max-w-lg space-y-4">
       <p className="text-sm">
-        <Link to="/admin/staff" className="text-indigo-700 hover:underline">
+        <Link to="/admin/staff" className="link">
           ← Staff
         </Link>
       </p>

@@ -5,8 +5,9 @@ import { NORMALISATION_RULE } from "~/customers/customer-id";
 import { lookUpCustomer, recentLookups } from "~/customers/lookups.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { Time } from "~/ui/time";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Customers · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Customers");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const staff = await requirePermission(request, context, "view:customer");
@@ -95,7 +96,7 @@ export default function Customers() {
           <ul className="mt-2 divide-y divide-slate-100 text-sm">
             {recent.map((r) => (
               <li key={r.hash} className="flex items-center justify-between gap-2 py-1.5">
-                <Link className="truncate font-mono text-xs text-indigo-700 hover:underline" to={`/customers/${r.hash}`}>
+                <Link className="truncate font-mono text-xs link" to={`/customers/${r.hash}`}>
                   {r.hash}
                 </Link>
                 <Time value={r.at} now={now} />

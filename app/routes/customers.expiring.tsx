@@ -11,8 +11,10 @@ import { Badge } from "~/ui/badge";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { TableScroll } from "~/ui/table-scroll";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Expiring links · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Expiring links");
 
 const PAGE_SIZE = 100;
 const DAY = 86_400_000;
@@ -114,7 +116,8 @@ export default function ExpiringLinks() {
         <p className="text-sm text-slate-600">From each customer's latest successful check. Already expired accounts are listed first.</p>
       </Form>
       {d.job && params.get("job") ? <JobProgress job={d.job} /> : null}
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="Expiring links">
         <table className="table-basic" aria-label="Expiring links">
           <thead>
             <tr>
@@ -141,7 +144,7 @@ export default function ExpiringLinks() {
             {d.rows.map((r) => (
               <tr key={`${r.customerHash}-${r.accountId}`}>
                 <td className="font-mono text-xs">
-                  <Link className="text-indigo-700 hover:underline" to={`/customers/${r.customerHash}`}>
+                  <Link className="link" to={`/customers/${r.customerHash}`}>
                     {r.customerHash.slice(0, 16)}…
                   </Link>
                 </td>
@@ -162,6 +165,7 @@ export default function ExpiringLinks() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </div>
       <Pager previous={d.page > 1 ? withPage(d.page - 1) : null} next={d.hasNext ? withPage(d.page + 1) : null} previousLabel="← Previous" nextLabel="Next →" />
     </div>

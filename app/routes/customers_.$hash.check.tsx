@@ -10,14 +10,19 @@ import { requireIntentPermission, requirePermission } from "~/staff/guards.serve
 import { CHECK_INTENT_PERMISSIONS } from "~/reports/check-intents";
 import { can } from "~/staff/permissions";
 import { Countdown } from "~/ui/countdown";
-import { Field, FormError } from "~/ui/field";
+import { Field, FieldError, FormError, IsoDateField, SelectField } from "~/ui/field";
+import { Notice } from "~/ui/notice";
+import { StatusButton, useIsPending } from "~/ui/status-button";
+import { plural } from "~/lib/plural";
 import { PlaidErrorPanel } from "~/ui/plaid-error";
 import { ReportStateBadge } from "~/ui/report-state";
 import { useRevalidateWhile } from "~/ui/revalidate";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { TableScroll } from "~/ui/table-scroll";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Plaid Check · Linkdesk" }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `Customer ${args.data.hash.slice(0, 8)}…` : null, "Plaid Check");
 
 function customerHash(params: { hash?: string }): string {
   const hash = params.hash ?? "";
@@ -79,7 +84,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       const parsed = parseForm(regenerationForm, form, ["products"]);
       if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields." }, { status: 400 });
       const row = requestReport(context, { customerHash: hash, reason: parsed.data.reason, purpose: parsed.data.purpose, daysRequested: parsed.data.daysRequested, products: parsed.data.products }, ctx);
-      return { ok: true as const, message: `Report #${row.id} queued; it goes to Plaid within seconds, inside the per-minute cap, and turns ready or failed when Plaid's webhook arrives.` };
+      return { ok: true as const, reportId: row.id, message: `Report #${row.id} queued; it goes to Plaid within seconds, inside the per-minute cap, and turns ready or failed when Plaid's webhook arrives.` };
     }
     const parsed = parseForm(identityForm, form);
     if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields." }, { status: 400 });
@@ -94,20 +99,23 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 export default function PlaidCheck() {
   const d = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const busy = useNavigation().state === "submitting";
+  const creatingUser = useIsPending({ match: { intent: "user" } });
+  const regenerating = useIsPending({ match: { intent: "regenerate" } });
+  const probing = useIsPending({ match: { intent: "probe" } });
+  const navigationReport = useNavigation().formData?.get("report");
   const errors: Record<string, string | undefined> = result && !result.ok && "fieldErrors" in result ? result.fieldErrors : {};
   useRevalidateWhile(d.reports.some((r) => r.state === "queued" || r.state === "pending"));
   return (
     <div className="space-y-4">
       <p className="text-sm">
-        <Link to={`/customers/${d.hash}`} className="text-indigo-700 hover:underline">
+        <Link to={`/customers/${d.hash}`} className="link">
           ← Customer {d.hash.slice(0, 12)}…
         </Link>
       </p>
       <h1 className="text-2xl font-bold">Plaid Check consumer reports</h1>
       {result && "plaidError" in result ? <PlaidErrorPanel error={result.plaidError} /> : null}
       {result && "message" in result ? (
-        result.ok ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">{result.message}</p> : <FormError message={result.message} />
+        result.ok ? <Notice tone="success">{result.message}</Notice> : <FormError message={result.message} />
       ) : null}
       {d.user ? (
         <p className="text-sm">
@@ -115,7 +123,7 @@ export default function PlaidCheck() {
           {d.may.sandbox ? (
             <>
               {" "}
-              <Link className="text-indigo-700 hover:underline" to={`/plaid/sandbox?customer=${d.hash}&cra=1`}>
+              <Link className="link" to={`/plaid/sandbox?customer=${d.hash}&cra=1`}>
                 Link a sandbox bank to this user →
               </Link>
             </>
@@ -127,7 +135,7 @@ export default function PlaidCheck() {
           <p className="text-sm text-slate-600 md:col-span-3">This customer has no Plaid Check user yet. Plaid needs the customer's identity; it is sent to Plaid and not stored here.</p>
           <Field name="givenName" label="Given name" error={errors.givenName} />
           <Field name="familyName" label="Family name" error={errors.familyName} />
-          <Field name="dateOfBirth" label="Date of birth" type="date" error={errors.dateOfBirth} />
+          <IsoDateField name="dateOfBirth" label="Date of birth" error={errors.dateOfBirth} />
           <Field name="phone" label="Phone (E.164)" placeholder="+14155550123" error={errors.phone} />
           <Field name="email" label="Email" type="email" error={errors.email} />
           <Field name="street" label="Street" error={errors.street} />
@@ -135,55 +143,57 @@ export default function PlaidCheck() {
           <Field name="region" label="State" placeholder="CA" maxLength={2} error={errors.region} />
           <Field name="postalCode" label="ZIP code" error={errors.postalCode} />
           <div className="md:col-span-3">
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <StatusButton pending={creatingUser} pendingText="Creating the user…">
               Create Plaid Check user
-            </button>
+            </StatusButton>
           </div>
         </Form>
       ) : (
         <p className="text-sm text-slate-600">This customer has no Plaid Check user.</p>
       )}
       {d.user && d.may.regenerate ? (
-        <Form method="post" id="regenerate" className="card grid gap-3 md:grid-cols-3" noValidate aria-label="Regenerate the report" key={d.defaults.fromId ?? "new"}>
+        <Form method="post" id="regenerate" className="card grid gap-3 md:grid-cols-3" noValidate aria-label="Regenerate the report" key={`${d.defaults.fromId ?? "new"}:${result && "reportId" in result ? result.reportId : ""}`}>
           <input type="hidden" name="intent" value="regenerate" />
           {d.defaults.fromId ? <p className="text-sm text-slate-600 md:col-span-3">With the purpose, days and products of report #{d.defaults.fromId}.</p> : null}
           <div className="md:col-span-3">
             <Field name="reason" label="Reason (kept in the audit log)" error={errors.reason} />
           </div>
-          <div>
-            <label className="label" htmlFor="purpose">
-              Permissible purpose
-            </label>
-            <select id="purpose" name="purpose" className="input" defaultValue={d.defaults.purpose}>
-              {PERMISSIBLE_PURPOSES.map((p) => (
-                <option key={p}>{p}</option>
-              ))}
-            </select>
-          </div>
-          <Field name="daysRequested" label="Days of history (180–731)" type="number" defaultValue={d.defaults.daysRequested} min={180} max={731} error={errors.daysRequested} />
-          <fieldset>
-            <legend className="label">Products besides the base report</legend>
-            {REPORT_PRODUCTS.map((p) => (
-              <label key={p} className="mr-3 text-sm">
-                <input type="checkbox" name="products" value={p} defaultChecked={d.defaults.products.includes(p)} /> {p}
-              </label>
+          <SelectField name="purpose" label="Permissible purpose" defaultValue={d.defaults.purpose}>
+            {PERMISSIBLE_PURPOSES.map((p) => (
+              <option key={p}>{p}</option>
             ))}
+          </SelectField>
+          <Field name="daysRequested" label="Days of history (180–731)" type="number" defaultValue={d.defaults.daysRequested} min={180} max={731} error={errors.daysRequested} />
+          <fieldset className="min-w-0">
+            <legend className="label">Products besides the base report</legend>
+            <div className="flex flex-wrap gap-x-4 gap-y-1">
+              {REPORT_PRODUCTS.map((p) => (
+                <label key={p} className="inline-flex items-center gap-1.5 whitespace-nowrap text-sm">
+                  <input type="checkbox" name="products" value={p} defaultChecked={d.defaults.products.includes(p)} />
+                  <span className="font-mono text-xs">{p}</span>
+                </label>
+              ))}
+            </div>
           </fieldset>
-          <label className="text-sm md:col-span-3">
-            <input type="checkbox" name="billable" value="yes" /> I understand that each regeneration is billed by Plaid. One per customer every {d.cooldownMinutes} minutes.
-            {errors.billable ? <span role="alert" className="ml-2 text-xs text-red-700">{errors.billable}</span> : null}
-          </label>
           <div className="md:col-span-3">
-            <button type="submit" className="btn-primary" disabled={busy}>
+            <label className="flex items-start gap-2 text-sm">
+              <input type="checkbox" name="billable" value="yes" className="mt-0.5" aria-invalid={errors.billable ? true : undefined} aria-describedby={errors.billable ? "billable-error" : undefined} />
+              <span>I understand that each regeneration is billed by Plaid. One per customer every {plural(d.cooldownMinutes, "minute")}.</span>
+            </label>
+            <FieldError id="billable-error" message={errors.billable} />
+          </div>
+          <div className="md:col-span-3">
+            <StatusButton pending={regenerating} pendingText="Queueing…">
               Regenerate report
-            </button>
+            </StatusButton>
           </div>
         </Form>
       ) : null}
-      <section className="card overflow-x-auto p-0" aria-labelledby="reports-heading">
+      <section className="card p-0" aria-labelledby="reports-heading">
         <h2 id="reports-heading" className="px-4 pt-3 font-semibold">
           Report requests
         </h2>
+        <TableScroll label="Report requests">
         <table className="table-basic" aria-label="Report requests">
           <thead>
             <tr>
@@ -198,7 +208,7 @@ export default function PlaidCheck() {
             {d.reports.map((r) => (
               <tr key={r.id} className={r.state === "stuck" ? "bg-red-50" : undefined}>
                 <td>
-                  <Link className="text-indigo-700 hover:underline" to={`/reports/${r.id}`} aria-label={`Report request ${r.id}`}>
+                  <Link className="link" to={`/reports/${r.id}`} aria-label={`Report request ${r.id}`}>
                     #{r.id}
                   </Link>
                 </td>
@@ -216,7 +226,7 @@ export default function PlaidCheck() {
                   {r.state === "ready" && r.expiresAt ? (
                     r.latest ? (
                       <div>
-                        <Link className="text-indigo-700 hover:underline" to={`/reports/${r.id}`}>
+                        <Link className="link" to={`/reports/${r.id}`}>
                           View report
                         </Link>{" "}
                         · <Countdown until={r.expiresAt} now={d.now} expiredText="expired" />
@@ -226,7 +236,7 @@ export default function PlaidCheck() {
                     )
                   ) : null}
                   {r.state === "expired" && d.may.regenerate && r.origin === "console" ? (
-                    <Link className="text-indigo-700 hover:underline" to={`?from=${r.id}#regenerate`}>
+                    <Link className="link" to={`?from=${r.id}#regenerate`}>
                       Regenerate with the same settings
                     </Link>
                   ) : null}
@@ -237,9 +247,9 @@ export default function PlaidCheck() {
                         <Form method="post" className="mt-1">
                           <input type="hidden" name="intent" value="probe" />
                           <input type="hidden" name="report" value={r.id} />
-                          <button type="submit" className="btn px-2 py-0.5 text-xs" disabled={busy}>
+                          <StatusButton className="btn px-2 py-0.5 text-xs" pending={probing && navigationReport === String(r.id)} pendingText="Probing…">
                             Probe Plaid
-                          </button>
+                          </StatusButton>
                         </Form>
                       ) : null}
                     </div>
@@ -256,6 +266,7 @@ export default function PlaidCheck() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </section>
     </div>
   );

@@ -4,10 +4,12 @@ import { funnelSearch, isoDay, parseFunnelParams } from "~/funnel/params";
 import { attributeKeys, funnelReport } from "~/funnel/report.server";
 import { requirePermission } from "~/staff/guards.server";
 import { FunnelChart, percent, TrendChart } from "~/ui/charts";
-import { Field } from "~/ui/field";
+import { Field, IsoDateField } from "~/ui/field";
 import { formatDuration } from "~/ui/time";
+import { TableScroll } from "~/ui/table-scroll";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Funnel · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Funnel");
 
 const DAY_MS = 86_400_000;
 
@@ -20,7 +22,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 function Delta({ current, previous }: { current: number | null; previous: number | null }) {
-  if (current === null || previous === null) return <span className="text-xs text-slate-400">no earlier data</span>;
+  if (current === null || previous === null) return <span className="text-xs text-slate-600">no earlier data</span>;
   const points = (current - previous) * 100;
   const tone = Math.abs(points) < 0.05 ? "text-slate-500" : points > 0 ? "text-emerald-700" : "text-red-700";
   return <span className={`text-xs ${tone}`}>{`${points >= 0 ? "+" : "−"}${Math.abs(points).toFixed(1)} pts vs previous period`}</span>;
@@ -50,8 +52,8 @@ export default function Funnel() {
       </div>
 
       <Form method="get" className="card flex flex-wrap items-end gap-3" aria-label="Funnel settings">
-        <Field label="From (UTC)" name="from" type="date" defaultValue={settings.from} error={errors.from} />
-        <Field label="To (UTC)" name="to" type="date" defaultValue={settings.to} error={errors.to} />
+        <IsoDateField label="From (UTC)" name="from" defaultValue={settings.from} error={errors.from} />
+        <IsoDateField label="To (UTC)" name="to" defaultValue={settings.to} error={errors.to} />
         <Field label="Conversion window (days)" name="window" type="number" min={1} max={90} className="input w-28" defaultValue={settings.window} error={errors.window} />
         <div>
           <label className="label" htmlFor="f-interval">
@@ -124,7 +126,7 @@ export default function Funnel() {
         </h2>
         <FunnelChart steps={figures.steps} previous={previous.figures.steps.map((s) => s.count)} />
         <p className="text-xs text-slate-500">Bars: this period. Dashed marks: the previous period of the same length ({isoDay(previous.from)} – {isoDay(previous.to - DAY_MS)}).</p>
-        <div className="overflow-x-auto">
+        <TableScroll label="Funnel steps">
           <table className="table-basic" aria-label="Funnel steps">
             <thead>
               <tr>
@@ -147,7 +149,7 @@ export default function Funnel() {
                   <td className="text-right tabular-nums">{percent(s.fromFirst)}</td>
                   <td className="text-right tabular-nums">
                     {i > 0 && s.dropOff > 0 ? (
-                      <Link className="text-indigo-700 hover:underline" to={`/funnel/dropoff?${funnelSearch(settings, { step: String(i) })}`} aria-label={`${s.dropOff} customers dropped before ${s.label}`}>
+                      <Link className="link" to={`/funnel/dropoff?${funnelSearch(settings, { step: String(i) })}`} aria-label={`${s.dropOff} customers dropped before ${s.label}`}>
                         {s.dropOff.toLocaleString("en-US")}
                       </Link>
                     ) : i > 0 ? (
@@ -174,7 +176,7 @@ export default function Funnel() {
               </tr>
             </tbody>
           </table>
-        </div>
+        </TableScroll>
         <p className="text-xs text-slate-500">
           A customer counts at a step when they reached every earlier step and this one within the conversion window of their first Link start. A customer who skips a step stops there.
           Times are nearest-rank percentiles over customers who reached both steps.
@@ -186,7 +188,7 @@ export default function Funnel() {
           <h2 id="breakdown-heading" className="font-semibold">
             By {settings.breakdown === "institution" ? "institution" : settings.breakdown.slice(5)}
           </h2>
-          <div className="overflow-x-auto">
+          <TableScroll label="Breakdown">
             <table className="table-basic" aria-label="Breakdown">
               <thead>
                 <tr>
@@ -213,7 +215,7 @@ export default function Funnel() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         </section>
       ) : null}
 
@@ -225,6 +227,7 @@ export default function Funnel() {
           <TrendChart points={report.trend} label={bucketLabel} />
           <details>
             <summary className="cursor-pointer text-sm text-indigo-700">Figures</summary>
+            <TableScroll label="Trend">
             <table className="table-basic" aria-label="Trend">
               <thead>
                 <tr>
@@ -248,6 +251,7 @@ export default function Funnel() {
                 ))}
               </tbody>
             </table>
+            </TableScroll>
           </details>
         </section>
 
@@ -256,6 +260,7 @@ export default function Funnel() {
             Why customers left Link
           </h2>
           {report.exits.length ? (
+            <TableScroll label="Link exit reasons">
             <table className="table-basic" aria-label="Link exit reasons">
               <thead>
                 <tr>
@@ -274,6 +279,7 @@ export default function Funnel() {
                 ))}
               </tbody>
             </table>
+            </TableScroll>
           ) : (
             <p className="text-sm text-slate-600">No Link exits or errors in this range.</p>
           )}

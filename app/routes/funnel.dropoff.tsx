@@ -9,8 +9,11 @@ import { FUNNEL_STEPS } from "~/funnel/steps";
 import { requirePermission } from "~/staff/guards.server";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
+import { TableScroll } from "~/ui/table-scroll";
+import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Funnel drop-off · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Funnel drop-off");
 
 const PAGE_SIZE = 100;
 
@@ -47,7 +50,7 @@ export default function DropOff() {
   return (
     <div className="space-y-4">
       <p className="text-sm">
-        <Link className="text-indigo-700 hover:underline" to={d.back}>
+        <Link className="link" to={d.back}>
           ← Funnel
         </Link>
       </p>
@@ -55,11 +58,12 @@ export default function DropOff() {
         Reached “{d.reached}” but not “{d.missed}”
       </h1>
       <p className="text-sm text-slate-600">
-        {d.total.toLocaleString("en-US")} customer(s) who started {d.settings.from} – {d.settings.to} (UTC), with a {d.settings.window}-day window.
+        {plural(d.total, "customer")} who started {d.settings.from} – {d.settings.to} (UTC), with a {d.settings.window}-day window.
         {d.total ? ` Showing ${d.first}–${d.first + d.customers.length - 1}.` : ""}
       </p>
       {mayOpen ? null : <p className="text-sm text-slate-600">Customer pages are open to support, operations and administrators: copy a hash to ask them about a customer.</p>}
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="Customers who dropped off">
         <table className="table-basic" aria-label="Customers who dropped off">
           <thead>
             <tr>
@@ -74,7 +78,7 @@ export default function DropOff() {
               <tr key={c.customerHash}>
                 <td className="font-mono text-xs">
                   {mayOpen ? (
-                    <Link className="text-indigo-700 hover:underline" to={`/customers/${c.customerHash}`}>
+                    <Link className="link" to={`/customers/${c.customerHash}`}>
                       {c.customerHash.slice(0, 16)}…
                     </Link>
                   ) : (
@@ -89,11 +93,12 @@ export default function DropOff() {
                 <td>
                   {c.lastStep} <Time value={c.lastStepAt} now={d.now} />
                 </td>
-                <td>{c.institution ?? <span className="text-slate-400">unknown</span>}</td>
+                <td>{c.institution ?? <span className="text-slate-600">unknown</span>}</td>
               </tr>
             ))}
           </tbody>
         </table>
+        </TableScroll>
       </div>
       <Pager previous={d.previous} next={d.next} previousLabel="← Previous" nextLabel="Next →" />
     </div>

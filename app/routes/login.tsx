@@ -1,10 +1,13 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { createAuthenticator, LoginRefused, safeRedirectPath, startStaffSession } from "~/staff/auth.server";
-import { assertSameOrigin, commitSessionCookie, getCurrentStaff, readForm } from "~/staff/guards.server";
+import { assertSameOrigin, commitSessionCookie, getCurrentStaff, readForm, readSessionId } from "~/staff/guards.server";
+import { sessionEndedBy } from "~/staff/sessions.server";
+import { Notice } from "~/ui/notice";
 import { Field, FormError } from "~/ui/field";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Sign in · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Sign in");
 
 // A document answer takes its headers from here, not from the action's: the 429's wait has to be passed on.
 export const headers: HeadersFunction = ({ actionHeaders }) => {
@@ -16,7 +19,10 @@ export const headers: HeadersFunction = ({ actionHeaders }) => {
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const staff = await getCurrentStaff(request, context);
   if (staff) throw redirect(safeRedirectPath(new URL(request.url).searchParams.get("redirectTo")));
-  return null;
+  // The browser still holds the cookie of a session an administrator ended: say so, rather than a plain sign-in page.
+  // Only that browser can show it, so it tells nobody else whether the account exists.
+  const sessionId = await readSessionId(request, context);
+  return { endedBy: sessionId ? sessionEndedBy(context.db, sessionId) : null };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -42,6 +48,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function Login() {
   const result = useActionData<typeof action>();
+  const { endedBy } = useLoaderData<typeof loader>();
   const navigation = useNavigation();
   const [params] = useSearchParams();
   const submitting = navigation.state === "submitting";
@@ -49,6 +56,13 @@ export default function Login() {
     <div className="mx-auto mt-12 max-w-sm">
       <h1 className="text-2xl font-bold">Sign in to Linkdesk</h1>
       <p className="mt-1 text-sm text-slate-600">Staff accounts only. Ask an administrator if you need one.</p>
+      {endedBy && !result ? (
+        <Notice tone="warning" className="mt-4" testId="session-ended">
+          {endedBy === "disabled"
+            ? "An administrator ended your session: this account has been disabled. Ask an administrator if you think it should not be."
+            : "An administrator ended your session by resetting this account's password. Sign in with the new password."}
+        </Notice>
+      ) : null}
       <Form method="post" action={`/login?${params.toString()}`} className="card mt-6 space-y-4" noValidate>
         <FormError message={result?.message} />
         <Field

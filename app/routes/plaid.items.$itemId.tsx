@@ -1,6 +1,9 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
+import { TableScroll } from "~/ui/table-scroll";
+import { Notice } from "~/ui/notice";
+import { StatusButton } from "~/ui/status-button";
 import { environmentBadge } from "~/config/env.server";
 import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
 import { PlaidCallError } from "~/plaid/client.server";
@@ -31,8 +34,10 @@ import { CopyButton } from "~/ui/copy-button";
 import { PlaidErrorPanel } from "~/ui/plaid-error";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Plaid item · Linkdesk" }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data?.item.institutionName ?? null, "Plaid item");
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const staff = await requirePermission(request, context, "view:customer");
@@ -90,7 +95,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       case "send": {
         const { result, check } = await sendToCardlytics(context, { itemId, tokenId: form.tokenId }, ctx);
         if (!result.ok) return data({ ok: false as const, message: `Cardlytics refused the token (${result.reason}${result.httpStatus ? `, HTTP ${result.httpStatus}` : ""}): ${result.message}. Request id ${result.requestId}.` }, { status: 502 });
-        return { ok: true as const, message: `Sent to Cardlytics (request id ${result.requestId}). accountLink now answers ${check?.outcome === "linked" ? `${check.accounts.length} linked account(s)` : check?.outcome ?? "nothing"}.`, customerHash: getItem(context.db, itemId)!.customerHash };
+        return { ok: true as const, message: `Sent to Cardlytics (request id ${result.requestId}). accountLink now answers ${check?.outcome === "linked" ? plural(check.accounts.length, "linked account") : check?.outcome ?? "nothing"}.`, customerHash: getItem(context.db, itemId)!.customerHash };
       }
       case "reset-login":
         await resetLogin(context, itemId, ctx);
@@ -119,12 +124,15 @@ export default function PlaidItem() {
   const navigation = useNavigation();
   const [params] = useSearchParams();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
+  // Each row's own button shows its own pending state; the others stay usable.
+  const sending = busy("send") ? String(navigation.formData?.get("tokenId")) : null;
+  const creatingFor = busy("processor-token") ? String(navigation.formData?.get("accountId")) : null;
   const removed = d.item.status === "removed";
   const fieldErrors = result && !result.ok && "fieldErrors" in result ? result.fieldErrors : {};
   return (
     <div className="space-y-4">
       <p className="text-sm">
-        <Link to={`/customers/${d.item.customerHash}`} className="text-indigo-700 hover:underline">
+        <Link to={`/customers/${d.item.customerHash}`} className="link">
           ← Customer {d.item.customerHash.slice(0, 12)}…
         </Link>
       </p>
@@ -136,8 +144,8 @@ export default function PlaidItem() {
       <p className="font-mono text-sm">
         item_id {d.item.itemId} <CopyButton value={d.item.itemId} />
       </p>
-      {params.get("created") && !result ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">Item exchanged and stored; its access token is encrypted and never shown.</p> : null}
-      {params.get("removed") && !result ? <p role="status" className="rounded-md border border-slate-300 bg-slate-100 px-3 py-2 text-sm">Item removed. Its access token and processor tokens no longer work.</p> : null}
+      {params.get("created") && !result ? <Notice tone="success">Item exchanged and stored; its access token is encrypted and never shown.</Notice> : null}
+      {params.get("removed") && !result ? <Notice tone="neutral">Item removed. Its access token and processor tokens no longer work.</Notice> : null}
       {d.liveError ? (
         <div>
           <p className="text-sm text-slate-700">Plaid could not be asked for this item's live status; showing what is stored.</p>
@@ -146,14 +154,14 @@ export default function PlaidItem() {
       ) : null}
       {result && "plaidError" in result ? <PlaidErrorPanel error={result.plaidError} /> : null}
       {result && "message" in result ? (
-        <p role={result.ok ? "status" : "alert"} className={`rounded-md border px-3 py-2 text-sm ${result.ok ? "border-emerald-200 bg-emerald-50" : "border-red-200 bg-red-50"}`}>
+        <Notice tone={result.ok ? "success" : "error"}>
           {result.message}{" "}
           {result.ok && "customerHash" in result ? (
-            <Link className="text-indigo-700 underline" to={`/customers/${result.customerHash}`}>
+            <Link className="link" to={`/customers/${result.customerHash}`}>
               See the customer's linked accounts
             </Link>
           ) : null}
-        </p>
+        </Notice>
       ) : null}
       {result?.ok && "newToken" in result && result.newToken ? (
         <div className="card border-amber-300 bg-amber-50">
@@ -164,11 +172,12 @@ export default function PlaidItem() {
         </div>
       ) : null}
 
-      <section className="card overflow-x-auto p-0" aria-labelledby="accounts-heading">
+      <section className="card p-0" aria-labelledby="accounts-heading">
         <h2 id="accounts-heading" className="px-4 pt-3 font-semibold">
           Accounts
         </h2>
         {d.may.token && d.item.status !== "removed" ? <IntegrationNote refusal={d.integrationRefusal} /> : null}
+        <TableScroll label="Item accounts">
         <table className="table-basic" aria-label="Item accounts">
           <thead>
             <tr>
@@ -176,7 +185,9 @@ export default function PlaidItem() {
               <th>Mask</th>
               <th>Type</th>
               <th>account_id</th>
-              <th />
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
@@ -193,9 +204,9 @@ export default function PlaidItem() {
                     <Form method="post">
                       <input type="hidden" name="intent" value="processor-token" />
                       <input type="hidden" name="accountId" value={a.accountId} />
-                      <button type="submit" className="btn text-xs" disabled={busy("processor-token")}>
+                      <StatusButton className="btn whitespace-nowrap text-xs" pending={creatingFor === a.accountId} pendingText="Creating…">
                         Create Cardlytics processor token
-                      </button>
+                      </StatusButton>
                     </Form>
                   ) : null}
                 </td>
@@ -203,12 +214,14 @@ export default function PlaidItem() {
             ))}
           </tbody>
         </table>
+        </TableScroll>
       </section>
 
-      <section className="card overflow-x-auto p-0" aria-labelledby="tokens-heading">
+      <section className="card p-0" aria-labelledby="tokens-heading">
         <h2 id="tokens-heading" className="px-4 pt-3 font-semibold">
           Processor tokens
         </h2>
+        <TableScroll label="Processor tokens">
         <table className="table-basic" aria-label="Processor tokens">
           <thead>
             <tr>
@@ -217,7 +230,9 @@ export default function PlaidItem() {
               <th>Account</th>
               <th>Created</th>
               <th>Cardlytics</th>
-              <th />
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
@@ -230,17 +245,28 @@ export default function PlaidItem() {
                   <Time value={t.createdAt} now={d.now} />
                 </td>
                 <td>
-                  {t.revokedAt ? <Badge tone="slate">revoked</Badge> : t.sentToCardlyticsAt ? <Badge tone="green">sent</Badge> : <Badge tone="amber">not sent</Badge>}
+                  {t.revokedAt ? (
+                    <Badge tone="slate">revoked</Badge>
+                  ) : t.sentToCardlyticsAt ? (
+                    <>
+                      <Badge tone="green">sent</Badge> <Time value={t.sentToCardlyticsAt} now={d.now} />
+                    </>
+                  ) : (
+                    <Badge tone="amber">not sent</Badge>
+                  )}
                 </td>
                 <td>
-                  {d.may.token && !t.revokedAt ? (
+                  {d.may.token && !t.revokedAt && t.held ? (
                     <Form method="post">
                       <input type="hidden" name="intent" value="send" />
                       <input type="hidden" name="tokenId" value={t.id} />
-                      <button type="submit" className="btn text-xs" disabled={busy("send")}>
-                        {busy("send") ? "Sending…" : "Send to Cardlytics"}
-                      </button>
+                      {/* A token already sent is offered again only as a re-send, which Cardlytics answers as a repeat. */}
+                      <StatusButton className="btn whitespace-nowrap text-xs" pending={sending === String(t.id)} pendingText="Sending…">
+                        {t.sentToCardlyticsAt ? "Re-send to Cardlytics" : "Send to Cardlytics"}
+                      </StatusButton>
                     </Form>
+                  ) : d.may.token && !t.revokedAt ? (
+                    <span className="text-xs text-slate-600">Registered by the publisher by its hint; Linkdesk does not hold it to send.</span>
                   ) : null}
                 </td>
               </tr>
@@ -250,6 +276,7 @@ export default function PlaidItem() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </section>
 
       <section className="card" aria-labelledby="item-webhooks-heading">
@@ -260,7 +287,7 @@ export default function PlaidItem() {
           <ul className="mt-2 divide-y divide-slate-100 text-sm">
             {d.webhooks.map((w) => (
               <li key={w.id} className="flex justify-between gap-2 py-1.5">
-                <Link className="font-mono text-xs text-indigo-700 hover:underline" to={`/webhooks/${w.id}`}>
+                <Link className="font-mono text-xs link" to={`/webhooks/${w.id}`}>
                   {w.type}/{w.code}
                 </Link>
                 <span className="flex items-center gap-2 text-xs">

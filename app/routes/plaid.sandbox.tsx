@@ -1,6 +1,6 @@
 import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { data } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import { z } from "zod";
 import { isCustomerHash } from "~/customers/customer-id";
@@ -14,8 +14,10 @@ import { IntegrationNote } from "~/ui/cardlytics-integration";
 import { CopyButton } from "~/ui/copy-button";
 import { FormError } from "~/ui/field";
 import { PlaidErrorPanel } from "~/ui/plaid-error";
+import { StatusButton, useIsPending } from "~/ui/status-button";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Plaid sandbox · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Plaid sandbox");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "mint:sandbox-token");
@@ -31,7 +33,7 @@ const customerField = z.string().trim().toLowerCase().regex(/^[0-9a-f]{64}$/, "E
 const mintForm = z.object({
   intent: z.literal("mint"),
   customer: customerField,
-  institution: z.string().trim().regex(/^ins_\d+$/, "Pick an institution from the list (an id like ins_109508)"),
+  institution: z.string().trim().regex(/^ins_\d+$/, "Pick a bank from the list"),
   products: z.string().transform((v) => v.split(",").filter(Boolean)).pipe(z.array(z.enum(SANDBOX_PRODUCTS, { error: "Choose products from the list" })).min(1, "Choose at least one product")),
   persona: z.enum(SANDBOX_PERSONAS.map((p) => p.id) as [string, ...string[]], { error: "Choose a test persona from the list" }),
   webhook: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: "Enter an http(s) URL, or leave it empty" })]),
@@ -86,8 +88,9 @@ function TimeLeft({ until }: { until: number }) {
 export default function PlaidSandbox() {
   const { customer, checkUser, defaultWebhook, integrationRefusal } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const navigation = useNavigation();
-  const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
+  const mintPending = useIsPending({ match: { intent: "mint" } });
+  const exchangePending = useIsPending({ match: { intent: "exchange" } });
+  const busy = (intent: "mint" | "exchange") => (intent === "mint" ? mintPending : exchangePending);
   const errors = result && !result.ok && "fieldErrors" in result ? result.fieldErrors : {};
   const err = (k: string) => (errors[k] ? <p role="alert" className="mt-1 text-sm text-red-700">{errors[k]}</p> : null);
   return (
@@ -108,24 +111,25 @@ export default function PlaidSandbox() {
         </div>
         <div>
           <label className="label" htmlFor="institution">
-            Institution
+            Bank
           </label>
-          <input id="institution" name="institution" className="input" list="institutions" defaultValue="ins_109508" autoComplete="off" />
-          <datalist id="institutions">
+          <select id="institution" name="institution" className="input" defaultValue="ins_109508" aria-describedby="institution-hint">
             {SANDBOX_INSTITUTIONS.map((i) => (
               <option key={i.id} value={i.id}>
-                {i.name}
+                {i.name} ({i.id})
               </option>
             ))}
-          </datalist>
-          <p className="mt-1 text-xs text-slate-500">Type to search by id or name; First Platypus Bank is ins_109508.</p>
+          </select>
+          <p id="institution-hint" className="mt-1 text-xs text-slate-600">
+            The sandbox institution the item is minted at; its Plaid id is beside the name.
+          </p>
           {err("institution")}
         </div>
         <fieldset>
           <legend className="label">Initial products</legend>
           <div className="flex flex-wrap gap-3 text-sm">
             {SANDBOX_PRODUCTS.map((p) => (
-              <label key={p} className="flex items-center gap-1">
+              <label key={p} className="inline-flex items-center gap-1.5 whitespace-nowrap">
                 <input type="checkbox" name="products" value={p} defaultChecked={p === "transactions"} /> {p}
               </label>
             ))}
@@ -154,14 +158,14 @@ export default function PlaidSandbox() {
           {err("webhook")}
         </div>
         <div>
-          <label className="flex items-center gap-2 text-sm">
-            <input type="checkbox" name="checkUser" value="yes" defaultChecked={checkUser} /> Link to the customer's Plaid Check user (their consumer reports are built from it)
+          <label className="flex items-start gap-2 text-sm">
+            <input type="checkbox" name="checkUser" value="yes" defaultChecked={checkUser} className="mt-0.5" /> Link to the customer's Plaid Check user (their consumer reports are built from it)
           </label>
           {err("checkUser")}
         </div>
-        <button type="submit" className="btn-primary" disabled={busy("mint")}>
-          {busy("mint") ? "Minting…" : "Mint public token"}
-        </button>
+        <StatusButton pending={busy("mint")} pendingText="Minting…">
+          Mint public token
+        </StatusButton>
       </Form>
       {result?.ok ? (
         <section className="card space-y-3" aria-labelledby="minted-heading">
@@ -178,9 +182,9 @@ export default function PlaidSandbox() {
             <input type="hidden" name="intent" value="exchange" />
             <input type="hidden" name="customer" value={result.minted.customer} />
             <input type="hidden" name="publicToken" value={result.minted.publicToken} />
-            <button type="submit" className="btn-primary" disabled={busy("exchange")}>
-              {busy("exchange") ? "Exchanging…" : "Exchange now"}
-            </button>
+            <StatusButton pending={busy("exchange")} pendingText="Exchanging…">
+              Exchange now
+            </StatusButton>
           </Form>
         </section>
       ) : null}

@@ -14,8 +14,12 @@ import { formatMoney, ReportStateBadge } from "~/ui/report-state";
 import { useRevalidateWhile } from "~/ui/revalidate";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { TableScroll } from "~/ui/table-scroll";
+import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data ? `Report #${data.report.id}` : "Report"} · Plaid Check · Linkdesk` }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `Report #${args.data.report.id}` : "Report", "Plaid Check");
 
 function reportId(params: { id?: string }): number {
   const id = Number(params.id);
@@ -148,7 +152,7 @@ function BaseReport({ view, now }: { view: NonNullable<LoaderData["view"]>; now:
           ))}
         </ul>
       ) : null}
-      <div className="overflow-x-auto">
+      <TableScroll label="Accounts in the report">
         <table className="table-basic" aria-label="Accounts in the report">
           <thead>
             <tr>
@@ -185,7 +189,7 @@ function BaseReport({ view, now }: { view: NonNullable<LoaderData["view"]>; now:
             </EmptyRow>
           </tbody>
         </table>
-      </div>
+      </TableScroll>
     </section>
   );
 }
@@ -200,10 +204,10 @@ function IncomeInsights({ view }: { view: NonNullable<LoaderData["view"]> }) {
         Income insights
       </h2>
       <p className="text-sm">
-        {s.streams.length} income stream(s); active streams bring in <strong>{formatMoney(s.monthlyNetTotal)}</strong> net a month.
+        {plural(s.streams.length, "income stream")}; active streams bring in <strong>{formatMoney(s.monthlyNetTotal)}</strong> net a month.
       </p>
       {s.streams.length ? (
-        <div className="overflow-x-auto">
+        <TableScroll label="Income streams">
           <table className="table-basic" aria-label="Income streams">
             <thead>
               <tr>
@@ -233,7 +237,7 @@ function IncomeInsights({ view }: { view: NonNullable<LoaderData["view"]> }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       ) : null}
     </section>
   );
@@ -276,6 +280,7 @@ function FailureDetails({ d }: { d: LoaderData }) {
       <h3 className="text-sm font-semibold">The user's Items, from /user/items/get</h3>
       {d.items && !d.items.ok ? <PlaidErrorPanel error={d.items.error} /> : null}
       {d.items?.ok ? (
+        <TableScroll label="Items of the Plaid Check user">
         <table className="table-basic" aria-label="Items of the Plaid Check user">
           <thead>
             <tr>
@@ -308,6 +313,7 @@ function FailureDetails({ d }: { d: LoaderData }) {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       ) : null}
     </section>
   );
@@ -323,10 +329,10 @@ export default function ReportRequest() {
   return (
     <div className="space-y-4">
       <p className="flex flex-wrap gap-4 text-sm">
-        <Link to={`/customers/${r.customerHash}/check`} className="text-indigo-700 hover:underline">
+        <Link to={`/customers/${r.customerHash}/check`} className="link">
           ← Plaid Check for customer {r.customerHash.slice(0, 12)}…
         </Link>
-        <Link to="/reports" className="text-indigo-700 hover:underline">
+        <Link to="/reports" className="link">
           All report requests
         </Link>
       </p>
@@ -335,11 +341,11 @@ export default function ReportRequest() {
       </h1>
       {result && "plaidError" in result ? <PlaidErrorPanel error={result.plaidError} /> : null}
       {result && "message" in result ? (
-        result.ok ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">{result.message}</p> : <FormError message={result.message} />
+        result.ok ? <Notice tone="success">{result.message}</Notice> : <FormError message={result.message} />
       ) : null}
       <dl className="card grid grid-cols-2 gap-3 md:grid-cols-4">
         <Fact label="Customer">
-          <Link className="font-mono text-xs text-indigo-700 hover:underline" to={`/customers/${r.customerHash}`}>
+          <Link className="font-mono text-xs link" to={`/customers/${r.customerHash}`}>
             {r.customerHash.slice(0, 16)}…
           </Link>
         </Fact>
@@ -375,7 +381,7 @@ export default function ReportRequest() {
         </Fact>
         {r.bulkRunId ? (
           <Fact label="Bulk run">
-            <Link className="text-indigo-700 hover:underline" to={`/reports/bulk/${r.bulkRunId}`}>
+            <Link className="link" to={`/reports/bulk/${r.bulkRunId}`}>
               run #{r.bulkRunId}
             </Link>
           </Fact>
@@ -403,7 +409,7 @@ export default function ReportRequest() {
       {d.supersededBy && (d.state === "ready" || d.state === "expired") ? (
         <p className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm">
           Plaid keeps only a user's latest report, and{" "}
-          <Link className="text-indigo-700 hover:underline" to={`/reports/${d.supersededBy}`}>
+          <Link className="link" to={`/reports/${d.supersededBy}`}>
             report #{d.supersededBy}
           </Link>{" "}
           has replaced this one.
@@ -416,7 +422,7 @@ export default function ReportRequest() {
         </p>
       ) : null}
       {d.state === "expired" ? (
-        <div role="status" className="flex flex-wrap items-center gap-3 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm" data-testid="expired-report">
+        <Notice tone="warning" role="status" className="flex flex-wrap items-center gap-3" testId="expired-report">
           <span>
             This report has expired{r.expiresAt && !d.plaidSaysExpired ? <> (<Time value={r.expiresAt} now={d.now} />)</> : null}: Plaid serves a consumer report for 24 hours only{d.plaidSaysExpired ? ", and Plaid answered CONSUMER_REPORT_EXPIRED" : ""}.
           </span>
@@ -425,7 +431,7 @@ export default function ReportRequest() {
               Regenerate
             </Link>
           ) : null}
-        </div>
+        </Notice>
       ) : null}
 
       {d.state === "failed" ? <FailureDetails d={d} /> : null}

@@ -11,8 +11,11 @@ import { ReportStateBadge, STATE_LABEL } from "~/ui/report-state";
 import { useRevalidateWhile } from "~/ui/revalidate";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { TableScroll } from "~/ui/table-scroll";
+import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Plaid Check · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Plaid Check");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "view:customer");
@@ -72,7 +75,7 @@ export default function Reports() {
       {d.counts.stuck ? (
         <div role="alert" className="flex flex-wrap items-center justify-between gap-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900">
           <span>
-            {d.counts.stuck} request(s) sent more than {d.webhookTimeoutMinutes} minutes ago have had no READY or FAILED webhook. Open one to probe Plaid for it.
+            {plural(d.counts.stuck, "request")} sent more than {d.webhookTimeoutMinutes} minutes ago have had no READY or FAILED webhook. Open one to probe Plaid for it.
           </span>
           {d.values.status !== "stuck" ? (
             <Link className="btn" to={tab("stuck")}>
@@ -154,7 +157,8 @@ export default function Reports() {
           {d.errors.run ? <p role="alert" className="text-xs text-red-700">{d.errors.run}</p> : null}
         </div>
       </Form>
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="Report requests">
         <table className="table-basic" aria-label="Report requests">
           <thead>
             <tr>
@@ -171,7 +175,7 @@ export default function Reports() {
             {d.rows.map((r) => (
               <tr key={r.id} className={r.state === "stuck" ? "bg-red-50" : undefined} data-state={r.state}>
                 <td>
-                  <Link className="text-indigo-700 hover:underline" to={`/reports/${r.id}`}>
+                  <Link className="link" to={`/reports/${r.id}`}>
                     #{r.id}
                   </Link>
                 </td>
@@ -179,7 +183,7 @@ export default function Reports() {
                   <ReportStateBadge state={r.state} />
                 </td>
                 <td className="font-mono text-xs">
-                  <Link className="text-indigo-700 hover:underline" to={`/customers/${r.customerHash}/check`}>
+                  <Link className="link" to={`/customers/${r.customerHash}/check`}>
                     {r.customerHash.slice(0, 12)}…
                   </Link>
                 </td>
@@ -190,7 +194,7 @@ export default function Reports() {
                     {r.bulkRunId ? (
                       <>
                         {" · "}
-                        <Link className="text-indigo-700 hover:underline" to={`/reports/bulk/${r.bulkRunId}`}>
+                        <Link className="link" to={`/reports/bulk/${r.bulkRunId}`}>
                           bulk run #{r.bulkRunId}
                         </Link>
                       </>
@@ -222,6 +226,7 @@ export default function Reports() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </div>
       <Pager previous={d.firstPage ? null : d.newest} next={d.next} />
     </div>

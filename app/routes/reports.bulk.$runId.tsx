@@ -12,8 +12,12 @@ import { ReportStateBadge } from "~/ui/report-state";
 import { useRevalidateWhile } from "~/ui/revalidate";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { TableScroll } from "~/ui/table-scroll";
+import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `Bulk run #${data?.run.id ?? ""} · Plaid Check · Linkdesk` }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `Bulk run #${args.data.run.id}` : "Bulk run", "Plaid Check");
 
 const PAGE_SIZE = 100;
 const OUTCOME_LABEL: Record<BulkOutcome, string> = { waiting: "waiting", queued: "queued as a report", cooldown: "skipped: cooldown", no_user: "no Plaid Check user", invalid: "invalid hash", duplicate: "duplicate line", cancelled: "cancelled" };
@@ -63,7 +67,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   if (form.get("intent") !== "cancel") return data({ ok: false as const, message: "Unknown action." }, { status: 400 });
   try {
     const cancelled = cancelBulkRun(context, id, { actor: staff, clientAddress: context.clientAddress });
-    return { ok: true as const, message: `Run cancelled: ${cancelled} line(s) that were not yet queued will not be. Reports already queued still go to Plaid.` };
+    return { ok: true as const, message: `Run cancelled: ${plural(cancelled, "line")} that were not yet queued will not be. Reports already queued still go to Plaid.` };
   } catch (error) {
     if (error instanceof ReportRuleError) return data({ ok: false as const, message: error.message }, { status: 409 });
     throw error;
@@ -84,10 +88,10 @@ export default function BulkRun() {
   return (
     <div className="space-y-4">
       <p className="flex flex-wrap gap-4 text-sm">
-        <Link to="/reports/bulk" className="text-indigo-700 hover:underline">
+        <Link to="/reports/bulk" className="link">
           ← Bulk runs
         </Link>
-        <Link to={`/reports?run=${r.id}`} className="text-indigo-700 hover:underline">
+        <Link to={`/reports?run=${r.id}`} className="link">
           This run's report requests
         </Link>
       </p>
@@ -104,7 +108,7 @@ export default function BulkRun() {
           </Form>
         ) : null}
       </div>
-      {result ? result.ok ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">{result.message}</p> : <FormError message={result.message} /> : null}
+      {result ? result.ok ? <Notice tone="success">{result.message}</Notice> : <FormError message={result.message} /> : null}
       <p className="text-sm text-slate-700">
         Started <Time value={r.createdAt} now={d.now} /> by {r.createdByEmail ?? "a removed staff account"}: “{r.reason}” · {r.purpose} · {r.daysRequested} days · {r.products.join(", ") || "base report only"}
         {r.finishedAt ? (
@@ -134,7 +138,8 @@ export default function BulkRun() {
           </Link>
         ))}
       </nav>
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="Lines of the run">
         <table className="table-basic" aria-label="Lines of the run">
           <thead>
             <tr>
@@ -150,7 +155,7 @@ export default function BulkRun() {
                 <td>{l.position}</td>
                 <td className="font-mono text-xs">
                   {l.customerHash && l.outcome !== "invalid" ? (
-                    <Link className="text-indigo-700 hover:underline" to={`/customers/${l.customerHash}/check`}>
+                    <Link className="link" to={`/customers/${l.customerHash}/check`}>
                       {l.customerHash.slice(0, 16)}…
                     </Link>
                   ) : (
@@ -164,14 +169,14 @@ export default function BulkRun() {
                 <td>
                   {l.reportId && l.state ? (
                     <span className="flex items-center gap-2">
-                      <Link className="text-indigo-700 hover:underline" to={`/reports/${l.reportId}`}>
+                      <Link className="link" to={`/reports/${l.reportId}`}>
                         #{l.reportId}
                       </Link>
                       <ReportStateBadge state={l.state} />
                       {l.state === "failed" && l.errorCode ? <span className="font-mono text-xs">{l.errorCode}</span> : null}
                     </span>
                   ) : (
-                    <span className="text-xs text-slate-400">—</span>
+                    <span className="text-xs text-slate-600">—</span>
                   )}
                 </td>
               </tr>
@@ -181,6 +186,7 @@ export default function BulkRun() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </div>
       <Pager previous={d.page > 1 ? link(d.outcome, d.page - 1) : null} next={d.hasNext ? link(d.outcome, d.page + 1) : null} previousLabel="← Previous" nextLabel="Next →" />
     </div>

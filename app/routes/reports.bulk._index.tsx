@@ -12,8 +12,10 @@ import { Field, FormError } from "~/ui/field";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
+import { TableScroll } from "~/ui/table-scroll";
+import { pageMeta } from "~/ui/meta";
 
-export const meta: MetaFunction = () => [{ title: "Bulk regeneration · Plaid Check · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Bulk regeneration", "Plaid Check");
 
 const MAX_UPLOAD_BYTES = 1024 * 1024;
 
@@ -72,7 +74,7 @@ export default function BulkRuns() {
   return (
     <div className="space-y-4">
       <p className="text-sm">
-        <Link to="/reports" className="text-indigo-700 hover:underline">
+        <Link to="/reports" className="link">
           ← All report requests
         </Link>
       </p>
@@ -142,10 +144,11 @@ export default function BulkRuns() {
           </div>
         </Form>
       ) : null}
-      <section className="card overflow-x-auto p-0" aria-labelledby="runs-heading">
+      <section className="card p-0" aria-labelledby="runs-heading">
         <h2 id="runs-heading" className="px-4 pt-3 font-semibold">
           Bulk runs
         </h2>
+        <TableScroll label="Bulk runs">
         <table className="table-basic" aria-label="Bulk runs">
           <thead>
             <tr>
@@ -160,7 +163,7 @@ export default function BulkRuns() {
             {d.runs.map((r) => (
               <tr key={r.id}>
                 <td>
-                  <Link className="text-indigo-700 hover:underline" to={`/reports/bulk/${r.id}`}>
+                  <Link className="link" to={`/reports/bulk/${r.id}`}>
                     #{r.id}
                   </Link>
                 </td>
@@ -182,6 +185,7 @@ export default function BulkRuns() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </section>
       <Pager previous={d.firstPage ? null : "?"} next={d.next} />
     </div>

@@ -9,8 +9,11 @@ import { Time } from "~/ui/time";
 import { getDelivery, getEventWithDeliveries, reportsSettledBy } from "~/webhooks/history.server";
 import { rehandleEvent } from "~/webhooks/receive.server";
 import { REDACTED } from "~/webhooks/redact.server";
+import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction = () => [{ title: "Webhook · Linkdesk" }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `${args.data.delivery.webhookType ?? "?"}/${args.data.delivery.webhookCode ?? "?"}` : null, "Webhook");
 
 function deliveryId(params: { id?: string }) {
   const id = Number(params.id);
@@ -60,7 +63,7 @@ export default function WebhookDelivery() {
   return (
     <div className="space-y-4">
       <p className="text-sm">
-        <Link to="/webhooks" className="text-indigo-700 hover:underline">
+        <Link to="/webhooks" className="link">
           ← Webhooks
         </Link>
       </p>
@@ -71,7 +74,7 @@ export default function WebhookDelivery() {
         {d.delivery.verdict === "verified" ? <Badge tone="green">verified</Badge> : <Badge tone="red">rejected: answered {d.delivery.answeredStatus}</Badge>}
         {d.event ? <Badge tone={d.event.handlingStatus === "failed" ? "red" : "blue"}>{d.event.handlingStatus}</Badge> : null}
       </div>
-      {result ? <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm">{result.message}</p> : null}
+      {result ? <Notice tone="success">{result.message}</Notice> : null}
       <div className="grid gap-4 md:grid-cols-2">
         <section className="card space-y-1 text-sm" aria-label="Verification">
           <h2 className="font-semibold">Verification</h2>
@@ -89,7 +92,7 @@ export default function WebhookDelivery() {
           {d.delivery.itemId ? (
             <p>
               item_id <span className="font-mono text-xs">{d.delivery.itemId}</span>{" "}
-              <Link className="text-indigo-700 hover:underline" to={`/plaid/items/${d.delivery.itemId}`}>
+              <Link className="link" to={`/plaid/items/${d.delivery.itemId}`}>
                 item page
               </Link>
             </p>
@@ -98,7 +101,7 @@ export default function WebhookDelivery() {
             <p>
               user_id <span className="font-mono text-xs">{d.delivery.userId}</span>{" "}
               {d.delivery.customerHash ? (
-                <Link className="text-indigo-700 hover:underline" to={`/customers/${d.delivery.customerHash}/check`}>
+                <Link className="link" to={`/customers/${d.delivery.customerHash}/check`}>
                   Plaid Check page
                 </Link>
               ) : (
@@ -108,7 +111,7 @@ export default function WebhookDelivery() {
           ) : null}
           {d.delivery.customerHash ? (
             <p>
-              <Link className="text-indigo-700 hover:underline" to={`/customers/${d.delivery.customerHash}`}>
+              <Link className="link" to={`/customers/${d.delivery.customerHash}`}>
                 Customer {d.delivery.customerHash.slice(0, 12)}…
               </Link>
             </p>
@@ -116,7 +119,7 @@ export default function WebhookDelivery() {
           {d.reports.map((r) => (
             <p key={r.id}>
               Settled{" "}
-              <Link className="text-indigo-700 hover:underline" to={`/reports/${r.id}`}>
+              <Link className="link" to={`/reports/${r.id}`}>
                 consumer report #{r.id}
               </Link>{" "}
               ({r.status})
@@ -128,13 +131,13 @@ export default function WebhookDelivery() {
           {d.event ? (
             <>
               <p>
-                {d.event.handlingStatus}: {d.event.handlingResult} ({d.event.handleAttempts} run(s), last <Time value={d.event.handledAt} now={d.now} />)
+                {d.event.handlingStatus}: {d.event.handlingResult} ({plural(d.event.handleAttempts, "run")}, last <Time value={d.event.handledAt} now={d.now} />)
               </p>
               <h3 className="font-semibold">Deliveries of this event ({d.event.deliveryCount})</h3>
               <ul className="text-xs">
                 {d.deliveries.map((x) => (
                   <li key={x.id}>
-                    <Link className="text-indigo-700 hover:underline" to={`/webhooks/${x.id}`}>
+                    <Link className="link" to={`/webhooks/${x.id}`}>
                       #{x.id}
                     </Link>{" "}
                     <Time value={x.receivedAt} now={d.now} /> kid {x.kid}

@@ -12,9 +12,13 @@ import { getRehandleJob, startRehandleJob } from "~/webhooks/rehandle-jobs.serve
 import { rejectionAlert } from "~/webhooks/maintenance.server";
 import { stuckReports } from "~/reports/check-reports.server";
 import { EmptyRow } from "~/ui/empty-row";
-import { Field } from "~/ui/field";
+import { Field, IsoDateField } from "~/ui/field";
+import { TableScroll } from "~/ui/table-scroll";
+import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction = () => [{ title: "Webhooks · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Webhooks");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "view:customer");
@@ -67,7 +71,7 @@ function RehandleProgress({ job }: { job: NonNullable<ReturnType<typeof useLoade
   return (
     <div role="status" className="card space-y-2" data-testid="rehandle-progress" data-status={job.status}>
       <p className="text-sm">
-        Re-run #{job.id}: <strong>{job.done}</strong> of {job.total} failed event(s) re-run · {job.status === "running" ? "running…" : job.status === "finished" ? "finished" : "interrupted by a restart"}
+        Re-run #{job.id}: <strong>{job.done}</strong> of {plural(job.total, "failed event")} re-run · {job.status === "running" ? "running…" : job.status === "finished" ? "finished" : "interrupted by a restart"}
       </p>
       <div className="h-2 w-full overflow-hidden rounded bg-slate-200" role="progressbar" aria-label="Re-run progress" aria-valuemin={0} aria-valuemax={job.total} aria-valuenow={job.done}>
         <div className="h-2 bg-indigo-600 transition-all" style={{ width: `${percent}%` }} />
@@ -125,27 +129,27 @@ export default function Webhooks() {
         </div>
       </div>
       {d.alert ? (
-        <p role="alert" className="rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900">
+        <Notice tone="error">
           {d.alert.rejected} of the {d.alert.total} deliveries in the last hour were refused ({Math.round(d.alert.share * 100)}%). Check the reasons below: a wrong Plaid environment, a clock off by minutes, or a proxy that rewrites bodies all look like this.
-        </p>
+        </Notice>
       ) : null}
       {d.stuck.length ? (
-        <div role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm">
-          Expected webhook never arrived: {d.stuck.length} consumer report request(s) sent more than {d.webhookTimeoutMinutes} minutes ago have had no READY or FAILED webhook.
+        <Notice tone="warning">
+          Expected webhook never arrived: {plural(d.stuck.length, "consumer report request")} sent more than {d.webhookTimeoutMinutes} minutes ago have had no READY or FAILED webhook.
           <ul className="mt-1 list-disc pl-5 text-xs">
             {d.stuck.slice(0, 5).map((r) => (
               <li key={r.id}>
-                <Link className="text-indigo-700 hover:underline" to={`/customers/${r.customerHash}/check`}>
+                <Link className="link" to={`/customers/${r.customerHash}/check`}>
                   report #{r.id}
                 </Link>{" "}
                 sent <Time value={r.sentAt} now={d.now} />
               </li>
             ))}
           </ul>
-        </div>
+        </Notice>
       ) : null}
       <p className="text-xs text-slate-500">Deliveries are kept {d.retentionDays} days.</p>
-      {result ? <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm">{result.message}</p> : null}
+      {result ? <Notice tone="neutral">{result.message}</Notice> : null}
       {d.job ? <RehandleProgress job={d.job} /> : null}
       <Form method="get" className="card grid grid-cols-2 gap-3 md:grid-cols-5" aria-label="Filter webhooks">
         {FIELDS.map(([name, label, placeholder]) => (
@@ -172,8 +176,8 @@ export default function Webhooks() {
             <option value="failed">failed</option>
           </select>
         </div>
-        <Field label="From (UTC)" name="from" type="date" defaultValue={d.values.from ?? ""} error={d.errors.from} />
-        <Field label="To (UTC)" name="to" type="date" defaultValue={d.values.to ?? ""} error={d.errors.to} />
+        <IsoDateField label="From (UTC)" name="from" defaultValue={d.values.from ?? ""} error={d.errors.from} />
+        <IsoDateField label="To (UTC)" name="to" defaultValue={d.values.to ?? ""} error={d.errors.to} />
         <div className="col-span-2 flex items-end gap-2 md:col-span-5">
           <button type="submit" className="btn-primary">
             Filter
@@ -184,11 +188,12 @@ export default function Webhooks() {
         </div>
       </Form>
       {d.searchedBackTo !== null ? (
-        <p role="status" className="rounded-md border border-slate-200 bg-white px-3 py-2 text-sm" data-testid="search-window">
+        <Notice tone="neutral" testId="search-window">
           Text search reads at most {d.textSearchWindow.toLocaleString("en")} deliveries a page: this page searched those received since <Time value={d.searchedBackTo} now={d.now} />. Older deliveries are searched on the next page.
-        </p>
+        </Notice>
       ) : null}
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="Webhook deliveries">
         <table className="table-basic" aria-label="Webhook deliveries">
           <thead>
             <tr>
@@ -204,7 +209,7 @@ export default function Webhooks() {
             {d.rows.map((r) => (
               <tr key={r.id}>
                 <td>
-                  <Link className="text-indigo-700 hover:underline" to={`/webhooks/${r.id}`}>
+                  <Link className="link" to={`/webhooks/${r.id}`}>
                     <Time value={r.receivedAt} now={d.now} />
                   </Link>
                 </td>
@@ -219,7 +224,7 @@ export default function Webhooks() {
                 <td className="max-w-[12rem] truncate font-mono text-xs">{r.itemId ?? r.userId}</td>
                 <td className="font-mono text-xs">
                   {r.customerHash ? (
-                    <Link className="text-indigo-700 hover:underline" to={`/customers/${r.customerHash}`}>
+                    <Link className="link" to={`/customers/${r.customerHash}`}>
                       {r.customerHash.slice(0, 12)}…
                     </Link>
                   ) : null}
@@ -231,6 +236,7 @@ export default function Webhooks() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </div>
       <Pager previous={d.firstPage ? d.newest : null} next={d.next} nextLabel={d.searchedBackTo !== null ? "Search older →" : undefined} />
     </div>

@@ -5,7 +5,7 @@ import { staffUsers } from "../../db/schema";
 import { recordAudit } from "./audit.server";
 import { emailField, nameField } from "./forms";
 import { hashPassword } from "./password.server";
-import { deleteSessionsOfUser } from "./sessions.server";
+import { endSessionsOfUser } from "./sessions.server";
 
 export class FirstAdminRefused extends Error {
   constructor(message: string) {
@@ -48,7 +48,7 @@ export async function createFirstAdmin(db: Db, input: FirstAdminInput, ctx: { ra
     if (existing) {
       id = existing.id;
       tx.update(staffUsers).set(values).where(eq(staffUsers.id, id)).run();
-      sessionsEnded = deleteSessionsOfUser(tx, id);
+      sessionsEnded = endSessionsOfUser(tx, id).length;
     } else {
       id = tx.insert(staffUsers).values({ ...values, email: email.data, name: name.data, createdAt: ctx.now }).returning({ id: staffUsers.id }).get().id;
     }

@@ -79,8 +79,24 @@ export function deleteSession(db: Db, sessionId: string): void {
   db.delete(staffSessions).where(eq(staffSessions.idHash, hashSessionId(sessionId))).run();
 }
 
-export function deleteSessionsOfUser(db: Queryable, staffUserId: number): number {
-  return db.delete(staffSessions).where(eq(staffSessions.staffUserId, staffUserId)).run().changes;
+/** Ends every session of a user and gives back the hashes of those ended, so the audit entry can say who ended them. */
+export function endSessionsOfUser(db: Queryable, staffUserId: number): string[] {
+  return db.delete(staffSessions).where(eq(staffSessions.staffUserId, staffUserId)).returning({ idHash: staffSessions.idHash }).all().map((r) => r.idHash);
+}
+
+export type EndedBy = "disabled" | "password_reset";
+
+/**
+ * Why a session that no longer exists was ended, when an administrator ended it (the account disabled, its password
+ * reset): the audit entry of that change lists the sessions it ended. Null for a session that expired or never was.
+ */
+export function sessionEndedBy(db: Db, sessionId: string): EndedBy | null {
+  const row = db.$client
+    .prepare(
+      "select a.action from audit_log a, json_each(a.details, '$.endedSessions') j where a.action in ('staff.disable', 'staff.password_reset') and j.value = @h order by a.id desc limit 1",
+    )
+    .get({ h: hashSessionId(sessionId) }) as { action: string } | undefined;
+  return row ? (row.action === "staff.disable" ? "disabled" : "password_reset") : null;
 }
 
 /** Ends every session of a staff member but the one given: after a password change, only the session that made it stays. */

@@ -4,7 +4,7 @@ import { staffUsers } from "../../db/schema";
 import { recordAudit, type Actor } from "./audit.server";
 import { hashPassword, verifyPassword } from "./password.server";
 import type { Role } from "./permissions";
-import { deleteOtherSessionsOfUser, deleteSessionsOfUser } from "./sessions.server";
+import { deleteOtherSessionsOfUser, endSessionsOfUser } from "./sessions.server";
 
 export type StaffChangeContext = { actor: NonNullable<Actor>; clientAddress: string; now: Date };
 
@@ -106,14 +106,14 @@ export function setStaffDisabled(db: Db, id: number, disabled: boolean, ctx: Sta
       .set({ disabledAt: disabled ? ctx.now : null, updatedAt: ctx.now })
       .where(eq(staffUsers.id, id))
       .run();
-    const sessionsEnded = disabled ? deleteSessionsOfUser(tx, id) : 0;
+    const endedSessions = disabled ? endSessionsOfUser(tx, id) : [];
     recordAudit(tx, {
       actor: ctx.actor,
       action: disabled ? "staff.disable" : "staff.enable",
       targetType: "staff",
       targetId: id,
       clientAddress: ctx.clientAddress,
-      details: { email: target.email, sessionsEnded },
+      details: { email: target.email, sessionsEnded: endedSessions.length, endedSessions },
       at: ctx.now,
     });
   });
@@ -148,14 +148,14 @@ export async function resetStaffPassword(db: Db, id: number, password: string, c
       .set({ passwordHash, passwordChangedAt: ctx.now, updatedAt: ctx.now })
       .where(eq(staffUsers.id, id))
       .run();
-    const sessionsEnded = deleteSessionsOfUser(tx, id);
+    const endedSessions = endSessionsOfUser(tx, id);
     recordAudit(tx, {
       actor: ctx.actor,
       action: "staff.password_reset",
       targetType: "staff",
       targetId: id,
       clientAddress: ctx.clientAddress,
-      details: { email: target.email, sessionsEnded },
+      details: { email: target.email, sessionsEnded: endedSessions.length, endedSessions },
       at: ctx.now,
     });
   });

@@ -48,21 +48,24 @@ export function FunnelChart({ steps, previous }: { steps: { label: string; count
 
 /** Conversion per period as a line; periods whose conversion window has not closed yet are drawn hollow. */
 export function TrendChart({ points, label }: { points: { start: number; conversion: number | null; started: number; complete: boolean }[]; label: (start: number) => string }) {
-  const width = 720;
+  // Drawn at about the size it is shown (a half-width card), so 12-unit labels read at 12 px or more.
+  const width = 560;
   const height = 200;
-  const left = 36;
-  const plot = height - 40;
+  const left = 40;
+  const right = 12;
+  const plot = height - 44;
   const max = Math.max(0.05, ...points.map((p) => p.conversion ?? 0));
-  const step = points.length > 1 ? (width - left - 10) / (points.length - 1) : 0;
+  const step = points.length > 1 ? (width - left - right) / (points.length - 1) : 0;
   const xy = (i: number, v: number) => [left + i * step, 10 + plot - (v / max) * plot] as const;
   const line = points.flatMap((p, i) => (p.conversion === null ? [] : [xy(i, p.conversion).join(",")])).join(" ");
-  const labelEvery = Math.max(1, Math.ceil(points.length / 8));
+  const labelEvery = Math.max(1, Math.ceil(points.length / 6));
+  const last = points.length - 1;
   return (
     <svg viewBox={`0 0 ${width} ${height}`} className="h-auto w-full" role="img" aria-label="Trend chart: overall conversion by period">
       {[0, 0.5, 1].map((tick) => (
         <g key={tick}>
           <line x1={left} x2={width} y1={10 + plot - tick * plot} y2={10 + plot - tick * plot} stroke="#e2e8f0" />
-          <text x={0} y={14 + plot - tick * plot} fontSize={10} fill="#64748b">
+          <text x={0} y={14 + plot - tick * plot} fontSize={12} fill="#475569">
             {percent(tick * max, 0)}
           </text>
         </g>
@@ -78,8 +81,9 @@ export function TrendChart({ points, label }: { points: { start: number; convers
         );
       })}
       {points.map((p, i) =>
-        i % labelEvery === 0 ? (
-          <text key={p.start} x={left + i * step} y={height - 8} fontSize={10} textAnchor="middle" fill="#64748b">
+        // Every few periods, and always the last one, anchored so that the first and last labels stay inside.
+        (i % labelEvery === 0 && last - i >= labelEvery / 2) || i === last ? (
+          <text key={p.start} x={left + i * step} y={height - 10} fontSize={12} textAnchor={i === last && i > 0 ? "end" : i === 0 ? "start" : "middle"} fill="#475569">
             {label(p.start)}
           </text>
         ) : null,

@@ -35,3 +35,18 @@ export function navEntries(items: NavItem[]): NavEntry[] {
   }
   return entries;
 }
+
+// Pages that live under one address but belong to another section: a customer's Plaid Check page is Plaid Check work.
+const SECTION_OF: [RegExp, string][] = [[/^\/customers\/[^/]+\/check\/?$/, "/reports"]];
+
+/** The section a page belongs to, among those shown: its override, else the longest section address it sits under. */
+export function activeSection(pathname: string, items: NavItem[]): string | null {
+  const shown = new Set(items.map((i) => i.to));
+  for (const [pattern, to] of SECTION_OF) if (pattern.test(pathname) && shown.has(to)) return to;
+  let best: string | null = null;
+  for (const { to } of items) {
+    const under = to === "/" ? pathname === "/" : pathname === to || pathname.startsWith(`${to}/`);
+    if (under && (best === null || to.length > best.length)) best = to;
+  }
+  return best;
+}

@@ -24,15 +24,21 @@ export function formatExact(date: Date): string {
   return date.toISOString().replace("T", " ").replace(/\.\d{3}Z$/, " UTC");
 }
 
-/** A time shown both ways: relative in the text, exact on hover and for screen readers. */
+/**
+ * A time shown both ways: relative in the text, exact beside it (and on hover). It may wrap between its parts, never
+ * inside one, so it fits a narrow cell instead of pushing past it.
+ */
 export function Time({ value, now }: { value: string | number | Date | null | undefined; now: string | number | Date }) {
-  if (value === null || value === undefined) return <span className="text-slate-400">never</span>;
+  if (value === null || value === undefined) return <span className="text-slate-600">never</span>;
   const date = new Date(value);
   const exact = formatExact(date);
+  const [day, clock] = exact.split(" ");
   return (
-    <time dateTime={date.toISOString()} title={exact} className="whitespace-nowrap">
-      {formatRelative(date, new Date(now))}
-      <span className="ml-1 text-xs text-slate-500">({exact})</span>
+    <time dateTime={date.toISOString()} title={exact}>
+      <span className="whitespace-nowrap">{formatRelative(date, new Date(now))}</span>{" "}
+      <span className="text-xs text-slate-600">
+        (<span className="whitespace-nowrap">{day}</span> <span className="whitespace-nowrap">{clock} UTC</span>)
+      </span>
     </time>
   );
 }

@@ -110,3 +110,34 @@ test("'/' focuses the customer search and unknown pages say 404", async ({ signI
   expect(response?.status()).toBe(404);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Page not found");
 });
+
+test("a staff member whose account an admin disables is signed out and told why on the sign-in page", async ({ signInAs, browser }) => {
+  const admin = await signInAs("admin");
+  const email = `leaving.agent.${Date.now()}@linkdesk.test`;
+  await admin.goto("/admin/staff/new");
+  await admin.getByLabel("Name").fill("Leaving Agent");
+  await admin.getByLabel("Email").fill(email);
+  await admin.getByLabel("Role").selectOption("support");
+  await admin.getByLabel("Initial password").fill("a-very-long-initial-pass");
+  await admin.getByRole("button", { name: "Create account" }).click();
+  await expect(admin.getByRole("heading", { level: 1 })).toHaveText("Leaving Agent");
+
+  const other = await browser.newContext();
+  const agent = await other.newPage();
+  await agent.goto("/login");
+  await signIn(agent, email, "a-very-long-initial-pass");
+  await expect(agent.getByTestId("signed-in-as")).toHaveText(/^Leaving Agent/);
+  await expect(agent.getByTestId("session-ended")).toHaveCount(0);
+
+  admin.once("dialog", (dialog) => void dialog.accept());
+  await admin.getByRole("button", { name: "Disable account" }).click();
+  await expect(admin.getByRole("button", { name: "Re-enable account" })).toBeVisible();
+
+  await agent.goto("/customers");
+  await expect(agent).toHaveURL(/\/login\?redirectTo=%2Fcustomers/);
+  await expect(agent.getByTestId("session-ended")).toHaveText(/An administrator ended your session: this account has been disabled/);
+  // Signing in again is refused with the same words as a wrong password: nothing says the account exists.
+  await signIn(agent, email, "a-very-long-initial-pass");
+  await expect(agent.getByRole("alert")).toHaveText("That email and password do not match an active staff account.");
+  await other.close();
+});

@@ -25,7 +25,7 @@ test("ops mints, exchanges, creates a Cardlytics processor token, sends it and s
   expect(token).toMatch(/^processor-sandbox-/);
   await expect(page.getByRole("table", { name: "Processor tokens" })).not.toContainText(token!);
   await page.getByRole("button", { name: "Send to Cardlytics" }).click();
-  await expect(page.getByRole("status")).toContainText("1 linked account(s)");
+  await expect(page.getByRole("status")).toContainText("answers 1 linked account.");
   await page.getByRole("link", { name: "See the customer's linked accounts" }).click();
 
   await expect(page.getByTestId("verdict")).toHaveAttribute("data-answer", "yes");

@@ -73,7 +73,7 @@ test("ops re-runs every failed handler in a filter as a background job and watch
   const progress = page.getByTestId("rehandle-progress");
   await expect(progress.getByRole("progressbar", { name: "Re-run progress" })).toBeVisible();
   await expect(progress).toHaveAttribute("data-status", "finished", { timeout: 15_000 });
-  await expect(progress).toContainText(`${failed} of ${failed} failed event(s) re-run`);
+  await expect(progress).toContainText(`${failed} of ${failed === 1 ? "1 failed event" : `${failed} failed events`} re-run`);
   await expect(page.getByTestId("rehandle-summary")).toHaveText(`${failed} ran cleanly, 0 still failing.`);
   await expect(page).toHaveURL(/type=LINK/);
   await expect(page).toHaveURL(/status=failed/);

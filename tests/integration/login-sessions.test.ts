@@ -5,7 +5,7 @@ import * as logout from "../../app/routes/logout";
 import * as home from "../../app/routes/_index";
 import { BAD_CREDENTIALS } from "../../app/staff/auth.server";
 import { hashSessionId } from "../../app/staff/sessions.server";
-import { changeStaffRole, setStaffDisabled } from "../../app/staff/staff-users.server";
+import { changeStaffRole, resetStaffPassword, setStaffDisabled } from "../../app/staff/staff-users.server";
 import { auditLog, loginFailures, staffSessions, staffUsers } from "../../db/schema";
 import { cookieHeader, createHarness, form, statusOf, type Harness } from "../support/context";
 
@@ -236,6 +236,26 @@ describe("sessions", () => {
     expect(await auditStatus()).toBe(200);
     setStaffDisabled(h.db, h.users.ops.id, true, actor);
     expect(await auditStatus()).toBe(401);
+  });
+
+  it("tells the browser of a session an administrator ended why, and nobody else", async () => {
+    const actor = { actor: { id: h.users.admin.id, email: h.users.admin.email, role: "admin" as const }, clientAddress: "127.0.0.1", now: h.clock.now() };
+    const loginPage = async (cookie?: string) => login.loader({ request: await h.request("/login", cookie ? { cookie } : {}), context: h.context(), params: {} });
+    const opsCookie = await h.cookieFor("ops");
+    const pmCookie = await h.cookieFor("pm");
+    const supportCookie = await h.cookieFor("support");
+    setStaffDisabled(h.db, h.users.ops.id, true, actor);
+    await resetStaffPassword(h.db, h.users.pm.id, "a brand new long password", actor);
+    expect(await homeStatus(opsCookie)).toBe(401);
+    expect(await loginPage(opsCookie)).toEqual({ endedBy: "disabled" });
+    expect(await loginPage(pmCookie)).toEqual({ endedBy: "password_reset" });
+    // A visitor without such a cookie, or whose session simply ended, sees the plain page.
+    expect(await loginPage()).toEqual({ endedBy: null });
+    await logout.action({ request: await h.request("/logout", { method: "POST", cookie: supportCookie }), context: h.context(), params: {} }).catch((r: unknown) => r);
+    expect(await loginPage(supportCookie)).toEqual({ endedBy: null });
+    // The audit log counts the sessions ended; their hashes stay out of what it shows.
+    const disable = h.db.select().from(auditLog).where(eq(auditLog.action, "staff.disable")).get()!;
+    expect(disable.details).toMatchObject({ sessionsEnded: 1, endedSessions: [expect.stringMatching(/^[0-9a-f]{64}$/)] });
   });
 
   it("logout deletes the session on the server, so the old cookie no longer works", async () => {

@@ -98,7 +98,7 @@ describe("Plaid Check", () => {
     expect(await post(hash, { ...REQUEST, billable: "" })).toMatchObject({ status: 400, fieldErrors: { billable: expect.any(String) } });
     expect(await post(hash, { ...REQUEST, daysRequested: "90" })).toMatchObject({ status: 400, fieldErrors: { daysRequested: "Plaid needs at least 180 days" } });
     expect(await post(hash, REQUEST)).toMatchObject({ ok: true });
-    expect(await post(hash, REQUEST)).toMatchObject({ status: 409, message: expect.stringContaining("next one can be requested in 60 minute(s)") });
+    expect(await post(hash, REQUEST)).toMatchObject({ status: 409, message: expect.stringContaining("next one can be requested in 60 minutes.") });
     expect(await post("3c".repeat(32), { intent: "user", ...IDENTITY, phone: "+10005550123" })).toMatchObject({ status: 400, fieldErrors: { phone: expect.any(String) } });
   });
 
@@ -490,7 +490,7 @@ describe("Plaid Check bulk regeneration", () => {
     const runId = Number(started.headers.get("location")!.split("/").pop());
     expect(advanceBulkRuns(h.context())).toBe(1);
     const request = await h.request(`/reports/bulk/${runId}`, { method: "POST", role: "ops", body: form({ intent: "cancel" }) });
-    expect(await bulkRunPage.action({ request, context: h.context(), params: { runId: String(runId) } })).toMatchObject({ ok: true, message: expect.stringContaining("2 line(s)") });
+    expect(await bulkRunPage.action({ request, context: h.context(), params: { runId: String(runId) } })).toMatchObject({ ok: true, message: expect.stringContaining("2 lines that were not yet queued") });
     expect(advanceBulkRuns(h.context())).toBe(0);
     expect(await runPage(runId)).toMatchObject({ run: { status: "cancelled" }, byOutcome: { queued: 1, cancelled: 2 } });
     expect(await statusOf(() => startRun(form({ ...BULK, list: hashes[0]! }), "support"))).toBe(403);

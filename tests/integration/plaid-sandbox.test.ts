@@ -57,7 +57,7 @@ describe("Plaid sandbox tooling", () => {
     expect(JSON.stringify(page)).not.toContain(token);
 
     const sent = await act(itemPage, `/plaid/items/${itemId}`, { intent: "send", tokenId: String(created.data.newToken!.id) }, { itemId });
-    expect(sent.data.message).toContain("1 linked account(s)");
+    expect(sent.data.message).toContain("1 linked account.");
     const customer = await customerPage.loader({ request: await t.h.request(`/customers/${CUSTOMER}`, { role: "support" }), context: t.h.context(), params: { hash: CUSTOMER } });
     expect(await customer.cardlytics).toMatchObject({ state: "answered", ok: true, accounts: [{ last4: "0000", status: "OPEN", fiName: "First Platypus Bank" }] });
     expect((await customer.verdict).code).toBe("earning");

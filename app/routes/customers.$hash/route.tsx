@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
-import { Await, Link, useLoaderData, useSearchParams } from "@remix-run/react";
+import { Await, Link, useLoaderData, useNavigate, useSearchParams } from "@remix-run/react";
 import { Suspense } from "react";
 import { isCustomerHash } from "~/customers/customer-id";
 import { ID_KIND_LABEL } from "~/customers/identity-labels";
@@ -15,8 +15,12 @@ import { AccountsTable } from "./components/accounts";
 import { LinkSessions } from "./components/link-sessions";
 import { ItemCard } from "./components/plaid-items";
 import { Timeline } from "./components/timeline";
+import { TableScroll } from "~/ui/table-scroll";
+import { KeyboardShortcuts, type Shortcut } from "~/ui/shortcuts";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
 
-export const meta: MetaFunction = () => [{ title: "Customer · Linkdesk" }];
+export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `Customer ${args.data.hash.slice(0, 8)}…` : "Customer");
 
 /**
  * What is stored renders at once; Cardlytics' live answer, each item Plaid is asked about, the verdict and the
@@ -69,9 +73,9 @@ function VerdictBox({ verdict }: { verdict: Verdict | null }) {
 const failed = (label: string) =>
   function Failed() {
     return (
-      <p role="alert" className="rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm">
+      <Notice tone="error">
         {label} could not be read just now. What is stored is shown; reload to try again.
-      </p>
+      </Notice>
     );
   };
 
@@ -79,12 +83,28 @@ export default function Customer() {
   const data = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const { stored, now } = data;
+  const navigate = useNavigate();
+  const shortcuts: Shortcut[] = [
+    { key: "r", label: "Check again: ask Cardlytics and Plaid now", run: () => navigate(`?${params.toString()}`, { preventScrollReset: true }) },
+    { key: "e", label: "Copy the escalation packet", run: () => document.querySelector<HTMLButtonElement>('button[aria-label^="Copy escalation packet"]')?.click() },
+    { key: "k", label: "Open the customer's Plaid Check reports", run: () => navigate(`/customers/${data.hash}/check`) },
+    {
+      key: "t",
+      label: "Go to the timeline",
+      run: () => {
+        const timeline = document.getElementById("timeline-heading")?.closest("section");
+        timeline?.scrollIntoView();
+        timeline?.querySelector<HTMLElement>("button, a")?.focus();
+      },
+    },
+    ...(data.canMint ? [{ key: "m", label: "Mint a sandbox item for this customer", run: () => navigate(`/plaid/sandbox?customer=${data.hash}`) }] : []),
+  ];
   return (
     <div className="space-y-5">
       <div className="flex flex-wrap items-start justify-between gap-3">
         <div className="min-w-0">
           <p className="text-sm">
-            <Link to="/customers" className="text-indigo-700 underline">
+            <Link to="/customers" className="link">
               ← Find a customer
             </Link>
           </p>
@@ -100,7 +120,7 @@ export default function Customer() {
               {(packet) => <CopyButton value={packet} label="Copy escalation packet" />}
             </Await>
           </Suspense>
-          <Link className="btn" to={`?${params.toString()}`} preventScrollReset>
+          <Link className="btn" to={`?${params.toString()}`} preventScrollReset aria-keyshortcuts="r">
             Check again
           </Link>
           {data.mockAllowed ? (
@@ -108,6 +128,7 @@ export default function Customer() {
               {data.mockData ? "Turn mock data off" : "Use mock data"}
             </Link>
           ) : null}
+          <KeyboardShortcuts title="Keyboard shortcuts on a customer's page" shortcuts={shortcuts} />
         </div>
       </div>
 
@@ -118,9 +139,9 @@ export default function Customer() {
       </Suspense>
 
       {data.mockData ? (
-        <p role="status" className="rounded-md border border-sky-300 bg-sky-50 px-3 py-2 text-sm">
+        <Notice tone="info">
           Mock data is on: Cardlytics answered with canned data (x-mock-data: true). Nothing shown below is this customer&apos;s.
-        </p>
+        </Notice>
       ) : null}
 
       <section className="card p-0" aria-labelledby="accounts-heading">
@@ -141,15 +162,15 @@ export default function Customer() {
             {(c) =>
               c.state === "waiting" ? (
                 <>
-                  <p role="alert" className="mx-4 mt-1 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm">
+                  <Notice tone="warning" className="mx-4 mt-1">
                     Cardlytics has not answered within {Math.round(c.waitedMs / 1000)} s. Its answer is still stored when it comes; Check again in a moment. Showing the last stored accounts.
-                  </p>
+                  </Notice>
                   <AccountsTable accounts={stored.accounts} now={now} empty="Nothing is stored for this customer yet." />
                 </>
               ) : (
                 <>
                   {!c.ok ? (
-                    <div role="alert" className="mx-4 mt-1 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm">
+                    <Notice tone="warning" className="mx-4 mt-1">
                       Cardlytics did not answer this time ({c.reason.replace("-", " ")}: {c.message}).{" "}
                       {c.lastKnownAt ? (
                         <>
@@ -159,7 +180,7 @@ export default function Customer() {
                         "No earlier answer is stored for this customer."
                       )}{" "}
                       Request id <code className="font-mono">{c.requestId}</code> <CopyButton value={c.requestId} />
-                    </div>
+                    </Notice>
                   ) : null}
                   <AccountsTable
                     accounts={c.accounts}
@@ -217,7 +238,7 @@ export default function Customer() {
           <h2 id="check-heading" className="font-semibold">
             Plaid Check
           </h2>
-          <Link className="text-indigo-700 underline" to={`/customers/${data.hash}/check`}>
+          <Link className="link" to={`/customers/${data.hash}/check`}>
             Plaid Check consumer reports for this customer →
           </Link>
         </div>
@@ -233,7 +254,7 @@ export default function Customer() {
           <ul className="mt-1 flex flex-wrap gap-2">
             {stored.reports.map((r) => (
               <li key={r.id}>
-                <Link className="underline" to={`/reports/${r.id}`}>
+                <Link className="link" to={`/reports/${r.id}`}>
                   Report #{r.id}
                 </Link>{" "}
                 {r.state} ({r.origin === "plaid" ? "by Plaid after Link" : r.origin === "publisher" ? "requested by the publisher" : "requested here"}), <Time value={r.requestedAt} now={now} />
@@ -243,10 +264,11 @@ export default function Customer() {
         ) : null}
       </section>
 
-      <section className="card overflow-x-auto p-0" aria-labelledby="checks-heading">
+      <section className="card p-0" aria-labelledby="checks-heading">
         <h2 id="checks-heading" className="px-4 pt-3 font-semibold">
           Account-link checks
         </h2>
+        <TableScroll label="Account-link checks">
         <table className="table-basic" aria-label="Account-link checks">
           <thead>
             <tr>
@@ -280,6 +302,7 @@ export default function Customer() {
             ) : null}
           </tbody>
         </table>
+        </TableScroll>
       </section>
 
       <Timeline hash={data.hash} first={data.timeline} now={now} />

@@ -3,6 +3,7 @@ import type { CardlyticsAccount } from "~/cardlytics/client.server";
 import { Badge, type Tone } from "~/ui/badge";
 import { CopyButton } from "~/ui/copy-button";
 import { Time } from "~/ui/time";
+import { TableScroll } from "~/ui/table-scroll";
 
 const STATE_BADGE: Record<AccountState, { tone: Tone; label: string }> = {
   active: { tone: "green", label: "Active" },
@@ -17,7 +18,7 @@ export type ShownAccount = CardlyticsAccount & { state: AccountState };
 export function AccountsTable({ accounts, now, empty }: { accounts: ShownAccount[]; now: number; empty: string }) {
   if (!accounts.length) return <p className="px-4 pb-4 pt-2 text-sm text-slate-600">{empty}</p>;
   return (
-    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Linked accounts, scrollable">
+    <TableScroll label="Linked accounts">
       <table className="table-basic" aria-label="Linked accounts">
         <thead>
           <tr>
@@ -57,6 +58,6 @@ export function AccountsTable({ accounts, now, empty }: { accounts: ShownAccount
           ))}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }

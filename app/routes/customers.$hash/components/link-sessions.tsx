@@ -2,6 +2,7 @@ import type { LinkSessionView, LinkTokenLive } from "~/plaid/link-sessions.serve
 import { Badge } from "~/ui/badge";
 import { CopyButton } from "~/ui/copy-button";
 import { Time } from "~/ui/time";
+import { plural } from "~/lib/plural";
 
 const OUTCOME = { success: ["green", "item added"], exited: ["slate", "exited"], error: ["red", "error"], "in-progress": ["amber", "in progress"], unknown: ["slate", "no Link webhooks yet"] } as const;
 
@@ -46,7 +47,7 @@ export function LinkSessions({ sessions, tokens, now }: { sessions: LinkSessionV
             {token ? (
               token.ok ? (
                 <p className="text-xs">
-                  Link token (from /link/token/get): created <Time value={token.createdAt} now={now} />, expires <Time value={token.expiresAt} now={now} />, products {token.products.join(", ") || "none"}, {token.sessions} session(s) ·{" "}
+                  Link token (from /link/token/get): created <Time value={token.createdAt} now={now} />, expires <Time value={token.expiresAt} now={now} />, products {token.products.join(", ") || "none"}, {plural(token.sessions, "session")} ·{" "}
                   <span className="font-mono">request_id {token.requestId}</span>
                 </p>
               ) : (

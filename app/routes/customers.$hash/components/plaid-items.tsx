@@ -42,7 +42,7 @@ export function ItemCard({ item, live, now }: { item: StoredItem; live: LiveItem
     <li className="space-y-1.5 py-2" data-testid="plaid-item" data-item-id={item.itemId}>
       <div className="flex flex-wrap items-center justify-between gap-2">
         <span className="flex flex-wrap items-center gap-2">
-          <Link className="font-medium text-indigo-700 underline" to={`/plaid/items/${item.itemId}`}>
+          <Link className="font-medium link" to={`/plaid/items/${item.itemId}`}>
             {item.institutionName ?? "Unknown institution"}
           </Link>
           <span className="font-mono text-xs">{item.itemId}</span>
