@@ -168,6 +168,8 @@ const JOURNEYS: Record<Role, Step[]> = {
     ["API keys", visit("/admin/api-keys")],
     ["audit log", visit("/admin/audit", "Audit log")],
     ["audit log filtered to customer views", visit("/admin/audit?action=customer.view", "Audit log")],
+    ["backups", visit("/admin/backups", "Backups")],
+    ["change your password", visit("/account/password")],
     ["funnel", visit("/funnel", "Linking funnel")],
     ["a customer", visit(`/customers/${hashOf("demo-expiring")}`)],
   ],
