@@ -201,13 +201,13 @@ describe("the job runner", () => {
   it("runs at most the configured number of jobs of a kind at once, oldest first, each kind on its own", async () => {
     const db = freshDb();
     const runner = new JobRunner({ db, log: capturedLog().log });
-    const gates = new Map<number, ReturnType<typeof gate>>();
+    const gates = new Map<number, ReturnType<typeof gate<void>>>();
     const started: number[] = [];
     let peak = { wide: 0, narrow: 0 };
     const handler = (kind: "wide" | "narrow") => async (ctx: JobContext) => {
       started.push(ctx.job.id);
       peak = { ...peak, [kind]: Math.max(peak[kind], runner.running(kind)) };
-      const g = gate();
+      const g = gate<void>();
       gates.set(ctx.job.id, g);
       await g.promise;
       return { id: ctx.job.id };
