@@ -8,7 +8,7 @@ import { recheckKind, RECHECK_KIND } from "../cardlytics/recheck-jobs.server";
 import type { Config } from "../config/env.server";
 import type { Logger } from "../ops/log.server";
 import type { Metrics } from "../ops/metrics.server";
-import { advanceBulkRuns } from "../reports/bulk-runs.server";
+import { advanceBulkRuns, BULK_KIND } from "../reports/bulk-runs.server";
 import { dispatchReports } from "../reports/check-reports.server";
 import { pruneSessions } from "../staff/sessions.server";
 import { pruneWebhooks } from "../webhooks/maintenance.server";
@@ -39,6 +39,7 @@ export function consoleJobs(deps: ConsoleJobDeps): JobRunner {
   return new JobRunner({ db, log: deps.log, metrics: deps.metrics, now })
     .define(RECHECK_KIND, recheckKind({ db, cardlytics: deps.cardlytics, now }))
     .define(REHANDLE_KIND, rehandleKind({ db, now }))
+    .driven(BULK_KIND)
     .every("check_dispatch", {
       everyMs: 2000,
       // Bulk runs feed the queue a bounded number at a time (their progress is in their lines, so a restart carries

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { Db } from "../../db/open";
 import { jobs } from "../../db/schema";
 import type { Logger } from "../ops/log.server";
@@ -62,6 +62,7 @@ export function errorText(error: unknown): string {
 export class JobRunner {
   private readonly kinds = new Map<string, JobKind>();
   private readonly recurring = new Map<string, RecurringKind>();
+  private readonly drivenKinds = new Set<string>();
   private readonly active = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly waiters = new Map<number, ((job: Job | undefined) => void)[]>();
@@ -77,6 +78,15 @@ export class JobRunner {
   define(kind: string, def: JobKind): this {
     if (def.concurrency < 1) throw new Error(`${kind}: the concurrency is at least 1`);
     this.kinds.set(kind, def);
+    return this;
+  }
+
+  /**
+   * A kind whose rows have no handler: a recurring kind works them and writes their progress (the Plaid Check bulk
+   * runs, fed to the queue by the dispatch). A restart leaves them running, for that kind to carry on.
+   */
+  driven(kind: string): this {
+    this.drivenKinds.add(kind);
     return this;
   }
 
@@ -133,7 +143,7 @@ export class JobRunner {
       const interrupted = tx
         .update(jobs)
         .set({ status: "interrupted", finishedAt: now, updatedAt: now, error: "The console stopped while this job ran." })
-        .where(eq(jobs.status, "running"))
+        .where(and(eq(jobs.status, "running"), notInArray(jobs.kind, [...this.drivenKinds])))
         .run().changes;
       return (this.recovered = { resumed, interrupted });
     });

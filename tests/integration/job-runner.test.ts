@@ -247,7 +247,7 @@ describe("the job runner", () => {
 });
 
 describe("the jobs migration", () => {
-  it("moves the re-check and re-run jobs recorded before it into the jobs table", () => {
+  it("moves the re-checks, re-runs and bulk runs recorded before it into the jobs table", () => {
     // A database at the migration before, with one job of each old kind.
     const before = join(mkdtempSync(join(tmpdir(), "linkdesk-migrations-")), "migrations");
     mkdirSync(join(before, "meta"), { recursive: true });
@@ -262,11 +262,15 @@ describe("the jobs migration", () => {
     c.prepare("insert into recheck_jobs (created_at, created_by, customer_hashes, done, failed, status, finished_at) values (1000, 7, '[\"aa\",\"bb\",\"cc\"]', 3, 1, 'finished', 2000)").run();
     c.prepare("insert into webhook_rehandle_jobs (created_at, created_by, filter, event_ids, done, still_failing, status) values (3000, 7, '{\"type\":\"ITEM\"}', '[4,5,6,7]', 2, 1, 'running')").run();
 
+    c.prepare("insert into cra_bulk_runs (id, created_by, created_at, reason, purpose, days_requested, products, total, status) values (9, 7, 4000, 'review', 'ACCOUNT_REVIEW_CREDIT', 365, '[]', 3, 'running')").run();
+    for (const [position, outcome] of [[1, "queued"], [2, "invalid"], [3, "waiting"]] as const) c.prepare("insert into cra_bulk_rows (run_id, position, input, outcome) values (9, ?, 'x', ?)").run(position, outcome);
+
     runMigrations(db);
     const rows = db.select().from(jobs).all();
     expect(rows).toEqual([
       expect.objectContaining({ kind: "cardlytics_recheck", status: "finished", params: { customerHashes: ["aa", "bb", "cc"] }, progressDone: 3, progressTotal: 3, result: { failed: 1 }, createdBy: 7, createdAt: new Date(1000), finishedAt: new Date(2000), attempts: 1, recurring: false }),
       expect.objectContaining({ kind: "webhook_rehandle", status: "running", params: { eventIds: [4, 5, 6, 7], filter: { type: "ITEM" } }, progressDone: 2, progressTotal: 4, result: { stillFailing: 1 }, createdBy: 7, finishedAt: null }),
+      expect.objectContaining({ kind: "cra_bulk_run", status: "running", params: { runId: 9 }, progressDone: 2, progressTotal: 3, result: { invalid: 1, queued: 1, waiting: 1 }, createdBy: 7, createdAt: new Date(4000) }),
     ]);
     expect(c.prepare("select name from sqlite_master where name in ('recheck_jobs', 'webhook_rehandle_jobs')").all()).toEqual([]);
     db.$client.close();
