@@ -14,4 +14,5 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   "manage:api-keys": "Create and revoke event API keys",
   "manage:staff": "Manage staff accounts",
   "view:audit": "Read the audit log",
+  "view:jobs": "See background jobs and their results",
 };

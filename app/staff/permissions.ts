@@ -27,6 +27,7 @@ export const PERMISSIONS = {
   "manage:api-keys": ["admin"],
   "manage:staff": ["admin"],
   "view:audit": ["admin"],
+  "view:jobs": OPS,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -15,6 +15,7 @@ export const NAV_ITEMS: NavItem[] = [
   { to: "/admin/staff", label: "Staff", menu: "Admin", permission: "manage:staff" },
   { to: "/admin/api-keys", label: "API keys", menu: "Admin", permission: "manage:api-keys" },
   { to: "/admin/audit", label: "Audit log", menu: "Admin", permission: "view:audit" },
+  { to: "/admin/jobs", label: "Background jobs", menu: "Admin", permission: "view:jobs" },
 ];
 
 export function navFor(role: Role, production: boolean): NavItem[] {

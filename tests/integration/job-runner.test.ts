@@ -11,6 +11,9 @@ import { migrationsFolder, runMigrations } from "../../db/migrate";
 import { openDatabase, type Db } from "../../db/open";
 import { jobs } from "../../db/schema";
 import { freshDb } from "../support/db";
+import { createHarness } from "../support/context";
+import * as jobsPage from "../../app/routes/admin.jobs";
+import { startRecheckJob } from "../../app/cardlytics/recheck-jobs.server";
 
 /** Log lines as the runner writes them (pino JSON), so a test can read what was logged. */
 function capturedLog() {
@@ -274,5 +277,30 @@ describe("the jobs migration", () => {
     ]);
     expect(c.prepare("select name from sqlite_master where name in ('recheck_jobs', 'webhook_rehandle_jobs')").all()).toEqual([]);
     db.$client.close();
+  });
+});
+
+describe("the background jobs page", () => {
+  it("lists each job with its progress and result, a failed one with its error, and the last run of each scheduled kind", async () => {
+    const h = await createHarness();
+    const ops = { id: h.users.ops.id, email: h.users.ops.email, role: "ops" as const };
+    // Cardlytics is unreachable in this harness: every customer of the re-check is counted as not checked.
+    const { jobId, finished } = startRecheckJob({ db: h.db, jobs: h.jobs, now: h.clock.now }, { customerHashes: ["a".repeat(64), "b".repeat(64)], actor: ops, clientAddress: "127.0.0.1" });
+    await finished;
+    h.jobs.define("exploding", { concurrency: 1, resumable: false, run: () => Promise.reject(new Error("vendor answered 500")) });
+    const failed = h.jobs.enqueue("exploding", {}, { createdBy: ops.id });
+    await h.jobs.settled(failed.id);
+    await h.jobs.runRecurring("session_pruning");
+
+    const load = async (query = "") => jobsPage.loader({ request: await h.request(`/admin/jobs${query}`, { role: "ops" }), context: h.context(), params: {} });
+    const d = await load();
+    expect(d.jobs.map((j) => [j.id, j.kind, j.status, j.done, j.total, j.result, j.error, j.createdByEmail, j.page])).toEqual([
+      [failed.id, "exploding", "failed", 0, null, null, "vendor answered 500", "ops@example.test", null],
+      [jobId, "cardlytics_recheck", "finished", 2, 2, { checked: 0, failed: 2 }, null, "ops@example.test", `/customers/expiring?job=${jobId}`],
+    ]);
+    expect(d.recurring).toEqual([expect.objectContaining({ kind: "session_pruning", status: "finished", result: { removed: 0 }, runs: 1 })]);
+    expect((await load("?status=failed")).jobs.map((j) => j.id)).toEqual([failed.id]);
+    expect((await load("?kind=cardlytics_recheck")).jobs.map((j) => j.id)).toEqual([jobId]);
+    expect(unhandled).toEqual([]);
   });
 });
