@@ -141,7 +141,8 @@ test("ops starts a bulk regeneration from a pasted list and sees a result for ev
 
   // The run on the background jobs page, with its result, and the scheduled dispatch that worked it.
   const runId = new URL(page.url()).pathname.split("/").pop()!;
-  await page.goto("/admin/jobs");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Jobs" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Background jobs");
   const job = page.getByRole("table", { name: "Jobs" }).getByRole("row").filter({ has: page.locator(`a[href="/reports/bulk/${runId}"]`) });
   await expect(job).toContainText("Plaid Check bulk regeneration");
   await expect(job).toContainText("finished");

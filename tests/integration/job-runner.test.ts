@@ -12,7 +12,7 @@ import { openDatabase, type Db } from "../../db/open";
 import { jobs } from "../../db/schema";
 import { freshDb } from "../support/db";
 import { createHarness } from "../support/context";
-import * as jobsPage from "../../app/routes/admin.jobs";
+import * as jobsPage from "../../app/routes/jobs";
 import { startRecheckJob } from "../../app/cardlytics/recheck-jobs.server";
 
 /** Log lines as the runner writes them (pino JSON), so a test can read what was logged. */
@@ -292,7 +292,7 @@ describe("the background jobs page", () => {
     await h.jobs.settled(failed.id);
     await h.jobs.runRecurring("session_pruning");
 
-    const load = async (query = "") => jobsPage.loader({ request: await h.request(`/admin/jobs${query}`, { role: "ops" }), context: h.context(), params: {} });
+    const load = async (query = "") => jobsPage.loader({ request: await h.request(`/jobs${query}`, { role: "ops" }), context: h.context(), params: {} });
     const d = await load();
     expect(d.jobs.map((j) => [j.id, j.kind, j.status, j.done, j.total, j.result, j.error, j.createdByEmail, j.page])).toEqual([
       [failed.id, "exploding", "failed", 0, null, null, "vendor answered 500", "ops@example.test", null],
