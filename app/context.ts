@@ -5,6 +5,7 @@ import type { Config } from "./config/env.server";
 import type { PlaidKeyCache } from "./webhooks/verify.server";
 import type { Logger } from "./ops/log.server";
 import type { Metrics } from "./ops/metrics.server";
+import type { JobRunner } from "./jobs/runner.server";
 
 /** What the server hands every loader and action: routes never open their own handles or read the environment. */
 export type AppContext = {
@@ -13,6 +14,8 @@ export type AppContext = {
   cardlytics: CardlyticsClient;
   plaid: PlaidApi;
   webhookKeys: PlaidKeyCache;
+  /** The background job runner: re-checks and re-runs are started through it. */
+  jobs: JobRunner;
   clientAddress: string;
   now: () => Date;
   /** This response's Content-Security-Policy nonce (server/security.ts); absent outside the HTTP server. */

@@ -135,16 +135,6 @@ export const cardlyticsAccounts = sqliteTable(
 );
 
 /** A batch of account-link re-checks run in the background; each check it makes lands in account_link_checks. */
-export const recheckJobs = sqliteTable("recheck_jobs", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
-  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
-  createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
-  customerHashes: text("customer_hashes", { mode: "json" }).$type<string[]>().notNull(),
-  done: integer("done").notNull().default(0),
-  failed: integer("failed").notNull().default(0),
-  status: text("status", { enum: ["running", "finished", "interrupted"] }).notNull(),
-  finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
-});
 
 /** Plaid items created or registered for a customer. The access token is stored encrypted (AES-256-GCM). */
 export const plaidItems = sqliteTable(
@@ -279,17 +269,6 @@ export const webhookDeliveries = sqliteTable(
 );
 
 /** Ops re-running the handler of every failed event a history filter selects, in the background; counts only. */
-export const webhookRehandleJobs = sqliteTable("webhook_rehandle_jobs", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
-  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
-  createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
-  filter: text("filter", { mode: "json" }).$type<Record<string, string>>().notNull(),
-  eventIds: text("event_ids", { mode: "json" }).$type<number[]>().notNull(),
-  done: integer("done").notNull().default(0),
-  stillFailing: integer("still_failing").notNull().default(0),
-  status: text("status", { enum: ["running", "finished", "interrupted"] }).notNull(),
-  finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
-});
 
 /** The Plaid Check user of a customer. The older API's user_token is a credential and is stored encrypted. */
 export const craUsers = sqliteTable("cra_users", {
@@ -546,3 +525,35 @@ export const funnelAttributeKeys = sqliteTable("funnel_attribute_keys", {
   key: text("key").primaryKey(),
   firstSeenAt: integer("first_seen_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+export const JOB_STATUSES = ["queued", "running", "finished", "failed", "interrupted", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/**
+ * Background work, one row per job: Cardlytics re-checks, webhook re-runs, and one row per recurring kind (the Plaid
+ * Check dispatch, retention and session pruning), which each run overwrites with its latest outcome. Progress and
+ * the result are what the pages read; a job found running at start-up is resumed when its kind can carry on from
+ * its progress, otherwise marked interrupted (app/jobs/runner.server.ts).
+ */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kind: text("kind").notNull(),
+    recurring: integer("recurring", { mode: "boolean" }).notNull().default(false),
+    status: text("status", { enum: JOB_STATUSES }).notNull(),
+    params: text("params", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    progressDone: integer("progress_done").notNull().default(0),
+    progressTotal: integer("progress_total"),
+    // What the job came to (counts, what was sent or pruned); while it runs, the counts so far.
+    result: text("result", { mode: "json" }).$type<Record<string, unknown>>(),
+    error: text("error"),
+    attempts: integer("attempts").notNull().default(0),
+    createdBy: integer("created_by").references(() => staffUsers.id, { onDelete: "set null" }),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("jobs_status_kind").on(t.status, t.kind, t.id), index("jobs_kind").on(t.kind, t.id), uniqueIndex("jobs_recurring_kind").on(t.kind).where(sql`${t.recurring} = 1`)],
+);

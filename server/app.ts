@@ -19,7 +19,7 @@ import { timingSafeEqual } from "node:crypto";
 import { edgeObserver, type Observed } from "./observe";
 import { routeLabeller } from "./route-label";
 
-export type ServerServices = Pick<AppContext, "db" | "cardlytics" | "plaid" | "webhookKeys"> & { log: Logger; metrics: Metrics };
+export type ServerServices = Pick<AppContext, "db" | "cardlytics" | "plaid" | "webhookKeys" | "jobs"> & { log: Logger; metrics: Metrics };
 
 function webhookFastPath(services: ServerServices, config: Config, observe: (req: IncomingMessage, res: ServerResponse) => Observed) {
   const trustsPeer = config.trustProxy.kind !== "none";

@@ -7,22 +7,18 @@ import { Metrics, type VendorCall } from "../app/ops/metrics.server";
 import { ConfigError, loadConfig, type Config } from "../app/config/env.server";
 import { openDatabase, type Db } from "../db/open";
 import { refreshPlannerStats, runMigrations } from "../db/migrate";
-import { pruneSessions } from "../app/staff/sessions.server";
 import { CardlyticsClient } from "../app/cardlytics/client.server";
 import { createPlaidClient } from "../app/plaid/client.server";
 import { PlaidKeyCache, plaidKeyFetcher } from "../app/webhooks/verify.server";
-import { pruneWebhooks } from "../app/webhooks/maintenance.server";
 import { redactStoredWebhookBodies } from "../app/webhooks/redact.server";
 import { rebindStoredTokens } from "../app/lib/token-rebind.server";
-import { dispatchReports } from "../app/reports/check-reports.server";
-import { advanceBulkRuns } from "../app/reports/bulk-runs.server";
-import { markInterruptedJobs } from "../app/cardlytics/recheck-jobs.server";
-import { markInterruptedRehandleJobs } from "../app/webhooks/rehandle-jobs.server";
 import { startBackupSchedule } from "../app/ops/backups.server";
+import { consoleJobs } from "../app/jobs/console-jobs.server";
+import type { JobRunner } from "../app/jobs/runner.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
 
-export type Console = Omit<RunningServer, "close"> & { db: Db; config: Config; simulators: RunningSimulators | null; log: Logger; metrics: Metrics; close: () => Promise<void> };
+export type Console = Omit<RunningServer, "close"> & { db: Db; config: Config; simulators: RunningSimulators | null; log: Logger; metrics: Metrics; jobs: JobRunner; close: () => Promise<void> };
 
 /** Points the vendor settings at the in-process simulators: the only place the console knows they exist. */
 function onSimulators(config: Config, sims: RunningSimulators): Config {
@@ -53,9 +49,6 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
   if (tokens.rebound) log.info({ rebound: tokens.rebound }, `${tokens.rebound} stored vendor token(s) re-encrypted bound to their rows`);
   if (tokens.unreadable) log.warn({ unreadable: tokens.unreadable }, `${tokens.unreadable} stored vendor token(s) could not be read with TOKEN_ENCRYPTION_KEY; they are kept as they are and refused when used`);
   refreshPlannerStats(db);
-  pruneSessions(db, new Date(), config.session);
-  markInterruptedJobs(db, new Date());
-  markInterruptedRehandleJobs(db, new Date());
   const metrics = new Metrics(db, config.databasePath);
   // Every vendor call is logged (vendor, endpoint, status, latency, the vendor's request id) and counted.
   const vendorLog = log.child({ component: "vendor" });
@@ -67,55 +60,18 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
   };
   const cardlytics = new CardlyticsClient({ ...config.cardlytics, onCall });
   const plaid = createPlaidClient(config, undefined, onCall);
+  // All background work, on one runner over the jobs table: what a restart cut off is resumed or marked interrupted
+  // before the first request can read it.
+  const jobs = consoleJobs({ db, log, metrics, cardlytics, plaid, config });
+  jobs.recover();
   const running = await startHttpServer(
     config,
-    { db, cardlytics, plaid, webhookKeys: new PlaidKeyCache(plaidKeyFetcher(plaid)), log, metrics },
+    { db, cardlytics, plaid, webhookKeys: new PlaidKeyCache(plaidKeyFetcher(plaid)), log, metrics, jobs },
     dev ? { kind: "development" } : { kind: "production", buildPath: resolve("build"), build: options.build },
   );
   // Plaid must call back somewhere: by default, this console's own receiver.
   config.plaid.webhookUrl ??= `${running.url}/webhooks/plaid`;
-  // The Plaid Check queue: bulk runs feed it a bounded number at a time (their progress is in the database, so a
-  // restart carries on where it stopped); queued regenerations go out in order, within the per-minute cap.
-  const reportDeps = { db, plaid, config, now: () => new Date() };
-  let dispatching: Promise<void> | null = null;
-  const dispatcher = setInterval(() => {
-    if (dispatching) return;
-    dispatching = Promise.resolve()
-      .then(() => advanceBulkRuns(reportDeps))
-      .then(() => dispatchReports(reportDeps))
-      .then(
-        (sent) => {
-          metrics.jobs.inc({ kind: "check_dispatch", outcome: "ok" });
-          if (sent) log.info({ job: "check_dispatch", sent }, "Plaid Check requests sent");
-        },
-        (error: unknown) => {
-          metrics.jobs.inc({ kind: "check_dispatch", outcome: "error" });
-          log.error({ err: error, job: "check_dispatch" }, "report dispatch failed; it runs again at the next tick");
-        },
-      )
-      .finally(() => (dispatching = null));
-  }, 2000);
-  dispatcher.unref();
-  // Housekeeping that fails (a busy database, say) is tried again at the next sweep, never taking the console down.
-  const housekeeping = (name: string, job: () => unknown) => {
-    try {
-      job();
-      metrics.jobs.inc({ kind: name, outcome: "ok" });
-    } catch (error) {
-      metrics.jobs.inc({ kind: name, outcome: "error" });
-      log.error({ err: error, job: name }, `${name} failed; it runs again at the next sweep`);
-    }
-  };
-  housekeeping("webhook pruning", () => pruneWebhooks(db, new Date(), config.webhookRetentionDays));
-  let sweeps = 0;
-  const sweep = setInterval(() => {
-    housekeeping("session pruning", () => pruneSessions(db, new Date(), config.session));
-    if (++sweeps % 6 === 0) {
-      housekeeping("webhook pruning", () => pruneWebhooks(db, new Date(), config.webhookRetentionDays));
-      housekeeping("planner statistics", () => refreshPlannerStats(db));
-    }
-  }, 10 * 60_000);
-  sweep.unref();
+  jobs.start();
   // Online backups on a schedule (BACKUP_INTERVAL_HOURS); admins also take them from /admin/backups.
   const backups = startBackupSchedule({
     db,
@@ -131,24 +87,18 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
     simulators,
     log,
     metrics,
+    jobs,
     // Graceful: no new connections, in-flight requests (and the webhook group commits they wait on) finish, a running
     // dispatch tick finishes, then the simulators and last the database close. Whatever is still running at the
     // deadline is cut off and named in the log.
     close: async () => {
       const deadline = Date.now() + config.shutdownTimeoutMs;
       log.info({ timeoutMs: config.shutdownTimeoutMs }, "shutting down");
-      clearInterval(sweep);
-      clearInterval(dispatcher);
       await backups.stop();
+      const stopping = jobs.stop(Math.max(0, deadline - Date.now()));
       const { cutOff } = await running.close(config.shutdownTimeoutMs);
-      let dispatchCutOff = false;
-      if (dispatching) {
-        let timer: NodeJS.Timeout | undefined;
-        const expired = new Promise<"deadline">((r) => (timer = setTimeout(() => r("deadline"), Math.max(0, deadline - Date.now()))));
-        dispatchCutOff = (await Promise.race([dispatching.then(() => "done" as const), expired])) === "deadline";
-        clearTimeout(timer);
-      }
-      if (cutOff || dispatchCutOff) log.warn({ requestsCutOff: cutOff, dispatchCutOff }, "shutdown deadline reached; this was cut off");
+      const { cutOff: jobsCutOff } = await stopping;
+      if (cutOff || jobsCutOff.length) log.warn({ requestsCutOff: cutOff, jobsCutOff }, "shutdown deadline reached; this was cut off");
       await simulators?.close();
       db.$client.close();
       log.info("stopped");

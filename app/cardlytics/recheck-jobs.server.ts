@@ -1,61 +1,68 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "../../db/open";
-import { recheckJobs } from "../../db/schema";
+import { jobs } from "../../db/schema";
+import { PAUSED, type JobKind, type JobRunner } from "../jobs/runner.server";
 import { recordAudit, type Actor } from "../staff/audit.server";
 import { checkAccountLink, type AccountLinkDeps } from "./account-links.server";
 
 export const MAX_BATCH = 500;
+/** Customers checked at once within one job, so the vendor is not flooded. */
 const CONCURRENCY = 4;
+export const RECHECK_KIND = "cardlytics_recheck";
 
-export type RecheckJob = typeof recheckJobs.$inferSelect;
+export type RecheckJob = { id: number; status: string; customerHashes: string[]; done: number; failed: number; error: string | null; createdAt: Date; finishedAt: Date | null };
 
 /**
- * Re-checks a batch of customers against Cardlytics in the background, a few at a time so the vendor is not
- * flooded. Each answer is stored as an ordinary check; the job row only counts progress.
+ * Re-checks a batch of customers against Cardlytics in the background. Each answer is stored as an ordinary check;
+ * the job counts progress and failures. Not resumable: a job cut off by a restart is marked interrupted, and staff
+ * start a new one from the page.
  */
-export function startRecheckJob(
-  deps: AccountLinkDeps,
-  input: { customerHashes: string[]; actor: NonNullable<Actor>; clientAddress: string },
-): { jobId: number; finished: Promise<void> } {
-  const hashes = [...new Set(input.customerHashes)].slice(0, MAX_BATCH);
-  const now = deps.now();
-  const { id } = deps.db
-    .insert(recheckJobs)
-    .values({ createdAt: now, createdBy: input.actor.id, customerHashes: hashes, status: "running" })
-    .returning({ id: recheckJobs.id })
-    .get();
-  recordAudit(deps.db, { actor: input.actor, action: "cardlytics.recheck_batch", targetType: "recheck_job", targetId: id, clientAddress: input.clientAddress, details: { customers: hashes.length }, at: now });
-  return { jobId: id, finished: run(deps, id, hashes, input.actor.id) };
+export function recheckKind(deps: AccountLinkDeps): JobKind {
+  return {
+    concurrency: 2,
+    resumable: false,
+    run: async (ctx) => {
+      const { customerHashes: hashes, staffUserId } = ctx.job.params as { customerHashes: string[]; staffUserId: number };
+      let next = 0;
+      let done = 0;
+      let failed = 0;
+      let cutOff = false;
+      const worker = async () => {
+        while (next < hashes.length) {
+          if (ctx.stopping()) return void (cutOff = true);
+          const customerHash = hashes[next++]!;
+          let bad = false;
+          try {
+            const { result } = await checkAccountLink(deps, { customerHash, mockData: false, staffUserId });
+            bad = result.outcome === "failed";
+          } catch {
+            bad = true; // the vendor unreachable or refusing: counted, and the next customer is tried
+          }
+          done++;
+          if (bad) failed++;
+          ctx.progress(done, { failed });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, hashes.length) }, worker));
+      return cutOff ? PAUSED : { checked: done - failed, failed };
+    },
+  };
 }
 
-async function run(deps: AccountLinkDeps, jobId: number, hashes: string[], staffUserId: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < hashes.length) {
-      const customerHash = hashes[next++]!;
-      let failed = false;
-      try {
-        const { result } = await checkAccountLink(deps, { customerHash, mockData: false, staffUserId });
-        failed = result.outcome === "failed";
-      } catch {
-        failed = true;
-      }
-      deps.db
-        .update(recheckJobs)
-        .set({ done: sql`${recheckJobs.done} + 1`, failed: sql`${recheckJobs.failed} + ${failed ? 1 : 0}` })
-        .where(eq(recheckJobs.id, jobId))
-        .run();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, hashes.length) }, worker));
-  deps.db.update(recheckJobs).set({ status: "finished", finishedAt: deps.now() }).where(eq(recheckJobs.id, jobId)).run();
+export function startRecheckJob(
+  deps: { db: Db; jobs: JobRunner; now: () => Date },
+  input: { customerHashes: string[]; actor: NonNullable<Actor>; clientAddress: string },
+): { jobId: number; finished: Promise<unknown> } {
+  const hashes = [...new Set(input.customerHashes)].slice(0, MAX_BATCH);
+  const job = deps.jobs.enqueue(RECHECK_KIND, { customerHashes: hashes, staffUserId: input.actor.id }, { createdBy: input.actor.id, total: hashes.length });
+  recordAudit(deps.db, { actor: input.actor, action: "cardlytics.recheck_batch", targetType: "recheck_job", targetId: job.id, clientAddress: input.clientAddress, details: { customers: hashes.length }, at: deps.now() });
+  return { jobId: job.id, finished: deps.jobs.settled(job.id) };
 }
 
 export function getRecheckJob(db: Db, id: number): RecheckJob | undefined {
-  return db.select().from(recheckJobs).where(eq(recheckJobs.id, id)).get();
-}
-
-/** At start-up: a job that was running when the process stopped will not finish; say so instead of showing it stuck. */
-export function markInterruptedJobs(db: Db, now: Date): number {
-  return db.update(recheckJobs).set({ status: "interrupted", finishedAt: now }).where(eq(recheckJobs.status, "running")).run().changes;
+  const job = db.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.kind, RECHECK_KIND))).get();
+  if (!job) return undefined;
+  const params = job.params as { customerHashes: string[] };
+  const result = (job.result ?? {}) as { failed?: number };
+  return { id: job.id, status: job.status, customerHashes: params.customerHashes, done: job.progressDone, failed: result.failed ?? 0, error: job.error, createdAt: job.createdAt, finishedAt: job.finishedAt };
 }

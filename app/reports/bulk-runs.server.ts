@@ -1,12 +1,29 @@
-import { and, asc, count, desc, eq, gt, inArray, lt, or } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
-import { craBulkRows, craBulkRuns, craReports, staffUsers } from "../../db/schema";
+import { craBulkRows, craBulkRuns, craReports, jobs, staffUsers } from "../../db/schema";
 import { recordAudit, type Actor } from "../staff/audit.server";
 import { isRole } from "../staff/permissions";
 import { enqueueReport, ReportRuleError, type ReportDeps } from "./check-reports.server";
 import { MAX_BULK_ROWS, type BulkOutcome } from "./report-states";
 
 type Ctx = { actor: NonNullable<Actor>; clientAddress: string };
+
+/**
+ * A bulk run's row in the jobs table. Its lines are decided by the Check dispatch (a recurring job), bounded by the
+ * reports in flight, so the row has no handler of its own: each dispatch step that decides lines of a run writes the
+ * run's progress (lines decided) and result (lines per outcome) here, in the same transaction.
+ */
+export const BULK_KIND = "cra_bulk_run";
+
+function syncBulkJob(tx: Queryable, runId: number, now: Date, ended?: "finished" | "cancelled"): void {
+  const rows = tx.select({ outcome: craBulkRows.outcome, n: count() }).from(craBulkRows).where(eq(craBulkRows.runId, runId)).groupBy(craBulkRows.outcome).all();
+  const byOutcome = Object.fromEntries(rows.map((r) => [r.outcome, r.n]));
+  const decided = rows.filter((r) => r.outcome !== "waiting").reduce((n, r) => n + r.n, 0);
+  tx.update(jobs)
+    .set({ progressDone: decided, result: byOutcome, updatedAt: now, ...(ended ? { status: ended, finishedAt: now } : {}) })
+    .where(and(eq(jobs.kind, BULK_KIND), sql`json_extract(${jobs.params}, '$.runId') = ${runId}`, inArray(jobs.status, ["queued", "running"])))
+    .run();
+}
 
 export type BulkRun = typeof craBulkRuns.$inferSelect;
 
@@ -57,6 +74,8 @@ export function createBulkRun(deps: ReportDeps, input: BulkRequest, ctx: Ctx): {
         .values({ runId: run.id, position: l.position, input: l.input, customerHash: l.customerHash, outcome: l.outcome, message: l.message, processedAt: l.outcome === "waiting" ? null : now })
         .run();
     }
+    tx.insert(jobs).values({ kind: BULK_KIND, status: "running", params: { runId: run.id }, progressTotal: lines.length, attempts: 1, createdBy: ctx.actor.id, createdAt: now, startedAt: now, updatedAt: now }).run();
+    syncBulkJob(tx, run.id, now);
     recordAudit(tx, { actor: ctx.actor, action: "cra.bulk_start", targetType: "cra_bulk_run", targetId: run.id, clientAddress: ctx.clientAddress, details: { lines: lines.length, hashes: lines.filter((l) => l.outcome === "waiting").length, reason: input.reason, purpose: input.purpose, daysRequested: input.daysRequested, products: input.products }, at: now });
     return run;
   });
@@ -95,15 +114,23 @@ export function advanceBulkRuns(deps: ReportDeps, maxLines = 500): number {
     let room = deps.config.cra.bulkConcurrency - bulkReportsInFlight(tx, now, deps.config.cra.webhookTimeoutMs);
     let queued = 0;
     const runs = tx.select().from(craBulkRuns).where(eq(craBulkRuns.status, "running")).orderBy(asc(craBulkRuns.id)).all();
+    const touched = new Set<number>();
+    const sync = () => {
+      for (const id of touched) syncBulkJob(tx, id, now);
+      return queued;
+    };
     for (const run of runs) {
       const actor = actorOf(tx, run.createdBy);
       for (;;) {
-        if (room <= 0 || budget-- <= 0) return queued;
+        if (room <= 0 || budget-- <= 0) return sync();
         const row = tx.select().from(craBulkRows).where(and(eq(craBulkRows.runId, run.id), eq(craBulkRows.outcome, "waiting"))).orderBy(asc(craBulkRows.position)).get();
         if (!row) {
           tx.update(craBulkRuns).set({ status: "finished", finishedAt: now }).where(and(eq(craBulkRuns.id, run.id), eq(craBulkRuns.status, "running"))).run();
+          touched.delete(run.id);
+          syncBulkJob(tx, run.id, now, "finished");
           break;
         }
+        touched.add(run.id);
         // The claim comes first and takes the write lock: a second console on the same database finds it gone.
         if (!tx.update(craBulkRows).set({ processedAt: now }).where(and(eq(craBulkRows.id, row.id), eq(craBulkRows.outcome, "waiting"))).run().changes) continue;
         const result = enqueueReport(tx, { customerHash: row.customerHash!, reason: run.reason, purpose: run.purpose, daysRequested: run.daysRequested, products: run.products, requestedBy: run.createdBy }, now, deps.config.cra.cooldownMs);
@@ -118,7 +145,7 @@ export function advanceBulkRuns(deps: ReportDeps, maxLines = 500): number {
         queued++;
       }
     }
-    return queued;
+    return sync();
   });
 }
 
@@ -129,6 +156,7 @@ export function cancelBulkRun(deps: ReportDeps, runId: number, ctx: Ctx): number
     const stopped = tx.update(craBulkRuns).set({ status: "cancelled", finishedAt: now, cancelledBy: ctx.actor.id }).where(and(eq(craBulkRuns.id, runId), eq(craBulkRuns.status, "running"))).run().changes;
     if (!stopped) throw new ReportRuleError("This run is not running any more.");
     const cancelled = tx.update(craBulkRows).set({ outcome: "cancelled", message: "Cancelled before it was queued", processedAt: now }).where(and(eq(craBulkRows.runId, runId), eq(craBulkRows.outcome, "waiting"))).run().changes;
+    syncBulkJob(tx, runId, now, "cancelled");
     recordAudit(tx, { actor: ctx.actor, action: "cra.bulk_cancel", targetType: "cra_bulk_run", targetId: runId, clientAddress: ctx.clientAddress, details: { cancelledLines: cancelled }, at: now });
     return cancelled;
   });

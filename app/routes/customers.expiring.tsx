@@ -1,6 +1,5 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useLoaderData, useNavigation, useRevalidator, useRouteLoaderData, useSearchParams } from "@remix-run/react";
-import { useEffect } from "react";
+import { Form, Link, useLoaderData, useNavigation, useRouteLoaderData, useSearchParams } from "@remix-run/react";
 import { expiringAccounts } from "~/cardlytics/account-links.server";
 import { parseExpiringQuery } from "~/cardlytics/expiring-query";
 import { getRecheckJob, MAX_BATCH, startRecheckJob } from "~/cardlytics/recheck-jobs.server";
@@ -10,6 +9,7 @@ import { can } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
+import { jobInProgress, jobStateLabel, useRevalidateWhileInProgress } from "~/ui/job-state";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
 import { pageMeta } from "~/ui/meta";
@@ -32,7 +32,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     now: now.getTime(),
     rows: rows.slice(0, PAGE_SIZE).map((r) => ({ ...r, checkedAt: r.checkedAt.getTime(), expired: (r.expirationDate ?? 0) <= now.getTime() })),
     hasNext: rows.length > PAGE_SIZE,
-    job: job ? { id: job.id, total: job.customerHashes.length, done: job.done, failed: job.failed, status: job.status } : null,
+    job: job ? { id: job.id, total: job.customerHashes.length, done: job.done, failed: job.failed, status: job.status, error: job.error } : null,
   };
 }
 
@@ -48,25 +48,23 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 function JobProgress({ job }: { job: NonNullable<ReturnType<typeof useLoaderData<typeof loader>>["job"]> }) {
-  const revalidator = useRevalidator();
-  useEffect(() => {
-    if (job.status !== "running") return;
-    const timer = setInterval(() => {
-      if (revalidator.state === "idle") revalidator.revalidate();
-    }, 1000);
-    return () => clearInterval(timer);
-  }, [job.status, revalidator]);
+  useRevalidateWhileInProgress(job.status);
   const percent = job.total ? Math.round((job.done / job.total) * 100) : 100;
   return (
     <div role="status" className="card space-y-2" data-testid="recheck-progress" data-status={job.status}>
       <p className="text-sm">
         Re-check #{job.id}: <strong>{job.done}</strong> of {job.total} customers checked
-        {job.failed ? `, ${job.failed} could not be checked` : ""} ·{" "}
-        {job.status === "running" ? "running…" : job.status === "finished" ? "finished" : "interrupted by a restart"}
+        {job.failed ? `, ${job.failed} could not be checked` : ""} · {jobStateLabel(job.status)}
       </p>
       <div className="h-2 w-full overflow-hidden rounded bg-slate-200" aria-hidden>
         <div className="h-2 bg-indigo-600 transition-all" style={{ width: `${percent}%` }} />
       </div>
+      {!jobInProgress(job.status) ? (
+        <p className="text-sm" data-testid="recheck-result">
+          {job.done - job.failed} checked, {job.failed} could not be checked{job.total > job.done ? `, ${job.total - job.done} not reached` : ""}.
+          {job.error ? <span className="text-red-700"> {job.error}</span> : null}
+        </p>
+      ) : null}
     </div>
   );
 }

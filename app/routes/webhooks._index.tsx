@@ -17,6 +17,7 @@ import { TableScroll } from "~/ui/table-scroll";
 import { plural } from "~/lib/plural";
 import { pageMeta } from "~/ui/meta";
 import { Notice } from "~/ui/notice";
+import { jobInProgress, jobStateLabel, useRevalidateWhileInProgress } from "~/ui/job-state";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "Webhooks");
 
@@ -42,7 +43,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     webhookTimeoutMinutes: context.config.cra.webhookTimeoutMs / 60_000,
     retentionDays: context.config.webhookRetentionDays,
     now: context.now().getTime(),
-    job: job ? { id: job.id, total: job.eventIds.length, done: job.done, stillFailing: job.stillFailing, status: job.status } : null,
+    job: job ? { id: job.id, total: job.eventIds.length, done: job.done, stillFailing: job.stillFailing, status: job.status, error: job.error } : null,
   };
 }
 
@@ -58,27 +59,21 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 function RehandleProgress({ job }: { job: NonNullable<ReturnType<typeof useLoaderData<typeof loader>>["job"]> }) {
-  const revalidator = useRevalidator();
-  useEffect(() => {
-    if (job.status !== "running") return;
-    const timer = setInterval(() => {
-      if (revalidator.state === "idle") revalidator.revalidate();
-    }, 1000);
-    return () => clearInterval(timer);
-  }, [job.status, revalidator]);
+  useRevalidateWhileInProgress(job.status);
   const percent = job.total ? Math.round((job.done / job.total) * 100) : 100;
   const cleanly = job.done - job.stillFailing;
   return (
     <div role="status" className="card space-y-2" data-testid="rehandle-progress" data-status={job.status}>
       <p className="text-sm">
-        Re-run #{job.id}: <strong>{job.done}</strong> of {plural(job.total, "failed event")} re-run · {job.status === "running" ? "running…" : job.status === "finished" ? "finished" : "interrupted by a restart"}
+        Re-run #{job.id}: <strong>{job.done}</strong> of {plural(job.total, "failed event")} re-run · {jobStateLabel(job.status)}
       </p>
       <div className="h-2 w-full overflow-hidden rounded bg-slate-200" role="progressbar" aria-label="Re-run progress" aria-valuemin={0} aria-valuemax={job.total} aria-valuenow={job.done}>
         <div className="h-2 bg-indigo-600 transition-all" style={{ width: `${percent}%` }} />
       </div>
-      {job.status !== "running" ? (
+      {!jobInProgress(job.status) ? (
         <p className="text-sm" data-testid="rehandle-summary">
-          {cleanly} ran cleanly, {job.stillFailing} still failing{job.status === "interrupted" ? `, ${job.total - job.done} not reached` : ""}.
+          {cleanly} ran cleanly, {job.stillFailing} still failing{job.total > job.done ? `, ${job.total - job.done} not reached` : ""}.
+          {job.error ? <span className="text-red-700"> {job.error}</span> : null}
         </p>
       ) : null}
     </div>

@@ -15,4 +15,5 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   "manage:staff": "Manage staff accounts",
   "view:audit": "Read the audit log",
   "manage:backups": "See the database backups and take one",
+  "view:jobs": "See background jobs and their results",
 };

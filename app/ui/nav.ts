@@ -1,6 +1,7 @@
 import { can, type Permission, type Role } from "~/staff/permissions";
 
-export type NavItem = { to: string; label: string; permission: Permission; sandboxOnly?: boolean; menu?: "Admin" };
+/** `topLevelFor`: roles that see a menu's item in the bar itself, having no other item of that menu. */
+export type NavItem = { to: string; label: string; permission: Permission; sandboxOnly?: boolean; menu?: "Admin"; topLevelFor?: readonly Role[] };
 export type NavEntry = NavItem | { menu: string; items: NavItem[] };
 
 // Each capability adds its section here; the list a staff member sees is filtered by their role.
@@ -16,10 +17,11 @@ export const NAV_ITEMS: NavItem[] = [
   { to: "/admin/api-keys", label: "API keys", menu: "Admin", permission: "manage:api-keys" },
   { to: "/admin/audit", label: "Audit log", menu: "Admin", permission: "view:audit" },
   { to: "/admin/backups", label: "Backups", menu: "Admin", permission: "manage:backups" },
+  { to: "/jobs", label: "Jobs", menu: "Admin", permission: "view:jobs", topLevelFor: ["ops"] },
 ];
 
 export function navFor(role: Role, production: boolean): NavItem[] {
-  return NAV_ITEMS.filter((item) => can(role, item.permission) && !(production && item.sandboxOnly));
+  return NAV_ITEMS.filter((item) => can(role, item.permission) && !(production && item.sandboxOnly)).map((item) => (item.topLevelFor?.includes(role) ? { ...item, menu: undefined } : item));
 }
 
 /** The header's entries: items of one menu are gathered where the first of them stands. */

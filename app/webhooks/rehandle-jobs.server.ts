@@ -1,65 +1,81 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Db } from "../../db/open";
-import { webhookRehandleJobs } from "../../db/schema";
+import { jobs, staffUsers } from "../../db/schema";
+import { PAUSED, type JobKind, type JobRunner } from "../jobs/runner.server";
 import { recordAudit, type Actor } from "../staff/audit.server";
+import { isRole } from "../staff/permissions";
 import { rehandleEvent } from "./receive.server";
 
-export type RehandleJob = typeof webhookRehandleJobs.$inferSelect;
+export const REHANDLE_KIND = "webhook_rehandle";
 export type RehandleDeps = { db: Db; now: () => Date };
+export type RehandleJob = { id: number; status: string; eventIds: number[]; filter: Record<string, string>; done: number; stillFailing: number; error: string | null; createdAt: Date; finishedAt: Date | null };
+type Params = { eventIds: number[]; filter: Record<string, string>; clientAddress: string };
 
 /** How long one slice of the job may hold the event loop: the receiver keeps answering Plaid in between. */
 const SLICE_MS = 20;
 
-/**
- * Re-runs the handler of each failed event in the background, a slice at a time, each event in its own transaction.
- * The job row counts progress; each event carries its own new outcome.
- */
-export function startRehandleJob(
-  deps: RehandleDeps,
-  input: { eventIds: number[]; filter: Record<string, string>; actor: NonNullable<Actor>; clientAddress: string },
-): { jobId: number; finished: Promise<void> } {
-  const eventIds = [...new Set(input.eventIds)];
-  const now = deps.now();
-  const { id } = deps.db
-    .insert(webhookRehandleJobs)
-    .values({ createdAt: now, createdBy: input.actor.id, filter: input.filter, eventIds, status: "running" })
-    .returning({ id: webhookRehandleJobs.id })
-    .get();
-  recordAudit(deps.db, { actor: input.actor, action: "webhook.rehandle_failed", targetType: "webhook_rehandle_job", targetId: id, clientAddress: input.clientAddress, details: { events: eventIds.length, filter: input.filter }, at: now });
-  return { jobId: id, finished: run(deps, id, eventIds, input) };
-}
-
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function run(deps: RehandleDeps, jobId: number, eventIds: number[], input: { actor: NonNullable<Actor>; clientAddress: string }): Promise<void> {
-  let done = 0;
-  let stillFailing = 0;
-  while (done < eventIds.length) {
-    await nextTurn();
-    const sliceEnds = performance.now() + SLICE_MS;
-    const from = done;
-    while (done < eventIds.length && (done === from || performance.now() < sliceEnds)) {
-      let failed: boolean;
-      try {
-        failed = rehandleEvent(deps.db, eventIds[done]!, deps.now()).handlingStatus === "failed";
-      } catch {
-        failed = true; // the event was pruned meanwhile, or its delivery is gone
+function actorOf(db: Db, id: number | null): Actor {
+  if (id === null) return null;
+  const s = db.select({ id: staffUsers.id, email: staffUsers.email, role: staffUsers.role }).from(staffUsers).where(eq(staffUsers.id, id)).get();
+  return s && isRole(s.role) ? { id: s.id, email: s.email, role: s.role } : null;
+}
+
+/**
+ * Re-runs the handler of each failed event, a slice at a time. A slice's events and the job's progress are written in
+ * one transaction (each event in its own savepoint), so after a crash the job carries on exactly where its last slice
+ * ended: no event is re-run twice by one job, none skipped.
+ */
+export function rehandleKind(deps: RehandleDeps): JobKind {
+  return {
+    concurrency: 1,
+    resumable: true,
+    run: async (ctx) => {
+      const { eventIds, clientAddress } = ctx.job.params as Params;
+      let done = ctx.job.progressDone;
+      let stillFailing = Number((ctx.job.result as { stillFailing?: number } | null)?.stillFailing ?? 0);
+      while (done < eventIds.length) {
+        await nextTurn();
+        if (ctx.stopping()) return PAUSED;
+        const sliceEnds = performance.now() + SLICE_MS;
+        deps.db.transaction(() => {
+          const from = done;
+          while (done < eventIds.length && (done === from || performance.now() < sliceEnds)) {
+            let failed: boolean;
+            try {
+              failed = rehandleEvent(deps.db, eventIds[done]!, deps.now()).handlingStatus === "failed";
+            } catch {
+              failed = true; // the event was pruned meanwhile, or its delivery is gone
+            }
+            if (failed) stillFailing++;
+            done++;
+          }
+          ctx.progress(done, { stillFailing });
+        });
       }
-      if (failed) stillFailing++;
-      done++;
-    }
-    deps.db.update(webhookRehandleJobs).set({ done, stillFailing }).where(eq(webhookRehandleJobs.id, jobId)).run();
-  }
-  const at = deps.now();
-  deps.db.update(webhookRehandleJobs).set({ status: "finished", finishedAt: at }).where(eq(webhookRehandleJobs.id, jobId)).run();
-  recordAudit(deps.db, { actor: input.actor, action: "webhook.rehandle_finished", targetType: "webhook_rehandle_job", targetId: jobId, clientAddress: input.clientAddress, details: { events: eventIds.length, ranCleanly: eventIds.length - stillFailing, stillFailing }, at });
+      const result = { events: eventIds.length, ranCleanly: eventIds.length - stillFailing, stillFailing };
+      recordAudit(deps.db, { actor: actorOf(deps.db, ctx.job.createdBy), action: "webhook.rehandle_finished", targetType: "webhook_rehandle_job", targetId: ctx.job.id, clientAddress, details: result, at: deps.now() });
+      return result;
+    },
+  };
+}
+
+export function startRehandleJob(
+  deps: { db: Db; jobs: JobRunner; now: () => Date },
+  input: { eventIds: number[]; filter: Record<string, string>; actor: NonNullable<Actor>; clientAddress: string },
+): { jobId: number; finished: Promise<unknown> } {
+  const eventIds = [...new Set(input.eventIds)];
+  const params: Params = { eventIds, filter: input.filter, clientAddress: input.clientAddress };
+  const job = deps.jobs.enqueue(REHANDLE_KIND, params, { createdBy: input.actor.id, total: eventIds.length });
+  recordAudit(deps.db, { actor: input.actor, action: "webhook.rehandle_failed", targetType: "webhook_rehandle_job", targetId: job.id, clientAddress: input.clientAddress, details: { events: eventIds.length, filter: input.filter }, at: deps.now() });
+  return { jobId: job.id, finished: deps.jobs.settled(job.id) };
 }
 
 export function getRehandleJob(db: Db, id: number): RehandleJob | undefined {
-  return db.select().from(webhookRehandleJobs).where(eq(webhookRehandleJobs.id, id)).get();
-}
-
-/** At start-up: a job that was running when the process stopped will not finish; say so instead of showing it stuck. */
-export function markInterruptedRehandleJobs(db: Db, now: Date): number {
-  return db.update(webhookRehandleJobs).set({ status: "interrupted", finishedAt: now }).where(eq(webhookRehandleJobs.status, "running")).run().changes;
+  const job = db.select().from(jobs).where(and(eq(jobs.id, id), eq(jobs.kind, REHANDLE_KIND))).get();
+  if (!job) return undefined;
+  const params = job.params as Params;
+  const result = (job.result ?? {}) as { stillFailing?: number };
+  return { id: job.id, status: job.status, eventIds: params.eventIds, filter: params.filter, done: job.progressDone, stillFailing: result.stillFailing ?? 0, error: job.error, createdAt: job.createdAt, finishedAt: job.finishedAt };
 }

@@ -44,6 +44,7 @@ test("ops re-checks the expiring list and watches it finish; support may read it
   await page.getByRole("button", { name: "Re-check this list" }).click();
   await expect(page.getByTestId("recheck-progress")).toHaveAttribute("data-status", "finished");
   await expect(page.getByTestId("recheck-progress")).toContainText("3 of 3 customers checked");
+  await expect(page.getByTestId("recheck-result")).toHaveText("3 checked, 0 could not be checked.");
 
   const other = await browser.newContext();
   const support = await other.newPage();

@@ -2,11 +2,11 @@ import { demoLogin, expect, signIn, test } from "./fixtures";
 
 const NAV = {
   support: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check"],
-  ops: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check", "Plaid sandbox"],
+  ops: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check", "Plaid sandbox", "Jobs"],
   pm: ["Home", "Funnel"],
   admin: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check", "Plaid sandbox", "Funnel"],
 } as const;
-const ADMIN_MENU = ["Staff", "API keys", "Audit log", "Backups"];
+const ADMIN_MENU = ["Staff", "API keys", "Audit log", "Backups", "Jobs"];
 
 for (const [role, items] of Object.entries(NAV) as [keyof typeof NAV, readonly string[]][]) {
   test(`${role} signs in and sees their own navigation`, async ({ signInAs }) => {

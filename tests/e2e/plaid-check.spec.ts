@@ -141,6 +141,21 @@ test("ops starts a bulk regeneration from a pasted list and sees a result for ev
   await expect(lines.nth(4)).toContainText("no Plaid Check user");
   await expect(lines.nth(5)).toContainText("duplicate line");
   await expect(lines.nth(5)).toContainText("Listed already on line 2");
+
+  // The run on the background jobs page, with its result, and the scheduled dispatch that worked it.
+  const runId = new URL(page.url()).pathname.split("/").pop()!;
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Jobs" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Background jobs");
+  const job = page.getByRole("table", { name: "Jobs" }).getByRole("row").filter({ has: page.locator(`a[href="/reports/bulk/${runId}"]`) });
+  await expect(job).toContainText("Plaid Check bulk regeneration");
+  await expect(job).toContainText("finished");
+  await expect(job).toContainText("5 of 5");
+  for (const part of ["queued 1", "cooldown 1", "invalid 1", "no user 1", "duplicate 1"]) await expect(job).toContainText(part);
+  await expect(job).toContainText("ops@linkdesk.test");
+  const dispatch = page.getByRole("table", { name: "Scheduled work" }).getByRole("row", { name: /Plaid Check dispatch/ });
+  await expect(dispatch).toContainText("finished");
+  await job.getByRole("link").click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText(`Bulk run #${runId}`);
 });
 
 test("support finds the reports Plaid generated after the demo's Check Link sessions, for users of both User API generations", async ({ signInAs }) => {

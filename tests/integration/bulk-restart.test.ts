@@ -81,6 +81,9 @@ describe("bulk regeneration across a restart", () => {
       });
       const lines = read.prepare("select outcome, report_id as reportId from cra_bulk_rows where run_id = ?").all(run.id) as { outcome: string; reportId: number | null }[];
       expect(lines.map((l) => l.outcome)).toEqual(Array(LINES).fill("queued"));
+      // Its job row was left running by the kill, carried on by the restarted dispatch, and ended with the run.
+      const job = read.prepare("select status, progress_done as done, progress_total as total, result from jobs where kind = 'cra_bulk_run'").all() as { status: string; done: number; total: number; result: string }[];
+      expect(job).toEqual([{ status: "finished", done: LINES, total: LINES, result: JSON.stringify({ queued: LINES }) }]);
       expect(new Set(lines.map((l) => l.reportId)).size).toBe(LINES);
       const reports = read.prepare("select id, sent_at as sentAt, plaid_request_id as requestId from cra_reports").all() as { id: number; sentAt: number | null; requestId: string | null }[];
       expect(reports).toHaveLength(LINES);

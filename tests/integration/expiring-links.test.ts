@@ -3,8 +3,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import * as expiringCsv from "../../app/routes/customers.expiring[.]csv";
 import * as expiring from "../../app/routes/customers.expiring";
 import * as customerPage from "../../app/routes/customers.$hash/route";
-import { getRecheckJob, markInterruptedJobs, startRecheckJob } from "../../app/cardlytics/recheck-jobs.server";
-import { accountLinkChecks, recheckJobs } from "../../db/schema";
+import { getRecheckJob, startRecheckJob } from "../../app/cardlytics/recheck-jobs.server";
+import { accountLinkChecks, jobs } from "../../db/schema";
 import { simulatorHarness } from "../support/simulators";
 
 const HMAC_KEY = "expiring-links-test-hmac-key-00000000000";
@@ -41,7 +41,7 @@ describe("expiring links", () => {
   it("re-checks a batch in the background with bounded concurrency, storing each answer and counting failures", async () => {
     const hashes = [t.sims.hashOf("demo-open"), t.sims.hashOf("demo-expiring"), t.sims.hashOf("demo-none"), "0".repeat(64)];
     const before = t.h.db.select().from(accountLinkChecks).all().length;
-    const { jobId, finished } = startRecheckJob({ db: t.h.db, cardlytics: t.h.context().cardlytics, now: t.h.clock.now }, { customerHashes: [...hashes, hashes[0]!], actor: { id: t.h.users.ops.id, email: t.h.users.ops.email, role: "ops" }, clientAddress: "127.0.0.1" });
+    const { jobId, finished } = startRecheckJob({ db: t.h.db, jobs: t.h.jobs, now: t.h.clock.now }, { customerHashes: [...hashes, hashes[0]!], actor: { id: t.h.users.ops.id, email: t.h.users.ops.email, role: "ops" }, clientAddress: "127.0.0.1" });
     await finished;
     expect(getRecheckJob(t.h.db, jobId)).toMatchObject({ status: "finished", done: 4, failed: 0, customerHashes: hashes });
     expect(t.h.db.select().from(accountLinkChecks).all().length).toBe(before + 4);
@@ -52,10 +52,12 @@ describe("expiring links", () => {
     const res = (await expiring.action({ request, context: t.h.context(), params: {} })) as Response;
     expect(res.status).toBe(302);
     const jobId = Number(new URL(res.headers.get("Location")!, "http://x").searchParams.get("job"));
-    const job = t.h.db.select().from(recheckJobs).where(eq(recheckJobs.id, jobId)).get()!;
-    expect(job.customerHashes).toHaveLength(3);
-    t.h.db.update(recheckJobs).set({ status: "running" }).where(eq(recheckJobs.id, jobId)).run();
-    expect(markInterruptedJobs(t.h.db, t.h.clock.now())).toBe(1);
-    expect((await list(`?within=30&job=${jobId}`)).job).toMatchObject({ id: jobId, status: "interrupted" });
+    expect(getRecheckJob(t.h.db, jobId)!.customerHashes).toHaveLength(3);
+    expect(await t.h.jobs.settled(jobId)).toMatchObject({ status: "finished", result: { checked: 3, failed: 0 } });
+    expect((await list(`?within=30&job=${jobId}`)).job).toMatchObject({ id: jobId, status: "finished", done: 3, total: 3, failed: 0 });
+    // As the process stopping mid-job leaves it: running, one customer done. A re-check is not resumed.
+    t.h.db.update(jobs).set({ status: "running", progressDone: 1, result: { failed: 0 } }).where(eq(jobs.id, jobId)).run();
+    expect(t.h.jobs.recover()).toEqual({ resumed: 0, interrupted: 1 });
+    expect((await list(`?within=30&job=${jobId}`)).job).toMatchObject({ id: jobId, status: "interrupted", done: 1 });
   });
 });

@@ -13,7 +13,7 @@ import * as bulkIndex from "../../app/routes/reports.bulk._index";
 import * as bulkRunPage from "../../app/routes/reports.bulk.$runId";
 import { advanceBulkRuns } from "../../app/reports/bulk-runs.server";
 import { applyCheckReportWebhook, dispatchReports } from "../../app/reports/check-reports.server";
-import { auditLog, craBulkRuns, craReports, craUsers, funnelEvents } from "../../db/schema";
+import { auditLog, craBulkRuns, craReports, craUsers, funnelEvents, jobs } from "../../db/schema";
 import { startPlaidSimulator, type PlaidSimulator } from "../../simulators/plaid/server";
 import { ManualClock } from "../../simulators/shared/clock";
 import { createHarness, form, ORIGIN, statusOf, type Harness } from "../support/context";
@@ -456,6 +456,9 @@ describe("Plaid Check bulk regeneration", () => {
       [9, "waiting", null],
     ]);
     expect(first).toMatchObject({ run: { status: "running", total: 7 }, byState: { queued: 2 } });
+    // The run's row in the jobs table carries the same progress: six of seven lines decided.
+    const bulkJob = () => h.db.select().from(jobs).where(eq(jobs.kind, "cra_bulk_run")).all();
+    expect(bulkJob()).toEqual([expect.objectContaining({ status: "running", params: { runId }, progressDone: 6, progressTotal: 7, result: { queued: 2, invalid: 1, no_user: 1, duplicate: 1, cooldown: 1, waiting: 1 } })]);
     // Two reports in flight (queued, then sent and awaiting the webhook): the third line waits.
     expect(advanceBulkRuns(h.context())).toBe(0);
     expect(await dispatchReports(h.context())).toBe(2);
@@ -465,6 +468,7 @@ describe("Plaid Check bulk regeneration", () => {
     advanceBulkRuns(h.context());
     const done = await runPage(runId);
     expect(done).toMatchObject({ run: { status: "finished" }, byOutcome: { queued: 3, waiting: 0 }, byState: { ready: 2, queued: 1 } });
+    expect(bulkJob()).toEqual([expect.objectContaining({ status: "finished", progressDone: 7, result: { queued: 3, invalid: 1, no_user: 1, duplicate: 1, cooldown: 1 }, finishedAt: expect.any(Date) })]);
     expect((await runPage(runId, "?outcome=queued")).lines.map((l) => l.customerHash)).toEqual([a, b, c]);
     const requests = h.db.select().from(auditLog).where(eq(auditLog.action, "cra.report_request")).all();
     expect(requests.filter((e) => (e.details as { bulkRunId?: number }).bulkRunId === runId).map((e) => e.customerHash)).toEqual([a, b, c]);
@@ -493,6 +497,7 @@ describe("Plaid Check bulk regeneration", () => {
     expect(await bulkRunPage.action({ request, context: h.context(), params: { runId: String(runId) } })).toMatchObject({ ok: true, message: expect.stringContaining("2 lines that were not yet queued") });
     expect(advanceBulkRuns(h.context())).toBe(0);
     expect(await runPage(runId)).toMatchObject({ run: { status: "cancelled" }, byOutcome: { queued: 1, cancelled: 2 } });
+    expect(h.db.select().from(jobs).where(eq(jobs.kind, "cra_bulk_run")).get()).toMatchObject({ status: "cancelled", progressDone: 3, result: { queued: 1, cancelled: 2 } });
     expect(await statusOf(() => startRun(form({ ...BULK, list: hashes[0]! }), "support"))).toBe(403);
   });
 });

@@ -24,6 +24,7 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "admin.staff.new.tsx": { loader: "manage:staff", action: "manage:staff" },
   "admin.staff.$id.tsx": { loader: "manage:staff", action: "manage:staff" },
   "admin.audit.tsx": { loader: "view:audit" },
+  "jobs.tsx": { loader: "view:jobs" },
   "customers._index.tsx": { loader: "view:customer", action: "view:customer" },
   "customers.$hash/route.tsx": { loader: "view:customer" },
   "customers_.$hash.timeline.ts": { loader: "view:customer" },

@@ -3,8 +3,10 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import * as list from "../../app/routes/webhooks._index";
 import * as receiver from "../../app/routes/webhooks.plaid";
-import { getRehandleJob, markInterruptedRehandleJobs, startRehandleJob } from "../../app/webhooks/rehandle-jobs.server";
-import { auditLog, plaidItems, webhookEvents, webhookRehandleJobs } from "../../db/schema";
+import { consoleJobs } from "../../app/jobs/console-jobs.server";
+import { createLogger } from "../../app/ops/log.server";
+import { getRehandleJob, startRehandleJob } from "../../app/webhooks/rehandle-jobs.server";
+import { auditLog, jobs, plaidItems, webhookEvents } from "../../db/schema";
 import { signBody } from "../../simulators/plaid/webhooks";
 import { createHarness, ORIGIN, type Harness } from "../support/context";
 import { startTestSimulators } from "../support/simulators";
@@ -53,7 +55,7 @@ describe("bulk re-run of failed webhook handlers", () => {
   it("runs in the background to completion over real SQLite, re-handling each failed event once, with the right counts", async () => {
     await failedEvents();
     const ids = h.db.select({ id: webhookEvents.id }).from(webhookEvents).where(eq(webhookEvents.handlingStatus, "failed")).all().map((r) => r.id);
-    const { jobId, finished } = startRehandleJob({ db: h.db, now: h.clock.now }, { eventIds: [...ids, ids[0]!], filter: { type: "ITEM" }, actor: ops(), clientAddress: "127.0.0.1" });
+    const { jobId, finished } = startRehandleJob({ db: h.db, jobs: h.jobs, now: h.clock.now }, { eventIds: [...ids, ids[0]!], filter: { type: "ITEM" }, actor: ops(), clientAddress: "127.0.0.1" });
     // Nothing has run yet: the work happens on later turns of the event loop.
     expect(getRehandleJob(h.db, jobId)).toMatchObject({ status: "running", done: 0, eventIds: ids, filter: { type: "ITEM" } });
     await finished;
@@ -70,7 +72,7 @@ describe("bulk re-run of failed webhook handlers", () => {
     ]);
   });
 
-  it("starts from the history page for ops, shows progress to the end, and a restart marks an unfinished job interrupted", async () => {
+  it("starts from the history page for ops, shows progress to the end, and after a restart an unfinished job carries on from its progress", async () => {
     await failedEvents();
     const res = (await list.action({ request: await h.request("/webhooks?type=ITEM&index", { method: "POST", role: "ops" }), context: h.context(), params: {} })) as Response;
     expect(res.status).toBe(302);
@@ -81,14 +83,26 @@ describe("bulk re-run of failed webhook handlers", () => {
     const page = async () => (await list.loader({ request: await h.request(`${location.pathname}${location.search}`, { role: "ops" }), context: h.context(), params: {} })).job;
     await vi.waitFor(async () => expect(await page()).toMatchObject({ id: jobId, status: "finished", total: 40, done: 40, stillFailing: 20 }), { timeout: 10_000 });
 
-    h.db.update(webhookRehandleJobs).set({ status: "running", done: 12 }).where(eq(webhookRehandleJobs.id, jobId)).run();
-    expect(markInterruptedRehandleJobs(h.db, h.clock.now())).toBe(1);
-    expect(await page()).toMatchObject({ status: "interrupted", done: 12 });
+    // As a process killed after its first slices leaves the job: running, 12 events done, 6 of them still failing.
+    // The next start (a new runner over the same database) carries on from event 13 to the end.
+    h.db.update(jobs).set({ status: "running", progressDone: 12, result: { stillFailing: 6 } }).where(eq(jobs.id, jobId)).run();
+    const attemptsBefore = h.db.select().from(webhookEvents).all().map((e) => [e.id, e.handleAttempts] as const);
+    const restarted = consoleJobs({ db: h.db, log: createLogger({ level: "silent" }), cardlytics: h.context().cardlytics, plaid: h.context().plaid, config: h.config, now: h.clock.now });
+    expect(restarted.recover()).toEqual({ resumed: 1, interrupted: 0 });
+    expect(await page()).toMatchObject({ status: "queued", done: 12 });
+    restarted.claimQueued();
+    expect(await restarted.settled(jobId)).toMatchObject({ status: "finished", attempts: 2, progressDone: 40 });
+    expect(await page()).toMatchObject({ status: "finished", done: 40, stillFailing: 20 });
+    // Only the events after the 12th were run again.
+    const job = getRehandleJob(h.db, jobId)!;
+    const rerun = new Set(job.eventIds.slice(12));
+    const after = new Map(h.db.select().from(webhookEvents).all().map((e) => [e.id, e.handleAttempts]));
+    for (const [id, n] of attemptsBefore) expect(after.get(id)).toBe(rerun.has(id) ? n + 1 : n);
   });
 
   it("says so when no failed event matches, without starting a job", async () => {
     const res = (await list.action({ request: await h.request("/webhooks?code=NOTHING&index", { method: "POST", role: "ops" }), context: h.context(), params: {} })) as { message: string };
     expect(res.message).toBe("No failed event matches this filter.");
-    expect(h.db.select().from(webhookRehandleJobs).all()).toHaveLength(0);
+    expect(h.db.select().from(jobs).all()).toHaveLength(0);
   });
 });

@@ -11,6 +11,9 @@ import { createSession } from "../../app/staff/sessions.server";
 import type { Db } from "../../db/open";
 import { staffUsers } from "../../db/schema";
 import { freshDb } from "./db";
+import { consoleJobs } from "../../app/jobs/console-jobs.server";
+import type { JobRunner } from "../../app/jobs/runner.server";
+import { createLogger } from "../../app/ops/log.server";
 
 export const ORIGIN = "http://linkdesk.test";
 
@@ -42,6 +45,8 @@ export type Harness = {
   db: Db;
   config: Config;
   clock: TestClock;
+  /** The console's job runner over this database; not started, so nothing recurring runs unless a test asks. */
+  jobs: JobRunner;
   context: (clientAddress?: string) => AppContext;
   users: Record<Role, { id: number; email: string; password: string }>;
   cookieFor: (role: Role) => Promise<string>;
@@ -70,7 +75,8 @@ export async function createHarness(envOverrides: Record<string, string> = {}): 
   }
   const plaid = createPlaidClient(config, 5000);
   const webhookKeys = new PlaidKeyCache(plaidKeyFetcher(plaid), () => clock.now().getTime());
-  const context = (clientAddress = "127.0.0.1"): AppContext => ({ db, config, cardlytics, plaid, webhookKeys, clientAddress, now: clock.now });
+  const jobs = consoleJobs({ db, log: createLogger({ level: config.logLevel }), cardlytics, plaid, config, now: clock.now });
+  const context = (clientAddress = "127.0.0.1"): AppContext => ({ db, config, cardlytics, plaid, webhookKeys, jobs, clientAddress, now: clock.now });
   const cookieFor = async (role: Role) => {
     const sessionId = createSession(db, {
       staffUserId: users[role].id,
@@ -90,7 +96,7 @@ export async function createHarness(envOverrides: Record<string, string> = {}): 
     if (c) headers.set("Cookie", c);
     return new Request(`${ORIGIN}${path}`, { ...rest, method, headers });
   };
-  return { db, config, clock, context, users, cookieFor, request };
+  return { db, config, clock, jobs, context, users, cookieFor, request };
 }
 
 /** "name=value" from a Set-Cookie header, as a browser would send it back. */

@@ -17,7 +17,7 @@ describe("permissions", () => {
     const allowedTo = (role: (typeof ROLES)[number]) => Object.keys(PERMISSIONS).filter((p) => can(role, p as keyof typeof PERMISSIONS)).sort();
     expect(allowedTo("support")).toEqual(["view:console", "view:customer"]);
     expect(allowedTo("ops")).toEqual(
-      ["create:processor-token", "manage:cra-user", "manage:plaid-item", "mint:sandbox-token", "recheck:account-links", "regenerate:report", "rehandle:webhook", "view:console", "view:customer"].sort(),
+      ["create:processor-token", "manage:cra-user", "manage:plaid-item", "mint:sandbox-token", "recheck:account-links", "regenerate:report", "rehandle:webhook", "view:console", "view:customer", "view:jobs"].sort(),
     );
     expect(allowedTo("pm")).toEqual(["view:console", "view:funnel"]);
     expect(allowedTo("admin")).toEqual(Object.keys(PERMISSIONS).sort());
