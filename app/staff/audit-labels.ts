@@ -14,7 +14,7 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   "staff.password_change": "Changed their own password",
   "staff.admin_restored": "Restored an admin account from the command line",
   "backup.create": "Backed up the database",
-  "backup.failed": "A database backup failed",
+  "backup.failed": "Backing up the database failed",
   "api_key.create": "Created an event API key",
   "api_key.revoke": "Revoked an event API key",
   "audit.export": "Exported the audit log",
