@@ -1,4 +1,4 @@
-import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { data, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import {
   Form,
   isRouteErrorResponse,
@@ -15,6 +15,8 @@ import {
 import { useEffect, useRef, type ReactNode } from "react";
 import { environmentBadge, type EnvironmentBadge } from "./config/env.server";
 import { getCurrentStaff } from "./staff/guards.server";
+import { takeFlash } from "./lib/flash.server";
+import { Notice } from "./ui/notice";
 import { can, ROLE_LABELS, type Role } from "./staff/permissions";
 import stylesheet from "./tailwind.css?url";
 import { activeSection, navEntries, navFor, type NavItem } from "./ui/nav";
@@ -27,11 +29,16 @@ export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args);
 // Public: it tells a visitor only who they themselves are signed in as, and which environment this is.
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const staff = await getCurrentStaff(request, context);
-  return {
-    staff: staff ? { name: staff.name, email: staff.email, role: staff.role, mustChangePassword: staff.mustChangePassword } : null,
-    badge: environmentBadge(context.config),
-    requestId: context.requestId ?? null,
-  };
+  const { flash, clear } = await takeFlash(request, context);
+  return data(
+    {
+      staff: staff ? { name: staff.name, email: staff.email, role: staff.role, mustChangePassword: staff.mustChangePassword } : null,
+      badge: environmentBadge(context.config),
+      requestId: context.requestId ?? null,
+      flash,
+    },
+    clear ? { headers: { "Set-Cookie": clear } } : undefined,
+  );
 }
 
 // The root's data carries the request id, so it runs on every navigation: an error page then names the request
@@ -203,7 +210,14 @@ export function Layout({ children }: { children: ReactNode }) {
             </div>
           </div>
         </header>
-        <main className="mx-auto max-w-7xl px-4 py-6">{children}</main>
+        <main className="mx-auto max-w-7xl px-4 py-6">
+          {data?.flash ? (
+            <Notice tone={data.flash.tone} className="mb-4" testId="flash">
+              {data.flash.message}
+            </Notice>
+          ) : null}
+          {children}
+        </main>
         <ScrollRestoration nonce={nonce} />
         <Scripts nonce={nonce} />
       </body>

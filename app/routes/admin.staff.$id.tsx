@@ -1,5 +1,5 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { listAudit } from "~/staff/audit.server";
 import { newPasswordField, parseForm, roleField, type FieldErrors } from "~/staff/forms";
@@ -87,7 +87,6 @@ export default function StaffMember() {
   const { member, activity, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
-  const [params] = useSearchParams();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
   const role = isRole(member.role) ? member.role : undefined;
   return (
@@ -104,11 +103,6 @@ export default function StaffMember() {
           {member.disabledAt ? <strong className="text-red-700">Disabled</strong> : "Active"}
         </p>
       </div>
-      {params.get("created") && !result ? (
-        <Notice tone="success">
-          Account created. They can sign in now with the password you set.
-        </Notice>
-      ) : null}
       {result?.ok ? (
         <Notice tone="success">
           {result.message}

@@ -1,4 +1,5 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirectWithFlash } from "~/lib/flash.server";
 import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
 import { newStaffForm, parseForm } from "~/staff/forms";
 import { readForm, requirePermission } from "~/staff/guards.server";
@@ -24,7 +25,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       clientAddress: context.clientAddress,
       now: context.now(),
     });
-    return redirect(`/admin/staff/${id}?created=1`);
+    return redirectWithFlash(request, context, `/admin/staff/${id}`, { tone: "success", message: "Account created. They can sign in now with the password you set." });
   } catch (error) {
     if (!(error instanceof StaffRuleError)) throw error;
     return data({ fieldErrors: error.field ? { [error.field]: error.message } : {}, message: error.message }, { status: 409 });

@@ -1,5 +1,6 @@
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirectWithFlash } from "~/lib/flash.server";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { TableScroll } from "~/ui/table-scroll";
 import { Notice } from "~/ui/notice";
@@ -108,7 +109,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         return { ok: true as const, message: form.url ? "Webhook URL updated; Plaid acknowledges it at the new URL." : "Webhook URL cleared." };
       case "remove":
         await removeItem(context, itemId, ctx);
-        return redirect(`/plaid/items/${itemId}?removed=1`);
+        return redirectWithFlash(request, context, `/plaid/items/${itemId}`, { tone: "neutral", message: "Item removed. Its access token and processor tokens no longer work." });
     }
   } catch (error) {
     if (error instanceof TokenUnavailable) return data({ ok: false as const, message: `${error.message} ${error.help}` }, { status: 409 });
@@ -122,7 +123,6 @@ export default function PlaidItem() {
   const d = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
-  const [params] = useSearchParams();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
   // Each row's own button shows its own pending state; the others stay usable.
   const sending = busy("send") ? String(navigation.formData?.get("tokenId")) : null;
@@ -144,8 +144,6 @@ export default function PlaidItem() {
       <p className="font-mono text-sm">
         item_id {d.item.itemId} <CopyButton value={d.item.itemId} />
       </p>
-      {params.get("created") && !result ? <Notice tone="success">Item exchanged and stored; its access token is encrypted and never shown.</Notice> : null}
-      {params.get("removed") && !result ? <Notice tone="neutral">Item removed. Its access token and processor tokens no longer work.</Notice> : null}
       {d.liveError ? (
         <div>
           <p className="text-sm text-slate-700">Plaid could not be asked for this item's live status; showing what is stored.</p>

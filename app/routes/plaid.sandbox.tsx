@@ -1,4 +1,5 @@
-import { redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { redirectWithFlash } from "~/lib/flash.server";
 import { data } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { useEffect, useState } from "react";
@@ -56,7 +57,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       const parsed = parseForm(exchangeForm, form);
       if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
       const itemId = await exchangeAndStore(context, { customerHash: parsed.data.customer, publicToken: parsed.data.publicToken }, ctx);
-      return redirect(`/plaid/items/${itemId}?created=1`);
+      return redirectWithFlash(request, context, `/plaid/items/${itemId}`, { tone: "success", message: "Item exchanged and stored; its access token is encrypted and never shown." });
     }
     const parsed = parseForm(mintForm, form, ["products"]);
     if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
