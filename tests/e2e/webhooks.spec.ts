@@ -34,7 +34,7 @@ test("resetting an item's login in the sandbox brings its ITEM ERROR webhook to 
   const rows = history.getByRole("table", { name: "Webhook deliveries" }).getByRole("row");
   await expect(rows.nth(1)).toContainText("No webhook matches these filters.");
   await page.getByRole("button", { name: "Reset login (sandbox)" }).click();
-  await expect(page.getByRole("status")).toContainText("ITEM_LOGIN_REQUIRED");
+  await expect(page.getByRole("status").filter({ hasText: "ITEM_LOGIN_REQUIRED" })).toBeVisible();
   await expect(rows.nth(1)).toContainText("ITEM/ERROR", { timeout: 15_000 });
   await expect(rows.nth(1)).toContainText("verified");
   await rows.nth(1).getByRole("link").first().click();
