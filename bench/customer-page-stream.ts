@@ -28,6 +28,7 @@ const env: NodeJS.ProcessEnv & Record<"DATABASE_PATH" | "CUSTOMER_ID_HMAC_KEY", 
   CUSTOMER_ID_HMAC_KEY: "bench-stream-hmac-key-0123456789abcdef",
   LINKDESK_SIMULATORS: "on",
   PORT: "0",
+  LOG_LEVEL: "silent", // the table is the output
 };
 
 const db = openDatabase(env.DATABASE_PATH);
