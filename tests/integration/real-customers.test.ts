@@ -88,7 +88,7 @@ describe("live Plaid diagnosis of a registered item", () => {
   });
 
   it("shows Plaid's refusal of a registered token with its code and next step, and the page still renders", async () => {
-    await register({ type: "plaid_item", customer_hash: HASH, item_id: "item-bad-token", access_token: "access-sandbox-00000000-0000-0000-0000-000000000000" });
+    await register({ type: "plaid_item", customer_hash: HASH, item_id: "item-bad-token", access_token: "access-sandbox-unknown-to-plaid" });
     const data = await page();
     expect(data.stored.items).toMatchObject([{ itemId: "item-bad-token", hasAccessToken: true }]);
     expect(data.live.items).toMatchObject([{ itemId: "item-bad-token", ok: false, error: { errorCode: "INVALID_ACCESS_TOKEN", requestId: expect.any(String), help: expect.stringContaining("register the item's current access token") } }]);
