@@ -1,4 +1,5 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { pageMeta } from "~/ui/meta";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
 import { safeRedirectPath } from "~/staff/auth.server";
 import { changePasswordForm, parseForm, type FieldErrors } from "~/staff/forms";
@@ -7,7 +8,7 @@ import { CHANGE_PASSWORD_PATH } from "~/staff/paths";
 import { changeOwnPassword, StaffRuleError } from "~/staff/staff-users.server";
 import { Field, FormError } from "~/ui/field";
 
-export const meta: MetaFunction = () => [{ title: "Change your password · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Change your password");
 
 // Open to everyone signed in, including (and above all) someone holding a one-time password.
 const OPEN_DURING_CHANGE = { pendingPasswordChange: "allow" } as const;

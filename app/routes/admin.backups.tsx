@@ -1,5 +1,5 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { listBackups, recentBackupAttempts, RETRY_AFTER_FAILURE_MS, runBackup } from "~/ops/backups.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { Badge } from "~/ui/badge";
@@ -7,8 +7,13 @@ import { formatBytes } from "~/ui/bytes";
 import { EmptyRow } from "~/ui/empty-row";
 import { FormError } from "~/ui/field";
 import { Time } from "~/ui/time";
+import { plural } from "~/lib/plural";
+import { pageMeta } from "~/ui/meta";
+import { Notice } from "~/ui/notice";
+import { StatusButton, useIsPending } from "~/ui/status-button";
+import { TableScroll } from "~/ui/table-scroll";
 
-export const meta: MetaFunction = () => [{ title: "Backups · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Backups");
 
 const detail = (details: Record<string, unknown> | null, key: string) => (details && key in details ? details[key] : undefined);
 
@@ -52,27 +57,27 @@ export async function action({ request, context }: ActionFunctionArgs) {
     // The console itself is fine and keeps running; what failed is the write of the copy, and the reason is shown.
     return data({ ok: false as const, message: `The backup failed: ${outcome.error}. Nothing was written; the console keeps running.` }, { status: 503 });
   }
-  return { ok: true as const, message: `Backup ${outcome.file.name} written (${formatBytes(outcome.file.bytes)} in ${outcome.durationMs} ms)${outcome.removed.length ? `; ${outcome.removed.length} older backup${outcome.removed.length === 1 ? "" : "s"} removed by the retention count` : ""}.` };
+  return { ok: true as const, message: `Backup ${outcome.file.name} written (${formatBytes(outcome.file.bytes)} in ${outcome.durationMs} ms)${outcome.removed.length ? `; ${plural(outcome.removed.length, "older backup")} removed by the retention count` : ""}.` };
 }
 
 export default function Backups() {
   const { dir, intervalHours, keep, files, problem, attempts, nextDueAt, late, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const submitting = useNavigation().state === "submitting";
+  const pending = useIsPending({ match: { intent: "backup" } });
   return (
     <div className="space-y-4">
       <h1 className="text-2xl font-bold">Backups</h1>
       <p className="max-w-3xl text-sm text-slate-600">
         Online copies of the console&apos;s database, taken while it keeps serving, in <code className="font-mono">{dir}</code> on the server.{" "}
-        {intervalHours > 0 ? `One is taken every ${intervalHours} hour${intervalHours === 1 ? "" : "s"}` : "Scheduled backups are off (BACKUP_INTERVAL_HOURS=0)"}; the newest {keep} are kept. The
+        {intervalHours > 0 ? `One is taken every ${plural(intervalHours, "hour")}` : "Scheduled backups are off (BACKUP_INTERVAL_HOURS=0)"}; the newest {keep} are kept. The
         README&apos;s Deploying section says how to restore one.
       </p>
-      {result ? result.ok ? <p role="status" className="rounded-md border border-emerald-300 bg-emerald-50 px-3 py-2 text-sm">{result.message}</p> : <FormError message={result.message} /> : null}
+      {result ? result.ok ? <Notice tone="success">{result.message}</Notice> : <FormError message={result.message} /> : null}
       {problem ? <FormError message={problem} /> : null}
       {late ? (
-        <p role="alert" className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="backup-late">
+        <Notice tone="warning" testId="backup-late">
           The newest backup is older than the {intervalHours}-hour interval: scheduled backups are failing or the console was stopped. See the attempts below.
-        </p>
+        </Notice>
       ) : nextDueAt !== null ? (
         <p className="text-sm text-slate-600">
           Next scheduled backup <Time value={nextDueAt} now={now} />.
@@ -80,11 +85,12 @@ export default function Backups() {
       ) : null}
       <Form method="post">
         <input type="hidden" name="intent" value="backup" />
-        <button type="submit" className="btn-primary" disabled={submitting}>
-          {submitting ? "Backing up…" : "Back up now"}
-        </button>
+        <StatusButton pending={pending} pendingText="Backing up…">
+          Back up now
+        </StatusButton>
       </Form>
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="Backup files">
         <table className="table-basic" aria-label="Backup files">
           <thead>
             <tr>
@@ -108,9 +114,11 @@ export default function Backups() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </div>
       <h2 className="text-lg font-semibold">Recent attempts</h2>
-      <div className="card overflow-x-auto p-0">
+      <div className="card p-0">
+        <TableScroll label="Backup attempts">
         <table className="table-basic" aria-label="Backup attempts">
           <thead>
             <tr>
@@ -146,6 +154,7 @@ export default function Backups() {
             </EmptyRow>
           </tbody>
         </table>
+        </TableScroll>
       </div>
     </div>
   );

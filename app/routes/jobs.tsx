@@ -1,4 +1,5 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { pageMeta } from "~/ui/meta";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { JOB_KIND_LABELS, listJobs, parseJobFilter, recurringJobs } from "~/jobs/job-list.server";
 import { requirePermission } from "~/staff/guards.server";
@@ -7,7 +8,7 @@ import { EmptyRow } from "~/ui/empty-row";
 import { useRevalidateWhileInProgress } from "~/ui/job-state";
 import { Time } from "~/ui/time";
 
-export const meta: MetaFunction = () => [{ title: "Background jobs · Linkdesk" }];
+export const meta: MetaFunction = (args) => pageMeta(args, "Background jobs");
 
 const STATUSES = ["queued", "running", "finished", "failed", "interrupted", "cancelled"] as const;
 

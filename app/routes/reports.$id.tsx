@@ -389,12 +389,12 @@ export default function ReportRequest() {
       </dl>
 
       {d.state === "stuck" ? (
-        <div role="alert" className="space-y-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900">
+        <Notice tone="error" className="space-y-2">
           <p>
             Sent <Time value={r.sentAt} now={d.now} /> and no READY or FAILED webhook since: more than {d.webhookTimeoutMinutes} minutes. A probe asks Plaid's base_report/get directly: PRODUCT_NOT_READY means it is still being generated; a report means the webhook was lost.
           </p>
           {d.may.probe ? <ProbeForm busy={busy} /> : <p className="text-xs">Ops can probe Plaid for this request.</p>}
-        </div>
+        </Notice>
       ) : null}
       {r.probedAt && r.probeCode ? (
         <p className="text-sm text-slate-700" data-testid="last-probe">
@@ -436,7 +436,7 @@ export default function ReportRequest() {
 
       {d.state === "failed" ? <FailureDetails d={d} /> : null}
       {d.state === "ready" && r.failedProducts?.length ? (
-        <p className="rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm">Ready, but these products failed: {r.failedProducts.join(", ")}.</p>
+        <Notice tone="warning" role="note">Ready, but these products failed: {r.failedProducts.join(", ")}.</Notice>
       ) : null}
       {d.view && d.state === "ready" ? (
         <>

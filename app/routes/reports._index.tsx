@@ -12,6 +12,7 @@ import { useRevalidateWhile } from "~/ui/revalidate";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
+import { Notice } from "~/ui/notice";
 import { plural } from "~/lib/plural";
 import { pageMeta } from "~/ui/meta";
 
@@ -73,7 +74,7 @@ export default function Reports() {
         </div>
       </div>
       {d.counts.stuck ? (
-        <div role="alert" className="flex flex-wrap items-center justify-between gap-2 rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900">
+        <Notice tone="error" className="flex flex-wrap items-center justify-between gap-2">
           <span>
             {plural(d.counts.stuck, "request")} sent more than {d.webhookTimeoutMinutes} minutes ago have had no READY or FAILED webhook. Open one to probe Plaid for it.
           </span>
@@ -82,7 +83,7 @@ export default function Reports() {
               Show them
             </Link>
           ) : null}
-        </div>
+        </Notice>
       ) : null}
       <nav className="flex flex-wrap gap-2 text-sm" aria-label="States">
         <Link to={tab("")} className={`rounded px-2 py-1 ${!d.values.status ? "bg-indigo-600 text-white" : "bg-white hover:bg-slate-100"}`}>
