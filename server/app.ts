@@ -127,17 +127,20 @@ export async function startHttpServer(config: Config, services: ServerServices, 
     createRequestHandler({
       build,
       mode: source.kind,
-      getLoadContext: (req, res): AppContext => ({
-        ...appServices,
-        metrics,
-        requestId: (res.locals.observed as Observed).requestId,
-        log: (res.locals.observed as Observed).log,
-        requestMeta: (res.locals.observed as Observed).meta,
-        config,
-        clientAddress: clientAddressOf(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.trustProxy),
-        now: () => new Date(),
-        cspNonce: (req.res?.locals as { cspNonce?: string } | undefined)?.cspNonce,
-      }),
+      getLoadContext: (req, res): AppContext => {
+        const observed = res.locals.observed as Observed;
+        return {
+          ...appServices,
+          metrics,
+          requestId: observed.requestId,
+          log: observed.log,
+          requestMeta: observed.meta,
+          config,
+          clientAddress: clientAddressOf(req.socket.remoteAddress, req.headers["x-forwarded-for"], config.trustProxy),
+          now: () => new Date(),
+          cspNonce: (res.locals as { cspNonce?: string }).cspNonce,
+        };
+      },
     }),
   );
 

@@ -88,15 +88,15 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
     log,
     metrics,
     jobs,
-    // Graceful: no new connections, in-flight requests (and the webhook group commits they wait on) finish, a running
-    // dispatch tick finishes, then the simulators and last the database close. Whatever is still running at the
-    // deadline is cut off and named in the log.
+    // Graceful: no new connections, in-flight requests (and the webhook group commits they wait on) finish, running
+    // jobs stop at their next safe point, then the simulators and last the database close, all within one deadline.
+    // Whatever is still running at the deadline is cut off and named in the log.
     close: async () => {
       const deadline = Date.now() + config.shutdownTimeoutMs;
       log.info({ timeoutMs: config.shutdownTimeoutMs }, "shutting down");
       await backups.stop();
       const stopping = jobs.stop(Math.max(0, deadline - Date.now()));
-      const { cutOff } = await running.close(config.shutdownTimeoutMs);
+      const { cutOff } = await running.close(Math.max(0, deadline - Date.now()));
       const { cutOff: jobsCutOff } = await stopping;
       if (cutOff || jobsCutOff.length) log.warn({ requestsCutOff: cutOff, jobsCutOff }, "shutdown deadline reached; this was cut off");
       await simulators?.close();

@@ -38,8 +38,8 @@ export function routeLabeller(routes: ServerBuild["routes"]): (pathname: string)
   }
   compiled.sort((a, b) => b.score - a.score);
   return (pathname: string) => {
-    // Single fetch asks for a page's data at "<path>.data" (and "/_root.data" for the index).
     if (pathname.startsWith("/assets/")) return "/assets/*"; // the build's static files, served before Remix
+    // Single fetch asks for a page's data at "<path>.data" (and "/_root.data" for the index).
     const path = pathname === "/_root.data" ? "/" : pathname.replace(/\.data$/, "");
     return compiled.find((c) => c.regex.test(path))?.pattern ?? "unmatched";
   };
