@@ -1,6 +1,7 @@
 import { statSync } from "node:fs";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Db } from "../../db/open";
+import { checkQueueState } from "../reports/check-reports.server";
 import { groupCommitStats } from "../webhooks/receive.server";
 
 /** One vendor call, as the clients report it: what the log line and the metrics both take. */
@@ -27,14 +28,13 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: "linkdesk_process_" });
     const c = db.$client;
     const registry = [this.registry];
-    const queued = c.prepare("select count(*) as n, min(requested_at) as oldest from cra_reports where status = 'queued'");
     const byStatus = c.prepare("select status, count(*) as n from cra_reports group by status");
     new Gauge({
       name: "linkdesk_check_queue_depth",
       help: "Plaid Check report requests queued and not yet sent.",
       registers: registry,
       collect() {
-        this.set((queued.get() as { n: number }).n);
+        this.set(checkQueueState(db).queued);
       },
     });
     new Gauge({
@@ -42,7 +42,7 @@ export class Metrics {
       help: "How long the oldest queued Plaid Check request has waited (0 when none).",
       registers: registry,
       collect() {
-        const oldest = (queued.get() as { oldest: number | null }).oldest;
+        const oldest = checkQueueState(db).oldestRequestedAt;
         this.set(oldest ? Math.max(0, (Date.now() - oldest) / 1000) : 0);
       },
     });

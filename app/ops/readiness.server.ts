@@ -5,6 +5,7 @@ import type { Db } from "../../db/open";
 import { migrationsFolder } from "../../db/migrate";
 import type { CardlyticsClient } from "../cardlytics/client.server";
 import { plaidCall, PlaidCallError } from "../plaid/client.server";
+import { checkQueueState } from "../reports/check-reports.server";
 
 export type Check = { ok: boolean; detail: string };
 export type Readiness = { ready: boolean; failing: string[]; checks: Record<"database" | "migrations" | "plaid" | "cardlytics" | "checkQueue", Check> };
@@ -59,9 +60,9 @@ async function cardlyticsCheck(cardlytics: CardlyticsClient): Promise<Check> {
 }
 
 function checkQueue(db: Db, now: number, maxLagMs: number): Check {
-  const row = db.$client.prepare("select count(*) as n, min(requested_at) as oldest from cra_reports where status = 'queued'").get() as { n: number; oldest: number | null };
-  const lag = row.oldest ? now - row.oldest : 0;
-  const detail = `${row.n} queued${row.oldest ? `, oldest ${Math.round(lag / 1000)} s` : ""}`;
+  const { queued, oldestRequestedAt } = checkQueueState(db);
+  const lag = oldestRequestedAt ? now - oldestRequestedAt : 0;
+  const detail = `${queued} queued${oldestRequestedAt ? `, oldest ${Math.round(lag / 1000)} s` : ""}`;
   return lag > maxLagMs ? { ok: false, detail: `${detail}: more than ${Math.round(maxLagMs / 60_000)} min behind` } : { ok: true, detail };
 }
 

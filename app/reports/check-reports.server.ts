@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gte, isNotNull, isNull, lt, max } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, isNotNull, isNull, lt, max, min } from "drizzle-orm";
 import type { PlaidApi } from "plaid";
 import type { Db, Queryable } from "../../db/open";
 import { craReports, craUsers } from "../../db/schema";
@@ -230,6 +230,12 @@ export function reportState(r: { status: string; sentAt: Date | null; completedA
   }
   if (r.status === "pending") return r.sentAt && now - r.sentAt.getTime() >= webhookTimeoutMs ? "stuck" : "pending";
   return r.status as ReportState;
+}
+
+/** The Plaid Check queue at a glance: how many requests wait to be sent, and since when the oldest has (ms, or null). */
+export function checkQueueState(db: Queryable): { queued: number; oldestRequestedAt: number | null } {
+  const row = db.select({ queued: count(), oldest: min(craReports.requestedAt) }).from(craReports).where(eq(craReports.status, "queued")).get();
+  return { queued: row?.queued ?? 0, oldestRequestedAt: row?.oldest ? row.oldest.getTime() : null };
 }
 
 export function reportsOfCustomer(db: Db, customerHash: string) {
