@@ -12,6 +12,11 @@ export function requireSandbox(context: Pick<AppContext, "config">): void {
 
 export type ShownPlaidError = PlaidFailure & { help: string };
 
+/** A stored token Linkdesk refused to use (it does not belong to its row), shown where Plaid's answer would be. */
+export function storedTokenRefusal(message: string, help: string): ShownPlaidError {
+  return { httpStatus: null, errorType: "LINKDESK", errorCode: "STORED_TOKEN_REFUSED", errorMessage: message, displayMessage: null, requestId: null, help };
+}
+
 /** A Plaid failure as the page shows it, with the HTTP status that fits: 4xx stays 4xx, a vendor fault is a 502. */
 export function plaidErrorResponse(error: unknown) {
   if (!(error instanceof PlaidCallError)) throw error;

@@ -6,7 +6,7 @@ import type { Config } from "../config/env.server";
 import { decryptToken, StoredTokenError, tokenBinding } from "../lib/token-crypto.server";
 import { plaidCall, PlaidCallError } from "./client.server";
 import { plaidErrorHelp } from "./error-help";
-import type { ShownPlaidError } from "./guards.server";
+import { storedTokenRefusal, type ShownPlaidError } from "./guards.server";
 
 export type LiveDeps = { db: Db; plaid: PlaidApi; config: Pick<Config, "tokenEncryptionKey">; now: () => Date };
 
@@ -36,15 +36,7 @@ function statusFrom(code: string | null, stored: ItemStatus): ItemStatus {
 
 /** A stored access token that does not belong to its item is shown as the item's error; Plaid is not called. */
 function storedTokenRefused(error: StoredTokenError): ShownPlaidError {
-  return {
-    httpStatus: null,
-    errorType: "LINKDESK",
-    errorCode: "STORED_TOKEN_REFUSED",
-    errorMessage: error.message,
-    displayMessage: null,
-    requestId: null,
-    help: "Plaid was not called with it. Link the item again from the Plaid sandbox page, or have the publisher register its access token again through the customer-data API.",
-  };
+  return storedTokenRefusal(error.message, "Plaid was not called with it. Link the item again from the Plaid sandbox page, or have the publisher register its access token again through the customer-data API.");
 }
 
 // Plaid stamps sent_at when it sends; a delivery of that code received from a minute before on counts as received.

@@ -4,25 +4,19 @@ import type { Db } from "../../db/open";
 import { craBulkRows, craReports, craUsers, staffUsers } from "../../db/schema";
 import { plaidCall, PlaidCallError, type PlaidFailure } from "../plaid/client.server";
 import { plaidErrorHelp } from "../plaid/error-help";
+import { storedTokenRefusal, type ShownPlaidError } from "../plaid/guards.server";
 import { recordAudit, type Actor } from "../staff/audit.server";
 import { plaidUserRef, ReportRuleError, UserTokenRefused, type ReportDeps } from "./check-reports.server";
 import { recordConsoleStep } from "../funnel/sources.server";
 
 type Ctx = { actor: NonNullable<Actor>; clientAddress: string };
-export type ShownFailure = PlaidFailure & { help: string };
+export type ShownFailure = ShownPlaidError;
 
 const shown = (f: PlaidFailure): ShownFailure => ({ ...f, help: plaidErrorHelp(f.errorCode) });
 
 /** A stored user_token refused before any call, shown where Plaid's answer would be. */
-const refusedToken = (error: UserTokenRefused): ShownFailure => ({
-  httpStatus: null,
-  errorType: "LINKDESK",
-  errorCode: "STORED_TOKEN_REFUSED",
-  errorMessage: error.message,
-  displayMessage: null,
-  requestId: null,
-  help: "Linkdesk refused the stored user_token before calling Plaid. Have the publisher register the customer's check_user with its user_token again.",
-});
+const refusedToken = (error: UserTokenRefused): ShownFailure =>
+  storedTokenRefusal(error.message, "Linkdesk refused the stored user_token before calling Plaid. Have the publisher register the customer's check_user with its user_token again.");
 
 /** One report request with who asked, the bulk run it came from, and the newer request that replaced it at Plaid. */
 export function reportDetail(db: Db, id: number) {
