@@ -41,7 +41,8 @@ export type RecurringKind = {
 
 export type RunnerDeps = { db: Db; log: Logger; metrics?: Metrics; now?: () => Date };
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Resolves on a later turn of the event loop, so what waits for it lets requests and webhooks run first. */
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export function errorText(error: unknown): string {
   if (error instanceof Response) return `${error.status} ${error.statusText}`.trim();

@@ -1,8 +1,7 @@
 import { and, asc, count, desc, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
 import { craBulkRows, craBulkRuns, craReports, jobs, staffUsers } from "../../db/schema";
-import { recordAudit, type Actor } from "../staff/audit.server";
-import { isRole } from "../staff/permissions";
+import { actorOf, recordAudit, type Actor } from "../staff/audit.server";
 import { enqueueReport, ReportRuleError, type ReportDeps } from "./check-reports.server";
 import { MAX_BULK_ROWS, type BulkOutcome } from "./report-states";
 
@@ -93,12 +92,6 @@ function bulkReportsInFlight(db: Queryable, now: Date, webhookTimeoutMs: number)
       .where(or(eq(craReports.status, "queued"), and(eq(craReports.status, "pending"), gt(craReports.sentAt, stuckBefore))))
       .get()?.n ?? 0
   );
-}
-
-function actorOf(db: Queryable, staffUserId: number | null): Actor {
-  if (staffUserId === null) return null;
-  const s = db.select({ id: staffUsers.id, email: staffUsers.email, role: staffUsers.role }).from(staffUsers).where(eq(staffUsers.id, staffUserId)).get();
-  return s && isRole(s.role) ? { id: s.id, email: s.email, role: s.role } : null;
 }
 
 /**

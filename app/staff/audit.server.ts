@@ -1,10 +1,17 @@
 import { and, desc, eq, gte, lt, type SQL } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
-import { auditLog, type AuditEntry } from "../../db/schema";
+import { auditLog, staffUsers, type AuditEntry } from "../../db/schema";
 import { startsWith } from "../lib/like";
-import type { Role } from "./permissions";
+import { isRole, type Role } from "./permissions";
 
 export type Actor = { id: number; email: string; role: Role } | null;
+
+/** The actor a background job records its audit entries under: the staff member who started it, if still there. */
+export function actorOf(db: Queryable, staffUserId: number | null): Actor {
+  if (staffUserId === null) return null;
+  const s = db.select({ id: staffUsers.id, email: staffUsers.email, role: staffUsers.role }).from(staffUsers).where(eq(staffUsers.id, staffUserId)).get();
+  return s && isRole(s.role) ? { id: s.id, email: s.email, role: s.role } : null;
+}
 
 export type AuditInput = {
   actor: Actor;

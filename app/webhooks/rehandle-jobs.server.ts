@@ -1,9 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import type { Db } from "../../db/open";
-import { jobs, staffUsers } from "../../db/schema";
-import { PAUSED, type JobKind, type JobRunner } from "../jobs/runner.server";
-import { recordAudit, type Actor } from "../staff/audit.server";
-import { isRole } from "../staff/permissions";
+import { jobs } from "../../db/schema";
+import { nextTurn, PAUSED, type JobKind, type JobRunner } from "../jobs/runner.server";
+import { actorOf, recordAudit, type Actor } from "../staff/audit.server";
 import { rehandleEvent } from "./receive.server";
 
 export const REHANDLE_KIND = "webhook_rehandle";
@@ -13,14 +12,6 @@ type Params = { eventIds: number[]; filter: Record<string, string>; clientAddres
 
 /** How long one slice of the job may hold the event loop: the receiver keeps answering Plaid in between. */
 const SLICE_MS = 20;
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-function actorOf(db: Db, id: number | null): Actor {
-  if (id === null) return null;
-  const s = db.select({ id: staffUsers.id, email: staffUsers.email, role: staffUsers.role }).from(staffUsers).where(eq(staffUsers.id, id)).get();
-  return s && isRole(s.role) ? { id: s.id, email: s.email, role: s.role } : null;
-}
 
 /**
  * Re-runs the handler of each failed event, a slice at a time. A slice's events and the job's progress are written in
