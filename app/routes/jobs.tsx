@@ -5,7 +5,9 @@ import { JOB_KIND_LABELS, listJobs, parseJobFilter, recurringJobs } from "~/jobs
 import { requirePermission } from "~/staff/guards.server";
 import { Badge, type Tone } from "~/ui/badge";
 import { EmptyRow } from "~/ui/empty-row";
-import { useRevalidateWhileInProgress } from "~/ui/job-state";
+import { SelectField } from "~/ui/field";
+import { jobInProgress, useRevalidateWhileInProgress } from "~/ui/job-state";
+import { TableScroll } from "~/ui/table-scroll";
 import { Time } from "~/ui/time";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "Background jobs");
@@ -26,7 +28,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     recurring: recurringJobs(context.db).map((j) => ({ kind: j.kind, status: j.status, result: j.result, error: j.error, runs: j.attempts, finishedAt: ms(j.finishedAt), startedAt: ms(j.startedAt) })),
     jobs: rows.map((j) => ({ id: j.id, kind: j.kind, status: j.status, done: j.progressDone, total: j.progressTotal, result: j.result, error: j.error, attempts: j.attempts, createdByEmail: j.createdByEmail, createdAt: j.createdAt.getTime(), finishedAt: ms(j.finishedAt), page: j.page })),
     next: nextBefore ? `?${new URLSearchParams([...keep, ["before", String(nextBefore)]])}` : null,
-    anyInProgress: rows.some((j) => j.status === "queued" || j.status === "running"),
+    anyInProgress: rows.some((j) => jobInProgress(j.status)),
   };
 }
 
@@ -51,7 +53,8 @@ export default function Jobs() {
         Every piece of background work runs on one runner: what staff start (re-checks, webhook re-runs, bulk regenerations) and what runs on a schedule. A job cut off by a restart carries on from its
         progress when its kind can, otherwise it is marked interrupted; a job that fails shows its error here.
       </p>
-      <section className="card overflow-x-auto p-0">
+      <section className="card p-0">
+        <TableScroll label="Scheduled work">
         <table className="table-basic" aria-label="Scheduled work">
           <thead>
             <tr>
@@ -79,39 +82,31 @@ export default function Jobs() {
             ))}
           </tbody>
         </table>
+        </TableScroll>
       </section>
       <Form method="get" className="card flex flex-wrap items-end gap-3" aria-label="Filter jobs">
-        <div>
-          <label className="label" htmlFor="kind">
-            Kind
-          </label>
-          <select id="kind" name="kind" defaultValue={d.filter.kind} className="input">
-            <option value="">Any</option>
-            {["cardlytics_recheck", "webhook_rehandle", "cra_bulk_run"].map((k) => (
-              <option key={k} value={k}>
-                {d.kinds[k]}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label className="label" htmlFor="status">
-            State
-          </label>
-          <select id="status" name="status" defaultValue={d.filter.status} className="input">
-            <option value="">Any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField label="Kind" name="kind" defaultValue={d.filter.kind}>
+          <option value="">Any</option>
+          {["cardlytics_recheck", "webhook_rehandle", "cra_bulk_run"].map((k) => (
+            <option key={k} value={k}>
+              {d.kinds[k]}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField label="State" name="status" defaultValue={d.filter.status}>
+          <option value="">Any</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </SelectField>
         <button type="submit" className="btn">
           Show
         </button>
       </Form>
-      <section className="card overflow-x-auto p-0">
+      <section className="card p-0">
+        <TableScroll label="Jobs">
         <table className="table-basic" aria-label="Jobs">
           <thead>
             <tr>
@@ -154,6 +149,7 @@ export default function Jobs() {
             ))}
           </tbody>
         </table>
+        </TableScroll>
       </section>
       {d.next ? (
         <Link className="btn" to={d.next}>

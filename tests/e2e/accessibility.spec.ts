@@ -105,6 +105,7 @@ const JOURNEYS: Record<Role, Step[]> = {
   ops: [
     ["home", visit("/", /^Hello/)],
     ...customerSteps(),
+    ["background jobs", visit("/jobs", "Background jobs")],
     ["Plaid Check page of a customer with no Check user", visit(`/customers/${"1e".repeat(32)}/check`, "Plaid Check consumer reports")],
     [
       "Check user form with errors",
