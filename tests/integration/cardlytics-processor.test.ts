@@ -9,6 +9,7 @@ import { hashCustomerId } from "../../simulators/cardlytics/seed";
 import { DEFAULT_CARDLYTICS_SETTINGS } from "../../simulators/cardlytics/state";
 import { ManualClock } from "../../simulators/shared/clock";
 import { startWebhookReceiver } from "../support/webhook-receiver";
+import { plaidError } from "../support/plaid-error";
 
 const HMAC_KEY = "processor-test-key-0123456789abcdef0123456789";
 const HOUR = 3600_000;
@@ -33,17 +34,6 @@ afterEach(() => {
   Object.assign(sims.cardlytics.settings, DEFAULT_CARDLYTICS_SETTINGS);
   sims.cardlytics.puller.schedule();
 });
-
-async function plaidError(call: Promise<unknown>) {
-  try {
-    await call;
-  } catch (error) {
-    const response = (error as { response?: { status: number; data: Record<string, unknown> } }).response;
-    if (response) return { status: response.status, ...response.data };
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 let customers = 0;
 /** The Cardlytics guide's steps: Link, exchange, a processor token for Cardlytics, and the connection at Cardlytics. */

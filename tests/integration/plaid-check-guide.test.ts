@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock } from "../../simulators/shared/clock";
 import { startPlaidSimulator, type PlaidSimulator } from "../../simulators/plaid/server";
 import { startWebhookReceiver } from "../support/webhook-receiver";
+import { plaidError } from "../support/plaid-error";
 
 const GUIDE_CLIENT = { clientId: "guide-client", secret: "guide-secret-0123" };
 const NEW_CLIENT = { clientId: "new-user-api-client", secret: "new-secret-0123" };
@@ -17,17 +18,6 @@ let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 
 const api = (c: { clientId: string; secret: string }, headers: Record<string, string> = {}) =>
   new PlaidApi(new Configuration({ basePath: sim.url, baseOptions: { headers: { "PLAID-CLIENT-ID": c.clientId, "PLAID-SECRET": c.secret, ...headers } } }));
-
-async function plaidError(call: Promise<unknown>) {
-  try {
-    await call;
-  } catch (error) {
-    const response = (error as { response?: { status: number; data: Record<string, unknown> } }).response;
-    if (response) return { status: response.status, ...response.data };
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 type Session = { link_session_id: string; status: string; public_token: string | null; public_tokens: string[]; metadata: { institution: { institution_id: string }; accounts: { id: string; mask: string; name: string; type: string; subtype: string }[] } | null };
 

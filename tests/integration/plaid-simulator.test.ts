@@ -6,6 +6,7 @@ import { ManualClock } from "../../simulators/shared/clock";
 import { FaultSet } from "../../simulators/shared/faults";
 import { startPlaidSimulator, type PlaidSimulator } from "../../simulators/plaid/server";
 import { startWebhookReceiver, type Received } from "../support/webhook-receiver";
+import { plaidError } from "../support/plaid-error";
 
 const CLIENT_ID = "sim-client-id";
 const SECRET = "sim-secret-0123456789";
@@ -21,17 +22,6 @@ function client(id = CLIENT_ID, secret = SECRET, extraHeaders: Record<string, st
 }
 
 /** The Plaid error a call fails with, as the official client surfaces it. */
-async function plaidError(call: Promise<unknown>) {
-  try {
-    await call;
-  } catch (error) {
-    const response = (error as { response?: { status: number; data: Record<string, unknown> } }).response;
-    if (response) return { status: response.status, ...response.data };
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
-
 beforeAll(async () => {
   clock = new ManualClock();
   faults = new FaultSet();
