@@ -7,7 +7,7 @@ import * as sandbox from "../../app/routes/plaid.sandbox";
 import { createPlaidClient } from "../../app/plaid/client.server";
 import { exchangeAndStore } from "../../app/plaid/items.server";
 import { auditLog, funnelCustomers, funnelEvents, plaidAccounts, plaidItems, processorTokens } from "../../db/schema";
-import { createHarness, form, statusOf } from "../support/context";
+import { createHarness, form, postForm, statusOf } from "../support/context";
 import { simulatorHarness } from "../support/simulators";
 
 const HMAC_KEY = "plaid-sandbox-test-hmac-key-0000000000000";
@@ -16,20 +16,8 @@ const t = simulatorHarness(HMAC_KEY);
 
 type Result = { ok?: boolean; minted?: { publicToken: string }; plaidError?: { errorCode: string; help: string; requestId: string | null }; fieldErrors?: Record<string, string>; newToken?: { id: number; token: string }; message?: string };
 
-async function act(mod: { action: (a: never) => unknown }, path: string, values: Record<string, string | string[]>, params: Record<string, string> = {}) {
-  const body = new URLSearchParams();
-  for (const [k, v] of Object.entries(values)) for (const one of [v].flat()) body.append(k, one);
-  const request = await t.h.request(path, { method: "POST", role: "ops", body });
-  try {
-    const out = await mod.action({ request, context: t.h.context(), params } as never);
-    if (out instanceof Response) return { status: out.status, location: out.headers.get("Location"), data: {} as Result };
-    const wrapped = out as { data?: Result; init?: { status?: number } };
-    return wrapped.init ? { status: wrapped.init.status ?? 200, location: null, data: wrapped.data! } : { status: 200, location: null, data: out as Result };
-  } catch (thrown) {
-    if (thrown instanceof Response) return { status: thrown.status, location: null, data: {} as Result };
-    throw thrown;
-  }
-}
+const act = (mod: { action: (a: never) => unknown }, path: string, values: Record<string, string | string[]>, params: Record<string, string> = {}) =>
+  postForm<Result>(t.h, mod, path, values, params);
 
 const mint = (overrides: Record<string, string | string[]> = {}) =>
   act(sandbox, "/plaid/sandbox", { intent: "mint", customer: CUSTOMER, institution: "ins_109508", products: ["transactions"], persona: "user_good", webhook: "", ...overrides });

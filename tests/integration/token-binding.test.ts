@@ -16,7 +16,7 @@ import { openDatabase } from "../../db/open";
 import { runMigrations } from "../../db/migrate";
 import { craReports, craUsers, linkSessions, plaidAccounts, plaidItems, processorTokens } from "../../db/schema";
 import { startConsole } from "../../server/main";
-import { testEnv } from "../support/context";
+import { postForm, testEnv } from "../support/context";
 import { simulatorHarness } from "../support/simulators";
 
 const HMAC_KEY = "token-binding-test-hmac-key-00000000000000";
@@ -32,20 +32,8 @@ function legacyV1(key: Buffer, plaintext: string): string {
   return `v1:${Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString("base64")}`;
 }
 
-async function act(mod: { action: (a: never) => unknown }, path: string, values: Record<string, string | string[]>, params: Record<string, string> = {}) {
-  const body = new URLSearchParams();
-  for (const [k, v] of Object.entries(values)) for (const one of [v].flat()) body.append(k, one);
-  const request = await t.h.request(path, { method: "POST", role: "ops", body });
-  try {
-    const out = await mod.action({ request, context: t.h.context(), params } as never);
-    if (out instanceof Response) return { status: out.status, location: out.headers.get("Location"), text: "", data: {} as Record<string, unknown> };
-    const wrapped = out as { data?: Record<string, unknown>; init?: { status?: number } };
-    return wrapped.init ? { status: wrapped.init.status ?? 200, location: null, text: "", data: wrapped.data! } : { status: 200, location: null, text: "", data: out as Record<string, unknown> };
-  } catch (thrown) {
-    if (thrown instanceof Response) return { status: thrown.status, location: null, text: await thrown.text(), data: {} as Record<string, unknown> };
-    throw thrown;
-  }
-}
+const act = (mod: { action: (a: never) => unknown }, path: string, values: Record<string, string | string[]>, params: Record<string, string> = {}) =>
+  postForm<Record<string, unknown>>(t.h, mod, path, values, params);
 
 async function linkItem(customer: string): Promise<string> {
   const minted = await act(sandbox, "/plaid/sandbox", { intent: "mint", customer, institution: "ins_109508", products: ["transactions"], persona: "user_good", webhook: "" });

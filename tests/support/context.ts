@@ -122,3 +122,28 @@ export async function statusOf(run: () => unknown): Promise<number> {
     throw thrown;
   }
 }
+
+/**
+ * Posts a form (values may repeat, as checkboxes do) to a route's action as ops, and reads the answer whichever way
+ * the action gave it: a redirect's location, `data()` with its status, plain data, or a thrown Response's text.
+ */
+export async function postForm<T = Record<string, unknown>>(
+  h: Harness,
+  mod: { action: (a: never) => unknown },
+  path: string,
+  values: Record<string, string | string[]>,
+  params: Record<string, string> = {},
+): Promise<{ status: number; location: string | null; text: string; data: T }> {
+  const body = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) for (const one of [v].flat()) body.append(k, one);
+  const request = await h.request(path, { method: "POST", role: "ops", body });
+  try {
+    const out = await mod.action({ request, context: h.context(), params } as never);
+    if (out instanceof Response) return { status: out.status, location: out.headers.get("Location"), text: "", data: {} as T };
+    const wrapped = out as { data?: T; init?: { status?: number } };
+    return wrapped.init ? { status: wrapped.init.status ?? 200, location: null, text: "", data: wrapped.data! } : { status: 200, location: null, text: "", data: out as T };
+  } catch (thrown) {
+    if (thrown instanceof Response) return { status: thrown.status, location: null, text: await thrown.text(), data: {} as T };
+    throw thrown;
+  }
+}
