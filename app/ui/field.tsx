@@ -28,20 +28,29 @@ export function FieldError({ id, message }: { id?: string; message?: string }) {
 
 const describedBy = (ids: { errorId: string; hintId: string }, error?: string, hint?: ReactNode) => [error ? ids.errorId : null, hint ? ids.hintId : null].filter(Boolean).join(" ") || undefined;
 
+/** The label, the hint and the error around one control, tied to it by the ids. */
+function Labelled({ ids, label, hint, error, children }: { ids: ReturnType<typeof useFieldIds>; label: ReactNode; hint?: ReactNode; error?: string; children: ReactNode }) {
+  return (
+    <div>
+      <label htmlFor={ids.id} className="label">
+        {label}
+      </label>
+      {children}
+      <Hint id={ids.hintId} hint={hint} />
+      <FieldError id={ids.errorId} message={error} />
+    </div>
+  );
+}
+
 type FieldProps = InputHTMLAttributes<HTMLInputElement> & Described;
 
 /** A labelled input with its hint and error beside it, wired for screen readers. */
 export function Field({ label, name, error, hint, id: givenId, className = "input", ...input }: FieldProps) {
   const ids = useFieldIds(givenId);
   return (
-    <div>
-      <label htmlFor={ids.id} className="label">
-        {label}
-      </label>
+    <Labelled ids={ids} label={label} hint={hint} error={error}>
       <input id={ids.id} name={name} className={className} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, error, hint)} {...input} />
-      <Hint id={ids.hintId} hint={hint} />
-      <FieldError id={ids.errorId} message={error} />
-    </div>
+    </Labelled>
   );
 }
 
@@ -51,16 +60,11 @@ type SelectFieldProps = SelectHTMLAttributes<HTMLSelectElement> & Described;
 export function SelectField({ label, name, error, hint, id: givenId, className = "input", children, ...select }: SelectFieldProps) {
   const ids = useFieldIds(givenId);
   return (
-    <div>
-      <label htmlFor={ids.id} className="label">
-        {label}
-      </label>
+    <Labelled ids={ids} label={label} hint={hint} error={error}>
       <select id={ids.id} name={name} className={className} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, error, hint)} {...select}>
         {children}
       </select>
-      <Hint id={ids.hintId} hint={hint} />
-      <FieldError id={ids.errorId} message={error} />
-    </div>
+    </Labelled>
   );
 }
 
