@@ -27,9 +27,17 @@ export const staffUsers = sqliteTable("staff_users", {
   passwordChangedAt: integer("password_changed_at", { mode: "timestamp_ms" }).notNull(),
   // Set for a one-time password (the create-admin command): every page sends its holder to change it first.
   mustChangePassword: integer("must_change_password", { mode: "boolean" }).notNull().default(false),
+  // Set for an account that signs in through the identity provider: the issuer and the ID token's `sub`. Such an
+  // account may have no password at all (password_hash ''), which no password ever matches.
+  ssoIssuer: text("sso_issuer"),
+  ssoSubject: text("sso_subject"),
   createdAt: createdAt(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
-});
+}, (t) => [uniqueIndex("staff_users_sso").on(t.ssoIssuer, t.ssoSubject)]);
+
+/** How a session was opened: what the staff member proved when they signed in. */
+export const SESSION_METHODS = ["password", "password+totp", "password+recovery_code", "password+passkey", "passkey", "sso"] as const;
+export type SessionMethod = (typeof SESSION_METHODS)[number];
 
 /** The cookie carries a random session id; only its SHA-256 is stored, so a copy of the database opens no session. */
 export const staffSessions = sqliteTable(
@@ -44,9 +52,123 @@ export const staffSessions = sqliteTable(
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
     clientAddress: text("client_address").notNull(),
     userAgent: text("user_agent").notNull(),
+    method: text("method", { enum: SESSION_METHODS }).notNull().default("password"),
+    // The last proof of identity (the sign-in, or a later step-up): sensitive actions need it to be recent.
+    verifiedAt: integer("verified_at", { mode: "timestamp_ms" }),
+    // SHA-256 of the browser's device cookie: which device the session was opened on.
+    deviceHash: text("device_hash"),
   },
   (t) => [index("staff_sessions_user").on(t.staffUserId)],
 );
+
+/** Browsers a staff member has signed in from (by the long-lived device cookie's hash): a sign-in from a new one is audited. */
+export const staffDevices = sqliteTable(
+  "staff_devices",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    staffUserId: integer("staff_user_id")
+      .notNull()
+      .references(() => staffUsers.id, { onDelete: "cascade" }),
+    deviceHash: text("device_hash").notNull(),
+    firstSeenAt: integer("first_seen_at", { mode: "timestamp_ms" }).notNull(),
+    lastSeenAt: integer("last_seen_at", { mode: "timestamp_ms" }).notNull(),
+    userAgent: text("user_agent").notNull(),
+    clientAddress: text("client_address").notNull(),
+  },
+  (t) => [uniqueIndex("staff_devices_user_device").on(t.staffUserId, t.deviceHash)],
+);
+
+/** An authenticator app's shared secret (encrypted like vendor tokens); confirmed once a first code matched. */
+export const staffTotp = sqliteTable("staff_totp", {
+  staffUserId: integer("staff_user_id")
+    .primaryKey()
+    .references(() => staffUsers.id, { onDelete: "cascade" }),
+  secretEnc: text("secret_enc").notNull(),
+  confirmedAt: integer("confirmed_at", { mode: "timestamp_ms" }),
+  // The time step of the last code accepted: a code of that step or an earlier one is never accepted again.
+  lastUsedStep: integer("last_used_step"),
+  createdAt: createdAt(),
+});
+
+/** One-time recovery codes, stored hashed; used_at is set when one is spent. */
+export const staffRecoveryCodes = sqliteTable(
+  "staff_recovery_codes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    staffUserId: integer("staff_user_id")
+      .notNull()
+      .references(() => staffUsers.id, { onDelete: "cascade" }),
+    codeHash: text("code_hash").notNull(),
+    usedAt: integer("used_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("staff_recovery_codes_user").on(t.staffUserId)],
+);
+
+/** WebAuthn credentials (passkeys): the credential id, its public key (COSE, base64url) and signature counter. */
+export const staffPasskeys = sqliteTable(
+  "staff_passkeys",
+  {
+    id: text("id").primaryKey(),
+    staffUserId: integer("staff_user_id")
+      .notNull()
+      .references(() => staffUsers.id, { onDelete: "cascade" }),
+    publicKey: text("public_key").notNull(),
+    counter: integer("counter").notNull().default(0),
+    transports: text("transports", { mode: "json" }).$type<string[]>(),
+    deviceType: text("device_type"),
+    backedUp: integer("backed_up", { mode: "boolean" }).notNull().default(false),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("staff_passkeys_user").on(t.staffUserId)],
+);
+
+/**
+ * Short-lived, single-use state of a sign-in step that spans requests: an OpenID Connect authorization (state, nonce,
+ * PKCE verifier), a WebAuthn challenge, a second-factor challenge after the password, an action waiting for a
+ * step-up. The browser holds a random id in a cookie; only its SHA-256 is stored.
+ */
+export const authFlows = sqliteTable(
+  "auth_flows",
+  {
+    idHash: text("id_hash").primaryKey(),
+    purpose: text("purpose").notNull(),
+    staffUserId: integer("staff_user_id").references(() => staffUsers.id, { onDelete: "cascade" }),
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("auth_flows_expires").on(t.expiresAt)],
+);
+
+/** The reason a staff member gave for opening a customer, once per customer per session. */
+export const customerAccess = sqliteTable(
+  "customer_access",
+  {
+    sessionIdHash: text("session_id_hash")
+      .notNull()
+      .references(() => staffSessions.idHash, { onDelete: "cascade" }),
+    customerHash: text("customer_hash").notNull(),
+    reason: text("reason").notNull(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sessionIdHash, t.customerHash] })],
+);
+
+/**
+ * The console's sign-in policy, one row (id 1): the roles that must use a second factor, whether everyone must sign
+ * in through SSO, and the one password account kept for when the identity provider is down (break-glass).
+ */
+export const authSettings = sqliteTable("auth_settings", {
+  id: integer("id").primaryKey(),
+  mfaRequiredRoles: text("mfa_required_roles", { mode: "json" }).$type<string[]>().notNull(),
+  ssoRequired: integer("sso_required", { mode: "boolean" }).notNull().default(false),
+  breakGlassStaffId: integer("break_glass_staff_id").references(() => staffUsers.id, { onDelete: "set null" }),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  updatedBy: integer("updated_by").references(() => staffUsers.id, { onDelete: "set null" }),
+});
 
 export const loginFailures = sqliteTable(
   "login_failures",

@@ -11,6 +11,7 @@ import type * as ServerMain from "../server/main";
 import { eq } from "drizzle-orm";
 import { createApiKey } from "../app/funnel/api-keys.server";
 import { apiKeys, staffUsers } from "../db/schema";
+import { saveAuthSettings } from "../app/staff/auth-settings.server";
 import { hashCustomerId } from "../simulators/cardlytics/seed";
 import { historicalJourneys, postFunnelEvents } from "../simulators/funnel-history";
 import { playTraffic, trafficSummary } from "../simulators/traffic";
@@ -39,6 +40,9 @@ const secrets = readOrCreate("secrets.json", () => ({
   TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
   CUSTOMER_ID_HMAC_KEY: randomBytes(32).toString("base64url"),
 }));
+// A data directory made now gets the demo's sign-in policy (below); one kept from an earlier run keeps whatever its
+// administrator set since.
+const freshData = !existsSync(join(dataDir, "demo-logins.json"));
 const logins = readOrCreate<DemoLogin[]>("demo-logins.json", newDemoLogins);
 
 const env: NodeJS.ProcessEnv = {
@@ -48,6 +52,8 @@ const env: NodeJS.ProcessEnv = {
   LINKDESK_SIMULATORS: process.env.LINKDESK_SIMULATORS ?? "on",
   // The demo's terminal shows its banner and summaries; request lines would bury them. LOG_LEVEL=info shows them.
   LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+  // Production asks for a reason before a customer opens; the demo, whose customers are all made up, does not.
+  REQUIRE_ACCESS_REASON: process.env.REQUIRE_ACCESS_REASON ?? "off",
   PORT: process.env.PORT ?? "3000",
 };
 
@@ -55,6 +61,9 @@ try {
   const db = openDatabase(env.DATABASE_PATH!);
   runMigrations(db);
   await seedDemoStaff(db, logins);
+  // Every role can try the demo with its printed password alone; an administrator turns the production default
+  // (admins and ops must use a second factor) back on at /admin/security.
+  if (freshData) saveAuthSettings(db, { mfaRequiredRoles: [], ssoRequired: false, breakGlassStaffId: null }, { by: null, now: new Date() });
   // The demo publisher's backend reports funnel events and registers what it creates for its customers with a key
   // of its own, made once by the demo admin (a key kept from an earlier demo is given the customer-data scope too).
   const apiKey = readOrCreate("demo-api-key.json", () => {
@@ -74,6 +83,7 @@ try {
       "",
       "Sign in as:",
       ...logins.map((l) => `  ${l.role.padEnd(8)} ${l.email.padEnd(width)}  ${l.password}`),
+      "Second factors are optional in the demo; an administrator can require them per role at /admin/security.",
       "",
       ...(running.simulators
         ? [

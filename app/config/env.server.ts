@@ -1,6 +1,21 @@
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { parseProxyTrust, type ProxyTrust } from "../lib/client-address.server";
+import { isRole, type Role } from "../staff/permissions";
+
+/** "group=role,group=role" → { group: role }; a problem is given back as a message. */
+export function parseRoleMap(value: string): Record<string, Role> | string {
+  const map: Record<string, Role> = {};
+  for (const pair of value.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const at = pair.lastIndexOf("=");
+    const group = pair.slice(0, at).trim();
+    const role = pair.slice(at + 1).trim();
+    if (at <= 0 || !group) return `${JSON.stringify(pair)} is not group=role`;
+    if (!isRole(role)) return `${JSON.stringify(pair)} maps to ${JSON.stringify(role)}, which is not a role (admin, ops, support, pm)`;
+    map[group] = role;
+  }
+  return map;
+}
 
 function isOrigin(value: string): boolean {
   try {
@@ -107,7 +122,32 @@ const schema = z.object({
   BACKUP_DIR: z.string().trim().min(1).optional(),
   BACKUP_INTERVAL_HOURS: z.coerce.number().min(0, "BACKUP_INTERVAL_HOURS must be 0 (off) or a number of hours").default(24),
   BACKUP_KEEP: positiveInt(14),
+  // Sensitive actions (staff and role changes, API keys, factor resets, bulk regeneration, removing an item, revealing
+  // a token) need a proof of identity at most this many minutes old; older, the page asks for one first.
+  STEP_UP_MINUTES: positiveInt(10),
+  // Opening a customer asks for a reason or ticket id, once per customer per session, kept in the audit log.
+  REQUIRE_ACCESS_REASON: z.enum(["on", "off"]).default("on"),
+  // Single sign-on through the publisher's OpenID Connect provider (Okta, Entra ID, Google Workspace…). The console
+  // is a confidential client using the authorization code flow with PKCE; its redirect URI is
+  // <public origin>/auth/sso/callback. Roles come from the ID token's OIDC_ROLE_CLAIM (a list of groups, or one
+  // value), mapped by OIDC_ROLE_MAP ("group=role,group=role"); a user with no mapped group is refused. With
+  // OIDC_PROVISIONING=create an account is made on first sign-in; with invite, only existing staff may sign in.
+  OIDC_ISSUER: z.url().optional(),
+  OIDC_CLIENT_ID: z.string().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  OIDC_ROLE_CLAIM: z.string().trim().min(1).default("groups"),
+  OIDC_ROLE_MAP: z.string().optional(),
+  OIDC_PROVISIONING: z.enum(["create", "invite"]).default("invite"),
 });
+
+export type OidcConfig = {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  roleClaim: string;
+  roleMap: Record<string, Role>;
+  provisioning: "create" | "invite";
+};
 
 export type Config = {
   nodeEnv: "production" | "development" | "test";
@@ -134,6 +174,10 @@ export type Config = {
   readyMaxQueueLagMs: number;
   /** intervalMs 0: no scheduled backups. */
   backup: { dir: string; intervalMs: number; keep: number };
+  stepUpMs: number;
+  requireAccessReason: boolean;
+  /** Null when single sign-on is not configured (with the simulators on, the local identity provider fills it in at start-up). */
+  oidc: OidcConfig | null;
 };
 
 // Replaced by the throttle by (account, address): a start-up that still sets them is told what to set instead.
@@ -184,6 +228,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.LINKDESK_SIMULATORS === "on" && e.PLAID_ENV === "production") {
     throw new ConfigError(["LINKDESK_SIMULATORS: the simulators cannot stand in for production; set PLAID_ENV=sandbox or turn them off"]);
   }
+  let oidc: OidcConfig | null = null;
+  if (e.OIDC_ISSUER) {
+    const problems: string[] = [];
+    if (!e.OIDC_CLIENT_ID) problems.push("OIDC_CLIENT_ID is required with OIDC_ISSUER");
+    const roleMap = parseRoleMap(e.OIDC_ROLE_MAP ?? "");
+    if (typeof roleMap === "string") problems.push(`OIDC_ROLE_MAP: ${roleMap}`);
+    else if (Object.keys(roleMap).length === 0) problems.push("OIDC_ROLE_MAP is required with OIDC_ISSUER: map at least one group to a role, like linkdesk-support=support");
+    if (problems.length) throw new ConfigError(problems);
+    oidc = { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID!, clientSecret: e.OIDC_CLIENT_SECRET, roleClaim: e.OIDC_ROLE_CLAIM, roleMap: roleMap as Record<string, Role>, provisioning: e.OIDC_PROVISIONING };
+  }
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -224,6 +278,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       intervalMs: Math.round(e.BACKUP_INTERVAL_HOURS * 3_600_000),
       keep: e.BACKUP_KEEP,
     },
+    stepUpMs: e.STEP_UP_MINUTES * 60_000,
+    requireAccessReason: e.REQUIRE_ACCESS_REASON === "on",
+    oidc,
   };
 }
 

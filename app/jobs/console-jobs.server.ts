@@ -11,6 +11,7 @@ import type { Metrics } from "../ops/metrics.server";
 import { advanceBulkRuns, BULK_KIND } from "../reports/bulk-runs.server";
 import { dispatchReports } from "../reports/check-reports.server";
 import { pruneSessions } from "../staff/sessions.server";
+import { pruneAuthFlows } from "../staff/auth-flows.server";
 import { pruneWebhooks } from "../webhooks/maintenance.server";
 import { rehandleKind, REHANDLE_KIND } from "../webhooks/rehandle-jobs.server";
 import { JobRunner } from "./runner.server";
@@ -51,7 +52,7 @@ export function consoleJobs(deps: ConsoleJobDeps): JobRunner {
       },
       worthLogging: (r) => Boolean(r.queued || r.sent),
     })
-    .every("session_pruning", { everyMs: 10 * 60_000, atStart: true, run: (at) => ({ removed: pruneSessions(db, at, config.session) }), worthLogging: (r) => Boolean(r.removed) })
+    .every("session_pruning", { everyMs: 10 * 60_000, atStart: true, run: (at) => ({ removed: pruneSessions(db, at, config.session), expiredSignInSteps: pruneAuthFlows(db, at) }), worthLogging: (r) => Boolean(r.removed || r.expiredSignInSteps) })
     .every("retention_pruning", {
       everyMs: 60 * 60_000,
       atStart: true,

@@ -1,7 +1,8 @@
 import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
-import { createAuthenticator, LoginRefused, safeRedirectPath, startStaffSession } from "~/staff/auth.server";
-import { assertSameOrigin, commitSessionCookie, getCurrentStaff, readForm, readSessionId } from "~/staff/guards.server";
+import { createAuthenticator, LoginRefused, safeRedirectPath, sessionStartHeaders, startStaffSession } from "~/staff/auth.server";
+import { readDeviceId } from "~/staff/devices.server";
+import { assertSameOrigin, getCurrentStaff, readForm, readSessionId } from "~/staff/guards.server";
 import { sessionEndedBy } from "~/staff/sessions.server";
 import { Notice } from "~/ui/notice";
 import { Field, FormError } from "~/ui/field";
@@ -32,8 +33,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const redirectTo = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"));
   try {
     const user = await createAuthenticator(context).authenticate("form", request);
-    const sessionId = startStaffSession(context, user, request.headers.get("User-Agent") ?? "");
-    return redirect(redirectTo, { headers: { "Set-Cookie": await commitSessionCookie(request, context, sessionId) } });
+    const started = startStaffSession(context, user, {
+      userAgent: request.headers.get("User-Agent") ?? "",
+      method: "password",
+      deviceId: await readDeviceId(request, context.config),
+    });
+    return redirect(redirectTo, { headers: await sessionStartHeaders(request, context, started) });
   } catch (error) {
     if (!(error instanceof LoginRefused)) throw error;
     return data(

@@ -8,7 +8,9 @@ import { recordAudit } from "./audit.server";
 import { loginForm, parseForm, type FieldErrors } from "./forms";
 import { dummyPasswordHash, verifyPassword } from "./password.server";
 import { isRole, type Role } from "./permissions";
-import { createSession } from "./sessions.server";
+import { createSession, type SessionMethod } from "./sessions.server";
+import { commitDeviceCookie, hashDeviceId, newDeviceId, noteDevice } from "./devices.server";
+import { commitSessionCookie } from "./guards.server";
 import { checkLoginThrottle, clearLoginFailures, recordLoginFailure } from "./throttle.server";
 
 export type LoginDeps = { db: Db; config: Config; clientAddress: string; now: () => Date };
@@ -79,24 +81,46 @@ export function createAuthenticator(deps: LoginDeps): Authenticator<Authenticate
   return authenticator;
 }
 
+export type StartedSession = { sessionId: string; deviceId: string; newDevice: boolean };
+
+/**
+ * Opens a session for someone who has proved who they are (by `method`), noting the device: a sign-in from a browser
+ * this account never used is audited as such. `deviceId` is the browser's device cookie, if it has one.
+ */
 export function startStaffSession(
   deps: LoginDeps,
   user: AuthenticatedStaff,
-  userAgent: string,
-): string {
+  input: { userAgent: string; method: SessionMethod; deviceId: string | null },
+): StartedSession {
   const now = deps.now();
+  const deviceId = input.deviceId ?? newDeviceId();
+  const deviceHash = hashDeviceId(deviceId);
   return deps.db.transaction((tx) => {
     const sessionId = createSession(tx, {
       staffUserId: user.id,
       clientAddress: deps.clientAddress,
-      userAgent,
+      userAgent: input.userAgent,
       now,
       limits: deps.config.session,
+      method: input.method,
+      deviceHash,
     });
     tx.update(staffUsers).set({ lastLoginAt: now }).where(eq(staffUsers.id, user.id)).run();
-    recordAudit(tx, { actor: user, action: "staff.login", clientAddress: deps.clientAddress, at: now });
-    return sessionId;
+    const newDevice = noteDevice(tx, { staffUserId: user.id, deviceHash, userAgent: input.userAgent, clientAddress: deps.clientAddress, now });
+    recordAudit(tx, { actor: user, action: "staff.login", clientAddress: deps.clientAddress, details: { method: input.method }, at: now });
+    if (newDevice) {
+      recordAudit(tx, { actor: user, action: "staff.new_device", clientAddress: deps.clientAddress, details: { method: input.method, userAgent: input.userAgent.slice(0, 300) }, at: now });
+    }
+    return { sessionId, deviceId, newDevice };
   });
+}
+
+/** The Set-Cookie headers of a session just started: the session cookie and the device cookie. */
+export async function sessionStartHeaders(request: Request, context: Pick<LoginDeps, "config">, started: StartedSession): Promise<Headers> {
+  const headers = new Headers();
+  headers.append("Set-Cookie", await commitSessionCookie(request, context, started.sessionId));
+  headers.append("Set-Cookie", await commitDeviceCookie(request, context.config, started.deviceId));
+  return headers;
 }
 
 /** Only a path on this site: "/x" but not "//evil.example", "/\\evil.example", "https://…" or anything that resolves to one. */

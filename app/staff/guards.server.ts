@@ -1,7 +1,7 @@
 import { createCookie, redirect } from "@remix-run/node";
 import type { AppContext } from "../context";
 import { checkOrigin, CROSS_ORIGIN_MESSAGE } from "../lib/public-origin.server";
-import { CHANGE_PASSWORD_PATH } from "./paths";
+import { CHANGE_PASSWORD_PATH, SECURITY_PATH } from "./paths";
 import { can, type Permission } from "./permissions";
 import { resolveSession, type CurrentStaff } from "./sessions.server";
 
@@ -75,11 +75,12 @@ export async function readForm(request: Request): Promise<FormData> {
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export type StaffGuardOptions = { pendingPasswordChange?: "refuse" | "allow" };
+export type StaffGuardOptions = { pendingPasswordChange?: "refuse" | "allow"; pendingEnrollment?: "refuse" | "allow" };
 
 /**
  * The signed-in staff member, or a 401. Someone signed in with a one-time password is sent to change it (a GET is
- * redirected there, anything else is a 403) unless the route is the password change itself.
+ * redirected there, anything else is a 403) unless the route is the password change itself; after that, someone
+ * whose role must use a second factor and who has none is sent to enroll one, unless the route is enrollment.
  */
 export async function requireStaff(request: Request, context: AppContext, options: StaffGuardOptions = {}): Promise<CurrentStaff> {
   assertSameOrigin(request, context);
@@ -93,6 +94,13 @@ export async function requireStaff(request: Request, context: AppContext, option
       throw redirect(`${CHANGE_PASSWORD_PATH}?${new URLSearchParams({ redirectTo: url.pathname + url.search })}`);
     }
     throw new Response("Change your one-time password first: open the console and follow the prompt.", { status: 403, statusText: "Password change required" });
+  }
+  if (!staff.mustChangePassword && staff.mustEnroll && options.pendingEnrollment !== "allow") {
+    if (SAFE_METHODS.has(request.method.toUpperCase())) {
+      const url = new URL(request.url);
+      throw redirect(`${SECURITY_PATH}?${new URLSearchParams({ redirectTo: url.pathname + url.search })}`);
+    }
+    throw new Response("Set up a second factor first: your role requires one. Open the console and follow the prompt.", { status: 403, statusText: "Second factor required" });
   }
   assertFormBody(request);
   return staff;

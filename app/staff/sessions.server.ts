@@ -1,8 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, eq, lt, ne, or } from "drizzle-orm";
+import { and, eq, lt, ne, or, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
-import { staffSessions, staffUsers } from "../../db/schema";
+import { staffPasskeys, staffSessions, staffTotp, staffUsers, type SessionMethod } from "../../db/schema";
+import { getAuthSettings } from "./auth-settings.server";
 import { isRole, type Role } from "./permissions";
+
+export type { SessionMethod };
 
 export type SessionLimits = { idleMs: number; maxMs: number };
 
@@ -14,6 +17,15 @@ export type CurrentStaff = {
   sessionIdHash: string;
   /** Signed in with a one-time password: nothing but the password change is open to them until it is changed. */
   mustChangePassword: boolean;
+  /** How this session was opened. */
+  method: SessionMethod;
+  /** The session's last proof of identity: its sign-in, or the latest step-up. */
+  verifiedAt: Date;
+  /**
+   * The role must use a second factor and this password account has none yet: nothing but enrolling one is open to
+   * them. Never set for an SSO session (the identity provider answers for its own factors).
+   */
+  mustEnroll: boolean;
 };
 
 // last_seen_at is refreshed at most this often, so that reading a page is not a write every time.
@@ -25,7 +37,7 @@ export function hashSessionId(sessionId: string): string {
 
 export function createSession(
   db: Queryable,
-  input: { staffUserId: number; clientAddress: string; userAgent: string; now: Date; limits: SessionLimits },
+  input: { staffUserId: number; clientAddress: string; userAgent: string; now: Date; limits: SessionLimits; method?: SessionMethod; deviceHash?: string | null },
 ): string {
   const sessionId = randomBytes(32).toString("base64url");
   db.insert(staffSessions)
@@ -37,6 +49,9 @@ export function createSession(
       expiresAt: new Date(input.now.getTime() + input.limits.maxMs),
       clientAddress: input.clientAddress.slice(0, 100),
       userAgent: input.userAgent.slice(0, 300),
+      method: input.method ?? "password",
+      verifiedAt: input.now,
+      deviceHash: input.deviceHash ?? null,
     })
     .run();
   return sessionId;
@@ -58,6 +73,10 @@ export function resolveSession(db: Db, sessionId: string, now: Date, limits: Ses
       role: staffUsers.role,
       disabledAt: staffUsers.disabledAt,
       mustChangePassword: staffUsers.mustChangePassword,
+      createdAt: staffSessions.createdAt,
+      method: staffSessions.method,
+      verifiedAt: staffSessions.verifiedAt,
+      hasFactor: sql<number>`(exists (select 1 from ${staffTotp} where ${staffTotp.staffUserId} = ${staffUsers.id} and ${staffTotp.confirmedAt} is not null) or exists (select 1 from ${staffPasskeys} where ${staffPasskeys.staffUserId} = ${staffUsers.id}))`,
     })
     .from(staffSessions)
     .innerJoin(staffUsers, eq(staffUsers.id, staffSessions.staffUserId))
@@ -72,7 +91,23 @@ export function resolveSession(db: Db, sessionId: string, now: Date, limits: Ses
   if (idleFor >= TOUCH_INTERVAL_MS) {
     db.update(staffSessions).set({ lastSeenAt: now }).where(eq(staffSessions.idHash, idHash)).run();
   }
-  return { id: row.id, email: row.email, name: row.name, role: row.role, sessionIdHash: idHash, mustChangePassword: row.mustChangePassword };
+  const mustEnroll = row.method !== "sso" && !row.hasFactor && getAuthSettings(db).mfaRequiredRoles.includes(row.role);
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    sessionIdHash: idHash,
+    mustChangePassword: row.mustChangePassword,
+    method: row.method,
+    verifiedAt: row.verifiedAt ?? row.createdAt,
+    mustEnroll,
+  };
+}
+
+/** Records a fresh proof of identity (a step-up) on the session. */
+export function markSessionVerified(db: Queryable, sessionIdHash: string, now: Date): void {
+  db.update(staffSessions).set({ verifiedAt: now, lastSeenAt: now }).where(eq(staffSessions.idHash, sessionIdHash)).run();
 }
 
 export function deleteSession(db: Db, sessionId: string): void {

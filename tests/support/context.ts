@@ -11,6 +11,7 @@ import { createSession } from "../../app/staff/sessions.server";
 import type { Db } from "../../db/open";
 import { staffUsers } from "../../db/schema";
 import { freshDb } from "./db";
+import { saveAuthSettings } from "../../app/staff/auth-settings.server";
 import { consoleJobs } from "../../app/jobs/console-jobs.server";
 import type { JobRunner } from "../../app/jobs/runner.server";
 import { createLogger } from "../../app/ops/log.server";
@@ -28,6 +29,8 @@ export function testEnv(overrides: Record<string, string> = {}): NodeJS.ProcessE
     CARDLYTICS_CLIENT_ID: "test-cardlytics-client",
     CARDLYTICS_SECRET: "test-cardlytics-secret",
     LOG_LEVEL: "silent",
+    // Off for tests of everything else; the tests of the reason prompt turn it on.
+    REQUIRE_ACCESS_REASON: "off",
     ...overrides,
   };
 }
@@ -73,6 +76,9 @@ export async function createHarness(envOverrides: Record<string, string> = {}): 
       .get();
     users[role] = { id, email, password: PASSWORD };
   }
+  // The migration's policy requires a second factor of admins and ops; the harness's users sign in through sessions
+  // made here, so the tests of everything else start with no role required to enroll. Tests of enrollment set it.
+  saveAuthSettings(db, { mfaRequiredRoles: [], ssoRequired: false, breakGlassStaffId: null }, { by: null, now: clock.now() });
   const plaid = createPlaidClient(config, 5000);
   const webhookKeys = new PlaidKeyCache(plaidKeyFetcher(plaid), () => clock.now().getTime());
   const jobs = consoleJobs({ db, log: createLogger({ level: config.logLevel }), cardlytics, plaid, config, now: clock.now });
