@@ -123,8 +123,9 @@ const schema = z.object({
   BACKUP_INTERVAL_HOURS: z.coerce.number().min(0, "BACKUP_INTERVAL_HOURS must be 0 (off) or a number of hours").default(24),
   BACKUP_KEEP: positiveInt(14),
   // Sensitive actions (staff and role changes, API keys, factor resets, bulk regeneration, removing an item, revealing
-  // a token) need a proof of identity at most this many minutes old; older, the page asks for one first.
-  STEP_UP_MINUTES: positiveInt(10),
+  // a token) need a proof of identity at most this many minutes old; older, the page asks for one first. 0: every
+  // sensitive action asks.
+  STEP_UP_MINUTES: z.coerce.number().int().min(0, "STEP_UP_MINUTES must be 0 (always ask) or a number of minutes").default(10),
   // Opening a customer asks for a reason or ticket id, once per customer per session, kept in the audit log.
   REQUIRE_ACCESS_REASON: z.enum(["on", "off"]).default("on"),
   // Single sign-on through the publisher's OpenID Connect provider (Okta, Entra ID, Google Workspace…). The console

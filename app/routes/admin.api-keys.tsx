@@ -4,6 +4,7 @@ import { z } from "zod";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/funnel/api-keys.server";
 import { nameField, parseForm } from "~/staff/forms";
 import { readForm, requirePermission } from "~/staff/guards.server";
+import { requireFreshProof } from "~/staff/step-up.server";
 import { Badge } from "~/ui/badge";
 import { CopyButton } from "~/ui/copy-button";
 import { Field, FormError } from "~/ui/field";
@@ -31,7 +32,10 @@ const actionForm = z.discriminatedUnion("intent", [
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const admin = await requirePermission(request, context, "manage:api-keys");
-  const parsed = parseForm(actionForm, await readForm(request));
+  const submitted = await readForm(request);
+  // A new key's secret is shown once: creating one needs a fresh proof of identity.
+  if (submitted.get("intent") === "create") requireFreshProof(request, context, admin, submitted, "Create an API key");
+  const parsed = parseForm(actionForm, submitted);
   if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields.", created: null, revokedId: null }, { status: 400 });
   const none: Record<string, string> = {};
   const ctx = { actor: admin, clientAddress: context.clientAddress, now: context.now() };

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { listAudit } from "~/staff/audit.server";
 import { newPasswordField, parseForm, roleField, type FieldErrors } from "~/staff/forms";
 import { readForm, requirePermission } from "~/staff/guards.server";
+import { requireFreshProof } from "~/staff/step-up.server";
 import { ROLE_LABELS, isRole } from "~/staff/permissions";
 import {
   changeStaffRole,
@@ -62,10 +63,20 @@ const DONE: Record<z.infer<typeof intents>["intent"], string> = {
   password: "Password reset. Every session of this account has been ended.",
 };
 
+// Every change to a staff account is a sensitive action: each asks for a fresh proof of identity, named as below.
+const STEP_UP_LABEL: Record<string, string> = {
+  role: "Change a staff member's role",
+  disable: "Disable a staff account",
+  enable: "Enable a staff account",
+  password: "Reset a staff member's password",
+};
+
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const admin = await requirePermission(request, context, "manage:staff");
   const id = staffId(params);
-  const parsed = parseForm(intents, await readForm(request));
+  const submitted = await readForm(request);
+  requireFreshProof(request, context, admin, submitted, STEP_UP_LABEL[String(submitted.get("intent"))] ?? "Change a staff account");
+  const parsed = parseForm(intents, submitted);
   if (!parsed.ok) {
     return data({ ok: false as const, fieldErrors: parsed.fieldErrors, message: "Check the highlighted field." }, { status: 400 });
   }

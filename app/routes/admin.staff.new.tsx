@@ -3,6 +3,7 @@ import { redirectWithFlash } from "~/lib/flash.server";
 import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
 import { newStaffForm, parseForm } from "~/staff/forms";
 import { readForm, requirePermission } from "~/staff/guards.server";
+import { requireFreshProof } from "~/staff/step-up.server";
 import { createStaff, StaffRuleError } from "~/staff/staff-users.server";
 import { Field, FormError } from "~/ui/field";
 import { RoleSelect } from "~/ui/role-select";
@@ -17,7 +18,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const admin = await requirePermission(request, context, "manage:staff");
-  const parsed = parseForm(newStaffForm, await readForm(request));
+  const submitted = await readForm(request);
+  requireFreshProof(request, context, admin, submitted, "Create a staff account");
+  const parsed = parseForm(newStaffForm, submitted);
   if (!parsed.ok) return data({ fieldErrors: parsed.fieldErrors, message: "Check the highlighted fields." }, { status: 400 });
   try {
     const id = await createStaff(context.db, parsed.data, {

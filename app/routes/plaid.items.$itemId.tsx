@@ -26,6 +26,7 @@ import {
 import { FIRE_WEBHOOK_CODES } from "~/plaid/sandbox-options";
 import { webhooksOfItems } from "~/webhooks/history.server";
 import { requireIntentPermission, requirePermission } from "~/staff/guards.server";
+import { requireFreshProof } from "~/staff/step-up.server";
 import { parseForm } from "~/staff/forms";
 import { can } from "~/staff/permissions";
 import { ITEM_INTENT_PERMISSIONS } from "~/plaid/item-intents";
@@ -84,6 +85,9 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const parsed = parseForm(intents, submitted);
   if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
   const form = parsed.data;
+  // A processor token is shown once, and removing an item cannot be undone: both need a fresh proof of identity.
+  if (form.intent === "processor-token") requireFreshProof(request, context, staff, submitted, "Create a processor token");
+  if (form.intent === "remove") requireFreshProof(request, context, staff, submitted, "Remove a Plaid item");
   if (form.intent === "reset-login" || form.intent === "fire-webhook") requireSandbox(context);
   if (!getItem(context.db, itemId)) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
   const ctx = { actor: staff, clientAddress: context.clientAddress };

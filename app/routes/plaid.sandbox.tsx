@@ -10,6 +10,7 @@ import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
 import { SANDBOX_INSTITUTIONS, SANDBOX_PERSONAS, SANDBOX_PRODUCTS } from "~/plaid/sandbox-options";
 import { craUserOf, plaidUserRef, ReportRuleError } from "~/reports/check-reports.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
+import { requireFreshProof } from "~/staff/step-up.server";
 import { parseForm } from "~/staff/forms";
 import { IntegrationNote } from "~/ui/cardlytics-integration";
 import { CopyButton } from "~/ui/copy-button";
@@ -61,6 +62,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
     }
     const parsed = parseForm(mintForm, form, ["products"]);
     if (!parsed.ok) return data({ ok: false as const, fieldErrors: parsed.fieldErrors }, { status: 400 });
+    // The minted public token is shown on the page: a token revealed needs a fresh proof of identity.
+    requireFreshProof(request, context, staff, form, "Mint a sandbox public token");
     const persona = SANDBOX_PERSONAS.find((p) => p.id === parsed.data.persona)!;
     const craUser = parsed.data.checkUser ? craUserOf(context.db, parsed.data.customer) : undefined;
     if (parsed.data.checkUser && !craUser) return data({ ok: false as const, fieldErrors: { checkUser: "This customer has no Plaid Check user yet: create one on the customer's Plaid Check page first." } as Record<string, string | undefined> }, { status: 400 });

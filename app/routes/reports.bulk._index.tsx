@@ -6,6 +6,7 @@ import { ReportRuleError } from "~/reports/check-reports.server";
 import { bulkRegenerationForm, PERMISSIBLE_PURPOSES, REPORT_PRODUCTS } from "~/reports/identity-form";
 import { parseForm } from "~/staff/forms";
 import { readForm, requirePermission } from "~/staff/guards.server";
+import { requireFreshProof } from "~/staff/step-up.server";
 import { can } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
 import { Field, FormError } from "~/ui/field";
@@ -57,6 +58,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const pasted = String(form.get("list") ?? "");
   if (!pasted.trim() && !uploaded.trim() && !fieldErrors.file) fieldErrors.list = "Paste customer hashes, one per line, or upload a file of them";
   if (!parsed.ok || Object.values(fieldErrors).some(Boolean)) return data({ message: "Check the highlighted fields.", fieldErrors }, { status: 400 });
+  // A bulk run regenerates (and bills) many reports: it needs a fresh proof of identity. What waits for it is the form
+  // with an uploaded file's hashes folded into the pasted list, so that nothing rides on a file the browser cannot resend.
+  const waiting = new FormData();
+  for (const [name, value] of form) if (typeof value === "string" && name !== "list") waiting.append(name, value);
+  waiting.set("list", [pasted, uploaded].filter((l) => l.trim()).join("\n"));
+  requireFreshProof(request, context, staff, waiting, "Start a bulk regeneration");
   try {
     const { run } = createBulkRun(context, { list: [pasted, uploaded].filter((t) => t.trim()).join("\n"), reason: parsed.data.reason, purpose: parsed.data.purpose, daysRequested: parsed.data.daysRequested, products: parsed.data.products }, { actor: staff, clientAddress: context.clientAddress });
     return redirect(`/reports/bulk/${run.id}`);

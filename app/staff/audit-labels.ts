@@ -6,6 +6,8 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   "staff.login": "Signed in",
   "staff.login_failed": "Sign-in refused",
   "staff.new_device": "Signed in from a new device",
+  "staff.step_up": "Confirmed identity for a sensitive action",
+  "staff.step_up_failed": "Identity confirmation refused",
   "staff.logout": "Signed out",
   "staff.create": "Created a staff account",
   "staff.disable": "Disabled a staff account",
