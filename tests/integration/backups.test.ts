@@ -14,7 +14,7 @@ import { auditLog, staffUsers } from "../../db/schema";
 import { startPlaidSimulator, type PlaidSimulator } from "../../simulators/plaid/server";
 import { signBody } from "../../simulators/plaid/webhooks";
 import { freePort, startConsoleProcess } from "../support/console-process";
-import { cookieHeader, createHarness, form, statusOf, testEnv, TestClock } from "../support/context";
+import { cookieHeader, createHarness, form, requireNoSecondFactor, statusOf, testEnv, TestClock } from "../support/context";
 import { freshDb } from "../support/db";
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `linkdesk-${prefix}-`));
@@ -41,6 +41,7 @@ describe("a backup taken while the console serves a webhook burst", () => {
     const seed = openDatabase(databasePath);
     runMigrations(seed);
     const now = new Date();
+    requireNoSecondFactor(seed);
     seed.insert(staffUsers).values({ email: "ops-admin@example.test", name: "Ops admin", role: "admin", passwordHash: await hashPassword("backup admin password"), passwordChangedAt: now, createdAt: now, updatedAt: now }).run();
     const filler = "x".repeat(2000);
     seed.transaction((tx) => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../../app/staff/password.server";
 import { startConsole, type Console } from "../../server/main";
 import { staffUsers } from "../../db/schema";
-import { testEnv } from "../support/context";
+import { requireNoSecondFactor, testEnv } from "../support/context";
 import { startTestSimulators } from "../support/simulators";
 
 // The console as an ops team runs it: over real HTTP, its log lines read from its own output, its metrics scraped,
@@ -40,6 +40,7 @@ async function start(extra: Record<string, string> = {}, destination = capture()
   for (const [k, v] of Object.entries(env)) if (v === "") delete env[k]; // "" stands for "not set"
   const running = await startConsole(env, { logDestination: destination.stream });
   const now = new Date();
+  requireNoSecondFactor(running.db);
   running.db.insert(staffUsers).values({ email: "ops@example.test", name: "Ops", role: "ops", passwordHash: await hashPassword("correct horse battery staple"), passwordChangedAt: now, createdAt: now, updatedAt: now }).run();
   return { running, log: destination };
 }

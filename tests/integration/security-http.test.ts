@@ -8,7 +8,7 @@ import { createApiKey } from "../../app/funnel/api-keys.server";
 import { hashPassword } from "../../app/staff/password.server";
 import { auditLog, staffSessions, staffUsers, webhookDeliveries } from "../../db/schema";
 import { startConsole, type Console } from "../../server/main";
-import { testEnv } from "../support/context";
+import { requireNoSecondFactor, testEnv } from "../support/context";
 
 // The real server (Express, the Remix handler, the webhook receiver's direct path) on a real SQLite file, over HTTP.
 // One proxy is trusted, as behind a load balancer.
@@ -29,6 +29,7 @@ beforeAll(async () => {
   for (const role of ["admin", "pm"] as const) {
     running.db.insert(staffUsers).values({ email: `${role}@example.test`, name: role, role, passwordHash, passwordChangedAt: now, createdAt: now, updatedAt: now }).run();
   }
+  requireNoSecondFactor(running.db);
   const admin = running.db.select().from(staffUsers).where(eq(staffUsers.email, "admin@example.test")).get()!;
   apiKey = createApiKey(running.db, "backend", { actor: { id: admin.id, email: admin.email, role: "admin" }, clientAddress: "127.0.0.1", now }).secret;
   // The first page compiles the app in development: done once here, not inside a test.

@@ -56,6 +56,14 @@ export type Harness = {
   request: (path: string, init?: RequestInit & { role?: Role; cookie?: string }) => Promise<Request>;
 };
 
+/**
+ * The migration's sign-in policy makes admins and ops enroll a second factor before anything else; tests of other
+ * features that sign such accounts in through the form start from a policy that requires it of no role.
+ */
+export function requireNoSecondFactor(db: Db, now = new Date()): void {
+  saveAuthSettings(db, { mfaRequiredRoles: [], ssoRequired: false, breakGlassStaffId: null }, { by: null, now });
+}
+
 // Cheap to hash: these users exist to be signed in through sessions, and login tests use their own password.
 const PASSWORD = "correct horse battery staple";
 
@@ -78,7 +86,7 @@ export async function createHarness(envOverrides: Record<string, string> = {}): 
   }
   // The migration's policy requires a second factor of admins and ops; the harness's users sign in through sessions
   // made here, so the tests of everything else start with no role required to enroll. Tests of enrollment set it.
-  saveAuthSettings(db, { mfaRequiredRoles: [], ssoRequired: false, breakGlassStaffId: null }, { by: null, now: clock.now() });
+  requireNoSecondFactor(db, clock.now());
   const plaid = createPlaidClient(config, 5000);
   const webhookKeys = new PlaidKeyCache(plaidKeyFetcher(plaid), () => clock.now().getTime());
   const jobs = consoleJobs({ db, log: createLogger({ level: config.logLevel }), cardlytics, plaid, config, now: clock.now });
