@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import { E2E_DATA_DIR } from "../../playwright.config";
+import { axeProblems } from "./a11y";
 import { demoLogin, expect, test } from "./fixtures";
 
 // Ages the proof of identity of every session of an account, as if it had signed in this long ago.
@@ -27,9 +28,11 @@ test("a staff change asks an admin whose sign-in is older than ten minutes to co
 
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Confirm it's you");
   await expect(page.getByText("Create a staff account", { exact: true })).toBeVisible();
+  expect(await axeProblems(page, "step-up prompt")).toEqual([]);
   await page.getByLabel("Password").fill("not the password");
   await page.getByRole("button", { name: "Confirm" }).click();
   await expect(page.getByRole("alert")).toContainText("That is not your password.");
+  expect(await axeProblems(page, "step-up refused")).toEqual([]);
   await page.getByLabel("Password").fill(admin.password);
   await page.getByRole("button", { name: "Confirm" }).click();
 
