@@ -43,6 +43,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       lastLoginAt: member.lastLoginAt?.getTime() ?? null,
       createdAt: member.createdAt.getTime(),
       passwordChangedAt: member.passwordChangedAt.getTime(),
+      signsInWith: [member.hasPassword ? "a password" : null, member.ssoLinked ? "SSO (linked)" : member.hasPassword ? null : "SSO (links at first sign-in)"].filter(Boolean).join(" or "),
     },
     activity: entries.map((e) => ({ id: e.id, at: e.at.getTime(), action: e.action })),
     now: context.now().getTime(),
@@ -112,6 +113,9 @@ export default function StaffMember() {
         <p className="text-slate-600">
           {member.email} · {role ? ROLE_LABELS[role] : member.role} ·{" "}
           {member.disabledAt ? <strong className="text-red-700">Disabled</strong> : "Active"}
+        </p>
+        <p className="text-sm text-slate-600" data-testid="signs-in-with">
+          Signs in with {member.signsInWith}
         </p>
       </div>
       {result?.ok ? (

@@ -1,6 +1,7 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { redirectWithFlash } from "~/lib/flash.server";
-import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { useState } from "react";
 import { newStaffForm, parseForm } from "~/staff/forms";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { requireFreshProof } from "~/staff/step-up.server";
@@ -13,7 +14,7 @@ export const meta: MetaFunction = (args) => pageMeta(args, "New staff account");
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requirePermission(request, context, "manage:staff");
-  return null;
+  return { sso: Boolean(context.config.oidc) };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -28,7 +29,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
       clientAddress: context.clientAddress,
       now: context.now(),
     });
-    return redirectWithFlash(request, context, `/admin/staff/${id}`, { tone: "success", message: "Account created. They can sign in now with the password you set." });
+    return redirectWithFlash(request, context, `/admin/staff/${id}`, {
+      tone: "success",
+      message: parsed.data.signIn === "sso" ? "Account created. They sign in with SSO; their account is linked at their first sign-in." : "Account created. They can sign in now with the password you set.",
+    });
   } catch (error) {
     if (!(error instanceof StaffRuleError)) throw error;
     return data({ fieldErrors: error.field ? { [error.field]: error.message } : {}, message: error.message }, { status: 409 });
@@ -37,6 +41,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function NewStaff() {
   const result = useActionData<typeof action>();
+  const { sso } = useLoaderData<typeof loader>();
+  const [signIn, setSignIn] = useState<"password" | "sso">("password");
   const submitting = useNavigation().state === "submitting";
   return (
     <div className="max-w-lg space-y-4">
@@ -51,7 +57,18 @@ export default function NewStaff() {
         <Field label="Name" name="name" required maxLength={100} error={result?.fieldErrors.name} />
         <Field label="Email" name="email" type="email" required error={result?.fieldErrors.email} />
         <RoleSelect error={result?.fieldErrors.role} />
-        <Field
+        {sso ? (
+          <fieldset className="space-y-1">
+            <legend className="label">How they sign in</legend>
+            <label className="flex items-center gap-2 text-sm">
+              <input type="radio" name="signIn" value="password" checked={signIn === "password"} onChange={() => setSignIn("password")} /> With a password you set now
+            </label>
+            <label className="flex items-center gap-2 text-sm">
+              <input type="radio" name="signIn" value="sso" checked={signIn === "sso"} onChange={() => setSignIn("sso")} /> With SSO only: no password, the identity provider answers for them
+            </label>
+          </fieldset>
+        ) : null}
+        {signIn === "sso" ? null : <Field
           label="Initial password"
           name="password"
           type="password"
@@ -59,7 +76,7 @@ export default function NewStaff() {
           required
           error={result?.fieldErrors.password}
           hint="12 to 128 characters. Give it to the person over a channel you trust; they can be reset any time."
-        />
+        />}
         <button type="submit" className="btn-primary" disabled={submitting}>
           {submitting ? "Creating…" : "Create account"}
         </button>

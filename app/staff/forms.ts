@@ -37,7 +37,14 @@ export const nameField = z
 export const roleField = z.enum(ROLES, { error: `Choose a role: ${ROLES.join(", ")}` });
 
 export const loginForm = z.object({ email: emailField, password: loginPasswordField });
-export const newStaffForm = z.object({ email: emailField, name: nameField, role: roleField, password: newPasswordField });
+/** A new account signs in with a password the admin sets, or through SSO only (no password at all). */
+export const newStaffForm = z.preprocess(
+  (v) => ({ signIn: "password", ...(v as object) }),
+  z.discriminatedUnion("signIn", [
+    z.object({ signIn: z.literal("password"), email: emailField, name: nameField, role: roleField, password: newPasswordField }),
+    z.object({ signIn: z.literal("sso"), email: emailField, name: nameField, role: roleField }),
+  ], { error: "Choose how they sign in: a password, or SSO only" }),
+);
 
 export const changePasswordForm = z
   .object({ currentPassword: loginPasswordField, newPassword: newPasswordField, confirmPassword: z.string({ error: "Type the new password again" }) })

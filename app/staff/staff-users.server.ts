@@ -1,4 +1,4 @@
-import { and, asc, count, eq, isNull, ne } from "drizzle-orm";
+import { and, asc, count, eq, isNull, ne, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
 import { staffUsers } from "../../db/schema";
 import { recordAudit, type Actor } from "./audit.server";
@@ -28,6 +28,8 @@ const listColumns = {
   createdAt: staffUsers.createdAt,
   passwordChangedAt: staffUsers.passwordChangedAt,
   mustChangePassword: staffUsers.mustChangePassword,
+  ssoLinked: sql<number>`${staffUsers.ssoSubject} is not null`.mapWith(Boolean),
+  hasPassword: sql<number>`${staffUsers.passwordHash} <> ''`.mapWith(Boolean),
 };
 
 export function listStaff(db: Db) {
@@ -44,10 +46,11 @@ export function findStaffByEmail(db: Db, email: string) {
 
 export async function createStaff(
   db: Db,
-  input: { email: string; name: string; role: Role; password: string },
+  input: { email: string; name: string; role: Role; password?: string },
   ctx: StaffChangeContext,
 ): Promise<number> {
-  const passwordHash = await hashPassword(input.password);
+  // Without a password the account signs in through SSO only: '' is a hash no password matches.
+  const passwordHash = input.password === undefined ? "" : await hashPassword(input.password);
   return db.transaction((tx) => {
     if (tx.select({ id: staffUsers.id }).from(staffUsers).where(eq(staffUsers.email, input.email)).get()) {
       throw new StaffRuleError("A staff account with this email already exists", "email");
@@ -71,7 +74,7 @@ export async function createStaff(
       targetType: "staff",
       targetId: id,
       clientAddress: ctx.clientAddress,
-      details: { email: input.email, role: input.role },
+      details: { email: input.email, role: input.role, ...(input.password === undefined ? { signIn: "sso" } : {}) },
       at: ctx.now,
     });
     return id;

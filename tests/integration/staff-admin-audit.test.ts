@@ -38,6 +38,22 @@ describe("staff administration", () => {
     expect(signIn.status).toBe(302);
   });
 
+  it("creates an SSO-only account that no password opens, and says so on its page", async () => {
+    expect(await post(newStaff, "/admin/staff/new", { signIn: "sso", name: "Sol Sso", email: "sol@example.test", role: "support", password: "ignored for sso" })).toBe(302);
+    const created = h.db.select().from(staffUsers).where(eq(staffUsers.email, "sol@example.test")).get()!;
+    expect(created.passwordHash).toBe("");
+    expect(h.db.select().from(auditLog).where(eq(auditLog.action, "staff.create")).get()!.details).toEqual({ email: "sol@example.test", role: "support", signIn: "sso" });
+    for (const password of ["ignored for sso", "a long enough password"]) {
+      const signIn = (await login.action({ request: await h.request("/login", { method: "POST", body: form({ email: "sol@example.test", password }) }), context: h.context(), params: {} })) as { init: { status: number } };
+      expect(signIn.init.status).toBe(401);
+    }
+    const page = (await staffMember.loader({ request: await h.request(`/admin/staff/${created.id}`, { role: "admin" }), context: h.context(), params: { id: String(created.id) } } as never)) as { member: { signsInWith: string } };
+    expect(page.member.signsInWith).toBe("SSO (links at first sign-in)");
+    const admin = (await staffMember.loader({ request: await h.request(`/admin/staff/${h.users.admin.id}`, { role: "admin" }), context: h.context(), params: { id: String(h.users.admin.id) } } as never)) as { member: { signsInWith: string } };
+    expect(admin.member.signsInWith).toBe("a password");
+    expect(await post(newStaff, "/admin/staff/new", { signIn: "magic", name: "M", email: "m@example.test", role: "support" })).toBe(400);
+  });
+
   it("refuses a duplicate email, a short password, an unknown role, and changes nothing", async () => {
     const before = h.db.select().from(staffUsers).all().length;
     expect(await post(newStaff, "/admin/staff/new", { name: "Dup", email: h.users.ops.email, role: "ops", password: "a long enough password" })).toBe(409);
