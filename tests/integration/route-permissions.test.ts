@@ -29,6 +29,7 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "customers.$hash/route.tsx": { loader: "view:customer" },
   "customers_.$hash.timeline.ts": { loader: "view:customer" },
   "customers_.$hash.check.tsx": { loader: "view:customer", action: "manage:cra-user" },
+  "customers_.$hash.access.tsx": { loader: "view:customer", action: "view:customer" },
   "customers.expiring.tsx": { loader: "view:customer", action: "recheck:account-links" },
   "customers.expiring[.]csv.ts": { loader: "view:customer" },
   "plaid.sandbox.tsx": { loader: "mint:sandbox-token", action: "mint:sandbox-token" },
