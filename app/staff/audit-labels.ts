@@ -13,6 +13,8 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   "staff.role_change": "Changed a staff member's role",
   "staff.password_reset": "Reset a staff member's password",
   "staff.password_change": "Changed their own password",
+  "staff.session_end": "Ended sessions of their own",
+  "staff.sessions_end": "Ended every session of a staff account",
   "staff.admin_restored": "Restored an admin account from the command line",
   "backup.create": "Backed up the database",
   "backup.failed": "Backing up the database failed",
@@ -98,6 +100,7 @@ const DETAIL_LABELS: Record<string, string> = {
   from: "From",
   to: "To",
   sessionsEnded: "Sessions ended",
+  currentSessionEnded: "Signed out the session it was done from",
   role: "Role",
 };
 

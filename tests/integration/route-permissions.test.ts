@@ -37,6 +37,7 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "admin.audit[.]csv.ts": { loader: "view:audit" },
   "admin.api-keys.tsx": { loader: "manage:api-keys", action: "manage:api-keys" },
   "account.password.tsx": { loader: "view:console", action: "view:console" },
+  "account.sessions.tsx": { loader: "view:console", action: "view:console" },
   "admin.backups.tsx": { loader: "manage:backups", action: "manage:backups" },
   "api.events.ts": { loader: "public", action: "public" },
   "api.customer-data.ts": { loader: "public", action: "public" },
