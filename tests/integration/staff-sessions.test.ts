@@ -143,7 +143,7 @@ describe("your sessions", () => {
     expect(answer.data?.message).toMatch(/No session of yours has that id/);
     expect(await signedIn(admin.session!)).toBe(true);
     expect(h.db.select().from(auditLog).where(eq(auditLog.action, "staff.session_end")).all()).toHaveLength(0);
-    for (const values of [{ intent: "end", session: "not-a-hash" }, { intent: "end" }, { intent: "wipe" }, {}]) {
+    for (const values of [{ intent: "end", session: "not-a-hash" }, { intent: "end" }, { intent: "wipe" }, {}] as Record<string, string>[]) {
       expect((await post(support.session!, values)).status, JSON.stringify(values)).toBe(400);
     }
     expect(await post("", { intent: "end-others" })).toMatchObject({ status: 401 });

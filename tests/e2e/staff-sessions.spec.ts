@@ -1,0 +1,34 @@
+import { demoLogin, expect, signIn, test } from "./fixtures";
+
+const FIREFOX_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:133.0) Gecko/20100101 Firefox/133.0";
+
+test("a staff member ends their session on another browser from Your sessions; that browser is told at sign-in", async ({ signInAs, browser }) => {
+  const login = demoLogin("support");
+  const otherContext = await browser.newContext({ userAgent: FIREFOX_MAC });
+  const other = await otherContext.newPage();
+  await other.goto("/login");
+  await signIn(other, login.email, login.password);
+  await expect(other.getByTestId("signed-in-as")).toContainText(login.name);
+
+  const page = await signInAs("support");
+  await page.getByTestId("signed-in-as").click();
+  await page.getByRole("link", { name: "Your sessions" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Your sessions");
+  const sessions = page.getByRole("table", { name: "Your active sessions" });
+  await expect(page.getByTestId("current-session")).toContainText("This session");
+  await expect(page.getByTestId("current-session")).toContainText("Chrome on Linux");
+  const firefox = sessions.getByRole("row").filter({ hasText: "Firefox on macOS" });
+  await expect(firefox).toHaveCount(1);
+  await expect(firefox).toContainText("Password");
+  await firefox.getByRole("button", { name: "End session" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "1 session ended" })).toBeVisible();
+  await expect(sessions.getByRole("row").filter({ hasText: "Firefox on macOS" })).toHaveCount(0);
+
+  await other.goto("/customers");
+  await expect(other).toHaveURL(/\/login\?redirectTo=%2Fcustomers/);
+  await expect(other.getByTestId("session-ended")).toHaveText(/ended from another of your sessions/);
+  // This browser is still signed in.
+  await page.goto("/customers");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Find a customer");
+  await otherContext.close();
+});
