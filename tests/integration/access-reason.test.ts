@@ -6,10 +6,11 @@ import * as check from "../../app/routes/customers_.$hash.check";
 import * as timeline from "../../app/routes/customers_.$hash.timeline";
 import * as customers from "../../app/routes/customers._index";
 import * as item from "../../app/routes/plaid.items.$itemId";
+import * as report from "../../app/routes/reports.$id";
 import * as audit from "../../app/routes/admin.audit";
 import { REASON_REQUIRED_MESSAGE } from "../../app/customers/access-reason.server";
 import { deleteSession, hashSessionId } from "../../app/staff/sessions.server";
-import { accountLinkChecks, auditLog, customerAccess, plaidItems } from "../../db/schema";
+import { accountLinkChecks, auditLog, craReports, craUsers, customerAccess, plaidItems } from "../../db/schema";
 import { createHarness, form, type Harness } from "../support/context";
 
 const A = "a1".repeat(32);
@@ -77,6 +78,18 @@ describe("the reason for opening a customer", () => {
     h.db.insert(plaidItems).values({ itemId: "item-of-a", customerHash: A, institutionId: "ins_109508", institutionName: "First Platypus Bank", accessTokenEnc: null, products: ["transactions"], status: "active", createdAt: now, updatedAt: now }).run();
     const page = await run(async () => item.loader({ request: await h.request("/plaid/items/item-of-a", { cookie }), context: h.context(), params: { itemId: "item-of-a" } }));
     expect(page.location).toBe(`/customers/${A}/access?redirectTo=${encodeURIComponent("/plaid/items/item-of-a")}`);
+  });
+
+  it("guards a consumer report's page and its probe by the report's customer", async () => {
+    const at = h.clock.now();
+    const user = h.db.insert(craUsers).values({ customerHash: A, generation: "new", userId: "usr_a", clientUserId: A, createdAt: at }).returning().get();
+    const { id } = h.db.insert(craReports).values({ customerHash: A, craUserId: user.id, status: "pending", origin: "console", products: ["cra_base_report"], requestedAt: at, sentAt: at }).returning().get();
+    const page = await run(async () => report.loader({ request: await h.request(`/reports/${id}`, { cookie }), context: h.context(), params: { id: String(id) } }));
+    expect(page.location).toBe(`/customers/${A}/access?redirectTo=${encodeURIComponent(`/reports/${id}`)}`);
+    const probe = await run(async () => report.action({ request: await h.request(`/reports/${id}`, { method: "POST", cookie: await h.cookieFor("ops"), body: form({ intent: "probe" }) }), context: h.context(), params: { id: String(id) } }));
+    expect(probe).toMatchObject({ status: 403, text: REASON_REQUIRED_MESSAGE });
+    await giveReason(A, { reason: "Reviewing the consumer report" });
+    expect((await run(async () => report.loader({ request: await h.request(`/reports/${id}`, { cookie }), context: h.context(), params: { id: String(id) } }))).status).toBe(200);
   });
 
   it("once given, opens the page asked for and goes into the view's audit entry, the audit log and the timeline", async () => {
