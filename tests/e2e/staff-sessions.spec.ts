@@ -32,3 +32,26 @@ test("a staff member ends their session on another browser from Your sessions; t
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Find a customer");
   await otherContext.close();
 });
+
+test("an administrator ends every session of a staff member; their browser is told so at sign-in", async ({ signInAs, browser }) => {
+  const ops = demoLogin("ops");
+  const opsContext = await browser.newContext();
+  const opsPage = await opsContext.newPage();
+  await opsPage.goto("/login");
+  await signIn(opsPage, ops.email, ops.password);
+  await expect(opsPage.getByTestId("signed-in-as")).toContainText(ops.name);
+
+  const admin = await signInAs("admin");
+  await admin.goto("/admin/staff");
+  await admin.getByRole("table", { name: "Staff accounts" }).getByRole("row").filter({ hasText: ops.email }).getByRole("link").first().click();
+  await expect(admin.getByRole("heading", { level: 1 })).toHaveText(ops.name);
+  await expect(admin.getByTestId("active-sessions")).not.toHaveText("Signed in now: 0 sessions");
+  await admin.getByRole("button", { name: "End all sessions" }).click();
+  await expect(admin.getByRole("status").filter({ hasText: "Every session of this account has been ended" })).toBeVisible();
+  await expect(admin.getByTestId("active-sessions")).toHaveText("Signed in now: 0 sessions");
+
+  await opsPage.goto("/jobs");
+  await expect(opsPage).toHaveURL(/\/login\?redirectTo=%2Fjobs/);
+  await expect(opsPage.getByTestId("session-ended")).toHaveText(/An administrator ended every session of this account/);
+  await opsContext.close();
+});
