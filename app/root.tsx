@@ -18,6 +18,7 @@ import { getCurrentStaff } from "./staff/guards.server";
 import { takeFlash } from "./lib/flash.server";
 import { Notice } from "./ui/notice";
 import { can, ROLE_LABELS, type Role } from "./staff/permissions";
+import { SESSIONS_PATH } from "./staff/paths";
 import stylesheet from "./tailwind.css?url";
 import { activeSection, navEntries, navFor, type NavItem } from "./ui/nav";
 import { pageMeta } from "./ui/meta";
@@ -158,6 +159,9 @@ function AccountMenu({ name, role }: { name: string; role: Role }) {
       </p>
       <Link to="/account/password" className="block whitespace-nowrap px-3 py-1.5 text-sm text-slate-300 hover:text-white">
         Change password
+      </Link>
+      <Link to={SESSIONS_PATH} className="block whitespace-nowrap px-3 py-1.5 text-sm text-slate-300 hover:text-white">
+        Your sessions
       </Link>
       <Form method="post" action="/logout">
         <button type="submit" className="block w-full whitespace-nowrap px-3 py-1.5 text-left text-sm text-slate-300 hover:text-white">

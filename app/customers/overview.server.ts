@@ -11,6 +11,7 @@ import { craUserOf, reportsOfCustomer, reportState } from "../reports/check-repo
 import { conflictsOfCustomer, idsOfCustomer } from "./identity.server";
 import { customerTimeline } from "./timeline.server";
 import { plural } from "../lib/plural";
+import { accessReasonDetails, type AccessReason } from "./access-reason.server";
 
 /** How long the page's stream waits for a vendor before it says so; the call itself goes on and is stored. */
 export const LIVE_WAIT_MS = 4500;
@@ -70,12 +71,12 @@ export type PlaidLive = { items: LiveItem[]; linkTokens: LinkTokenLive[] } | { s
  * the page streams in as they settle, and the verdict settles once both have. Every view is audited, and every answer
  * from Cardlytics is stored, failures included, even one that comes after the page stopped waiting.
  */
-export function customerOverview(ctx: OverviewCtx, input: { customerHash: string; mockData: boolean; actor: NonNullable<Actor> }) {
+export function customerOverview(ctx: OverviewCtx, input: { customerHash: string; mockData: boolean; actor: NonNullable<Actor>; access?: AccessReason | null }) {
   const { db } = ctx;
   const hash = input.customerHash;
   const within = ctx.config.expiringWithinDays;
   const pending = checkAccountLink({ db, cardlytics: ctx.cardlytics, now: ctx.now }, { customerHash: hash, mockData: input.mockData, staffUserId: input.actor.id });
-  recordAudit(db, { actor: input.actor, action: "customer.view", customerHash: hash, clientAddress: ctx.clientAddress, details: input.mockData ? { mockData: true } : undefined, at: ctx.now() });
+  recordAudit(db, { actor: input.actor, action: "customer.view", customerHash: hash, clientAddress: ctx.clientAddress, details: viewDetails(input.mockData, input.access ?? null), at: ctx.now() });
   const now = ctx.now().getTime();
 
   const items = itemsOfCustomer(db, hash).map((i) => ({ ...i, createdAt: i.createdAt.getTime(), removedAt: i.removedAt?.getTime() ?? null, tokens: processorTokensOfItem(db, i.itemId).map((t) => ({ ...t, createdAt: t.createdAt.getTime(), sentToCardlyticsAt: t.sentToCardlyticsAt?.getTime() ?? null, revokedAt: t.revokedAt?.getTime() ?? null })) }));
@@ -135,6 +136,12 @@ export function customerOverview(ctx: OverviewCtx, input: { customerHash: string
   );
 
   return { now, stored, timeline: customerTimeline(db, hash), cardlytics, plaid, verdict, escalation };
+}
+
+// The view's entry says why the customer was opened (when a reason was given) and whether the data was Cardlytics' mock.
+function viewDetails(mockData: boolean, access: AccessReason | null): Record<string, unknown> | undefined {
+  const details = { ...(mockData ? { mockData: true } : {}), ...accessReasonDetails(access) };
+  return Object.keys(details).length ? details : undefined;
 }
 
 function cardlyticsSignal(result: AccountLinkResult | null) {

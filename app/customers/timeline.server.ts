@@ -94,7 +94,9 @@ function sources(db: Db, describeAction: (action: string) => string): Record<Tim
       all(staff, h, b, n).map((r) => {
         const details = r.details ? (JSON.parse(String(r.details)) as Record<string, unknown>) : {};
         const reason = typeof details.reason === "string" ? ` · reason: ${details.reason}` : "";
-        return entry("staff", Number(r.id), Number(r.at), describeAction(String(r.action)), `${String(r.email ?? "unknown")}${r.role ? ` (${String(r.role)})` : ""}${reason}`, null, typeof details.requestId === "string" ? details.requestId : null);
+        // Why the customer was opened, when the console asked (REQUIRE_ACCESS_REASON).
+        const access = typeof details.accessReason === "string" ? ` · reason for access: ${details.accessReason}${typeof details.ticket === "string" ? ` (ticket ${details.ticket})` : ""}` : "";
+        return entry("staff", Number(r.id), Number(r.at), describeAction(String(r.action)), `${String(r.email ?? "unknown")}${r.role ? ` (${String(r.role)})` : ""}${reason}${access}`, null, typeof details.requestId === "string" ? details.requestId : null);
       }),
   };
 }

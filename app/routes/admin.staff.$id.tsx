@@ -13,6 +13,7 @@ import {
   setStaffDisabled,
   StaffRuleError,
 } from "~/staff/staff-users.server";
+import { activeSessionsOf, endAllSessionsOfStaff } from "~/staff/staff-sessions.server";
 import { Field, FormError } from "~/ui/field";
 import { RoleSelect } from "~/ui/role-select";
 import { Time } from "~/ui/time";
@@ -46,6 +47,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       signsInWith: [member.hasPassword ? "a password" : null, member.ssoLinked ? "SSO (linked)" : member.hasPassword ? null : "SSO (links at first sign-in)"].filter(Boolean).join(" or "),
     },
     activity: entries.map((e) => ({ id: e.id, at: e.at.getTime(), action: e.action })),
+    activeSessions: activeSessionsOf(context.db, { id }, context.now(), context.config.session).length,
     now: context.now().getTime(),
   };
 }
@@ -55,6 +57,7 @@ const intents = z.discriminatedUnion("intent", [
   z.object({ intent: z.literal("disable") }),
   z.object({ intent: z.literal("enable") }),
   z.object({ intent: z.literal("password"), password: newPasswordField }),
+  z.object({ intent: z.literal("end-sessions") }),
 ]);
 
 const DONE: Record<z.infer<typeof intents>["intent"], string> = {
@@ -62,6 +65,7 @@ const DONE: Record<z.infer<typeof intents>["intent"], string> = {
   disable: "Account disabled and signed out everywhere.",
   enable: "Account enabled. They can sign in again.",
   password: "Password reset. Every session of this account has been ended.",
+  "end-sessions": "Every session of this account has been ended. Their browsers are told so at the sign-in page.",
 };
 
 // Every change to a staff account is a sensitive action: each asks for a fresh proof of identity, named as below.
@@ -87,6 +91,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     if (!getStaff(context.db, id)) throw new Response("No staff account has that id.", { status: 404 });
     if (form.intent === "role") changeStaffRole(context.db, id, form.role, ctx);
     else if (form.intent === "password") await resetStaffPassword(context.db, id, form.password, ctx);
+    else if (form.intent === "end-sessions") endAllSessionsOfStaff(context.db, id, ctx);
     else setStaffDisabled(context.db, id, form.intent === "disable", ctx);
     return { ok: true as const, message: DONE[form.intent], fieldErrors: {} as FieldErrors };
   } catch (error) {
@@ -96,7 +101,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function StaffMember() {
-  const { member, activity, now } = useLoaderData<typeof loader>();
+  const { member, activity, activeSessions, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
@@ -156,6 +161,13 @@ export default function StaffMember() {
             <input type="hidden" name="intent" value={member.disabledAt ? "enable" : "disable"} />
             <button type="submit" className={member.disabledAt ? "btn" : "btn-danger"} disabled={busy("enable") || busy("disable")}>
               {member.disabledAt ? "Re-enable account" : "Disable account"}
+            </button>
+          </Form>
+          <Form method="post" className="flex flex-wrap items-center gap-2 text-sm">
+            <input type="hidden" name="intent" value="end-sessions" />
+            <span data-testid="active-sessions">Signed in now: {activeSessions === 1 ? "1 session" : `${activeSessions} sessions`}</span>
+            <button type="submit" className="btn" disabled={busy("end-sessions") || activeSessions === 0}>
+              {busy("end-sessions") ? "Ending…" : "End all sessions"}
             </button>
           </Form>
         </section>

@@ -1,5 +1,6 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { requireAccessReason } from "~/customers/access-reason.server";
 import { isCustomerHash } from "~/customers/customer-id";
 import { plaidErrorResponse } from "~/plaid/guards.server";
 import { craUserOf, createCraUser, reportExpiresAt, reportsOfCustomer, reportState, ReportRuleError, requestReport } from "~/reports/check-reports.server";
@@ -33,6 +34,7 @@ function customerHash(params: { hash?: string }): string {
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const staff = await requirePermission(request, context, "view:customer");
   const hash = customerHash(params);
+  requireAccessReason(request, context, staff, hash);
   const now = context.now().getTime();
   const user = craUserOf(context.db, hash);
   const reports = reportsOfCustomer(context.db, hash);
@@ -72,6 +74,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const { staff, form, intent } = await requireIntentPermission(request, context, CHECK_INTENT_PERMISSIONS);
   const hash = customerHash(params);
+  requireAccessReason(request, context, staff, hash);
   const ctx = { actor: staff, clientAddress: context.clientAddress };
   try {
     if (intent === "probe") {

@@ -4,6 +4,7 @@ import { createAuthenticator, LoginRefused, safeRedirectPath, sessionStartHeader
 import { readDeviceId } from "~/staff/devices.server";
 import { assertSameOrigin, getCurrentStaff, readForm, readSessionId } from "~/staff/guards.server";
 import { sessionEndedBy } from "~/staff/sessions.server";
+import { SESSION_ENDED_NOTICES } from "~/staff/session-labels";
 import { Notice } from "~/ui/notice";
 import { Field, FormError } from "~/ui/field";
 import { pageMeta } from "~/ui/meta";
@@ -63,9 +64,7 @@ export default function Login() {
       <p className="mt-1 text-sm text-slate-600">Staff accounts only. Ask an administrator if you need one.</p>
       {endedBy && !result ? (
         <Notice tone="warning" className="mt-4" testId="session-ended">
-          {endedBy === "disabled"
-            ? "An administrator ended your session: this account has been disabled. Ask an administrator if you think it should not be."
-            : "An administrator ended your session by resetting this account's password. Sign in with the new password."}
+          {SESSION_ENDED_NOTICES[endedBy]}
         </Notice>
       ) : null}
       <Form method="post" action={`/login?${params.toString()}`} className="card mt-6 space-y-4" noValidate>

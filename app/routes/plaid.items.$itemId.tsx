@@ -6,6 +6,7 @@ import { TableScroll } from "~/ui/table-scroll";
 import { Notice } from "~/ui/notice";
 import { StatusButton } from "~/ui/status-button";
 import { environmentBadge } from "~/config/env.server";
+import { requireAccessReason } from "~/customers/access-reason.server";
 import { plaidErrorResponse, requireSandbox } from "~/plaid/guards.server";
 import { PlaidCallError } from "~/plaid/client.server";
 import { plaidErrorHelp } from "~/plaid/error-help";
@@ -44,7 +45,10 @@ export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.d
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const staff = await requirePermission(request, context, "view:customer");
   const itemId = params.itemId ?? "";
-  if (!getItem(context.db, itemId)) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
+  const stored = getItem(context.db, itemId);
+  if (!stored) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
+  // An item is one customer's accounts: the reason for opening that customer comes before Plaid is asked about it.
+  requireAccessReason(request, context, staff, stored.customerHash);
   let liveError = null;
   try {
     await refreshItem(context, itemId);
@@ -89,7 +93,9 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   if (form.intent === "processor-token") requireFreshProof(request, context, staff, submitted, "Create a processor token");
   if (form.intent === "remove") requireFreshProof(request, context, staff, submitted, "Remove a Plaid item");
   if (form.intent === "reset-login" || form.intent === "fire-webhook") requireSandbox(context);
-  if (!getItem(context.db, itemId)) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
+  const item = getItem(context.db, itemId);
+  if (!item) throw new Response("No Plaid item with that id is recorded here.", { status: 404 });
+  requireAccessReason(request, context, staff, item.customerHash);
   const ctx = { actor: staff, clientAddress: context.clientAddress };
   try {
     switch (form.intent) {

@@ -1,5 +1,6 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { requireAccessReason } from "~/customers/access-reason.server";
 import { plaidErrorResponse, type ShownPlaidError } from "~/plaid/guards.server";
 import { reportExpiresAt, reportState, ReportRuleError } from "~/reports/check-reports.server";
 import { craUserItems, probeReport, readReport, reportDetail } from "~/reports/report-view.server";
@@ -32,6 +33,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const detail = reportDetail(context.db, reportId(params));
   if (!detail) throw new Response("No report request with that number.", { status: 404 });
   const { report: r, user } = detail;
+  // A consumer report is one customer's data: the reason for opening that customer comes first.
+  requireAccessReason(request, context, staff, r.customerHash);
   const now = context.now().getTime();
   let state = reportState(r, now, context.config.cra.webhookTimeoutMs);
   const readable = state === "ready" && !detail.supersededBy;
@@ -81,6 +84,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const staff = await requirePermission(request, context, "regenerate:report");
   const id = reportId(params);
+  const detail = reportDetail(context.db, id);
+  if (detail) requireAccessReason(request, context, staff, detail.report.customerHash);
   const form = await readForm(request);
   if (form.get("intent") !== "probe") return data({ ok: false as const, message: "Unknown action." }, { status: 400 });
   try {

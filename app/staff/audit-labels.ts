@@ -15,6 +15,8 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   "staff.role_change": "Changed a staff member's role",
   "staff.password_reset": "Reset a staff member's password",
   "staff.password_change": "Changed their own password",
+  "staff.session_end": "Ended sessions of their own",
+  "staff.sessions_end": "Ended every session of a staff account",
   "staff.admin_restored": "Restored an admin account from the command line",
   "backup.create": "Backed up the database",
   "backup.failed": "Backing up the database failed",
@@ -23,6 +25,7 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   "audit.export": "Exported the audit log",
   "customer.lookup": "Looked up a customer",
   "customer.view": "Viewed a customer",
+  "customer.access_reason": "Gave a reason for opening a customer",
   "cardlytics.connect": "Sent a processor token to Cardlytics",
   "cardlytics.connect_failed": "Sending a processor token to Cardlytics failed",
   "cardlytics.recheck_batch": "Re-checked the expiring links",
@@ -68,6 +71,8 @@ const DETAIL_LABELS: Record<string, string> = {
   processor: "Processor",
   tokenId: "Token",
   reason: "Reason",
+  accessReason: "Reason for access",
+  ticket: "Ticket",
   httpStatus: "HTTP status",
   code: "Code",
   webhookUrl: "Webhook URL",
@@ -97,6 +102,7 @@ const DETAIL_LABELS: Record<string, string> = {
   from: "From",
   to: "To",
   sessionsEnded: "Sessions ended",
+  currentSessionEnded: "Signed out the session it was done from",
   role: "Role",
 };
 

@@ -1,5 +1,7 @@
 /** Where a staff member changes their password; a one-time password's holder is sent here from every page. */
 export const CHANGE_PASSWORD_PATH = "/account/password";
+/** Where a staff member sees their active sessions and ends any of them. */
+export const SESSIONS_PATH = "/account/sessions";
 /** Where a staff member manages their second factors; one who must enroll is sent here from every page. */
 export const SECURITY_PATH = "/account/security";
 /** Where the second factor is asked for after the password. */

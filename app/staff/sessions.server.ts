@@ -4,6 +4,7 @@ import type { Db, Queryable } from "../../db/open";
 import { staffPasskeys, staffSessions, staffTotp, staffUsers, type SessionMethod } from "../../db/schema";
 import { getAuthSettings } from "./auth-settings.server";
 import { isRole, type Role } from "./permissions";
+import type { SessionEndedBy } from "./session-labels";
 
 export type { SessionMethod };
 
@@ -119,19 +120,29 @@ export function endSessionsOfUser(db: Queryable, staffUserId: number): string[] 
   return db.delete(staffSessions).where(eq(staffSessions.staffUserId, staffUserId)).returning({ idHash: staffSessions.idHash }).all().map((r) => r.idHash);
 }
 
-export type EndedBy = "disabled" | "password_reset";
+export type EndedBy = SessionEndedBy;
+
+// The audit actions whose entries list the sessions they ended, and what each means for the browser that held one.
+const ENDED_BY_ACTION: Record<string, EndedBy> = {
+  "staff.disable": "disabled",
+  "staff.password_reset": "password_reset",
+  "staff.sessions_end": "ended_by_admin",
+  "staff.session_end": "ended_elsewhere",
+};
 
 /**
- * Why a session that no longer exists was ended, when an administrator ended it (the account disabled, its password
- * reset): the audit entry of that change lists the sessions it ended. Null for a session that expired or never was.
+ * Why a session that no longer exists was ended, when someone ended it (an administrator disabled the account, reset
+ * its password or ended all its sessions; its owner ended it from another session): the audit entry of that change
+ * lists the sessions it ended. Null for a session that expired, was signed out, or never was.
  */
 export function sessionEndedBy(db: Db, sessionId: string): EndedBy | null {
+  const actions = Object.keys(ENDED_BY_ACTION);
   const row = db.$client
     .prepare(
-      "select a.action from audit_log a, json_each(a.details, '$.endedSessions') j where a.action in ('staff.disable', 'staff.password_reset') and j.value = @h order by a.id desc limit 1",
+      `select a.action from audit_log a, json_each(a.details, '$.endedSessions') j where a.action in (${actions.map(() => "?").join(", ")}) and j.value = ? order by a.id desc limit 1`,
     )
-    .get({ h: hashSessionId(sessionId) }) as { action: string } | undefined;
-  return row ? (row.action === "staff.disable" ? "disabled" : "password_reset") : null;
+    .get(...actions, hashSessionId(sessionId)) as { action: string } | undefined;
+  return row ? (ENDED_BY_ACTION[row.action] ?? null) : null;
 }
 
 /** Ends every session of a staff member but the one given: after a password change, only the session that made it stays. */

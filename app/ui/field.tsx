@@ -1,4 +1,4 @@
-import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from "react";
+import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
 
 type Described = { label: ReactNode; name: string; error?: string; hint?: ReactNode };
 
@@ -64,6 +64,18 @@ export function SelectField({ label, name, error, hint, id: givenId, className =
       <select id={ids.id} name={name} className={className} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, error, hint)} {...select}>
         {children}
       </select>
+    </Labelled>
+  );
+}
+
+type TextAreaFieldProps = TextareaHTMLAttributes<HTMLTextAreaElement> & Described;
+
+/** A labelled textarea, the same way as `Field`. */
+export function TextAreaField({ label, name, error, hint, id: givenId, className = "input", ...textarea }: TextAreaFieldProps) {
+  const ids = useFieldIds(givenId);
+  return (
+    <Labelled ids={ids} label={label} hint={hint} error={error}>
+      <textarea id={ids.id} name={name} className={className} aria-invalid={error ? true : undefined} aria-describedby={describedBy(ids, error, hint)} {...textarea} />
     </Labelled>
   );
 }

@@ -171,6 +171,7 @@ const JOURNEYS: Record<Role, Step[]> = {
     ["audit log filtered to customer views", visit("/admin/audit?action=customer.view", "Audit log")],
     ["backups", visit("/admin/backups", "Backups")],
     ["change your password", visit("/account/password")],
+    ["your sessions", visit("/account/sessions", "Your sessions")],
     ["funnel", visit("/funnel", "Linking funnel")],
     ["a customer", visit(`/customers/${hashOf("demo-expiring")}`)],
   ],

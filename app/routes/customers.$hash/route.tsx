@@ -2,6 +2,7 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { redirect } from "@remix-run/node";
 import { Await, Link, useLoaderData, useNavigate, useSearchParams } from "@remix-run/react";
 import { Suspense } from "react";
+import { requireAccessReason } from "~/customers/access-reason.server";
 import { isCustomerHash } from "~/customers/customer-id";
 import { ID_KIND_LABEL } from "~/customers/identity-labels";
 import { customerOverview } from "~/customers/overview.server";
@@ -33,11 +34,13 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   if (!isCustomerHash(hash)) {
     throw new Response("A customer address ends in the 64 hex characters of the hashed customer id.", { status: 404 });
   }
+  // Before anything of the customer's is read: a reason, when the console asks for one.
+  const access = requireAccessReason(request, context, staff, hash);
   const mockAllowed = environmentBadge(context.config) !== "PRODUCTION";
   const canMint = mockAllowed && can(staff.role, "mint:sandbox-token");
   const mockData = new URL(request.url).searchParams.get("mock") === "1";
   if (mockData && !mockAllowed) throw new Response("Cardlytics mock data is not available in production.", { status: 400 });
-  const overview = customerOverview(context, { customerHash: hash, mockData, actor: staff });
+  const overview = customerOverview(context, { customerHash: hash, mockData, actor: staff, access });
   return { hash, mockAllowed, mockData, canMint, ...overview };
 }
 
