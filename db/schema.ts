@@ -152,6 +152,7 @@ export const customerAccess = sqliteTable(
       .references(() => staffSessions.idHash, { onDelete: "cascade" }),
     customerHash: text("customer_hash").notNull(),
     reason: text("reason").notNull(),
+    ticket: text("ticket"),
     at: integer("at", { mode: "timestamp_ms" }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.sessionIdHash, t.customerHash] })],

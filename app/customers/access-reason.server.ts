@@ -10,33 +10,14 @@ import { accessReasonPath, type AccessReasonInput } from "./access-reason-form";
 /** Why a staff member opened a customer in this session: kept once per customer per session, and in the audit log. */
 export type AccessReason = { reason: string; ticket: string | null };
 
-// customer_access has one text column for what was given; the reason and the optional ticket id are kept in it as
-// JSON, and a plain string (nothing else writes one today) is read as a reason without a ticket.
-function encode(access: AccessReason): string {
-  return JSON.stringify({ reason: access.reason, ticket: access.ticket });
-}
-
-function decode(stored: string): AccessReason {
-  try {
-    const value = JSON.parse(stored) as unknown;
-    if (value && typeof value === "object" && typeof (value as { reason?: unknown }).reason === "string") {
-      const { reason, ticket } = value as { reason: string; ticket?: unknown };
-      return { reason, ticket: typeof ticket === "string" && ticket ? ticket : null };
-    }
-  } catch {
-    // not JSON: a reason on its own
-  }
-  return { reason: stored, ticket: null };
-}
-
 /** The reason given for this customer in this session, or null when none was. */
 export function accessReasonOf(db: Queryable, sessionIdHash: string, customerHash: string): AccessReason | null {
   const row = db
-    .select({ reason: customerAccess.reason })
+    .select({ reason: customerAccess.reason, ticket: customerAccess.ticket })
     .from(customerAccess)
     .where(and(eq(customerAccess.sessionIdHash, sessionIdHash), eq(customerAccess.customerHash, customerHash)))
     .get();
-  return row ? decode(row.reason) : null;
+  return row ?? null;
 }
 
 /** The audit details that carry a reason: on the entry of the reason itself and on each view it covers. */
@@ -56,8 +37,8 @@ export function recordAccessReason(
   const access: AccessReason = { reason: input.given.reason, ticket: input.given.ticket };
   db.transaction((tx) => {
     tx.insert(customerAccess)
-      .values({ sessionIdHash: input.staff.sessionIdHash, customerHash: input.customerHash, reason: encode(access), at: input.now })
-      .onConflictDoUpdate({ target: [customerAccess.sessionIdHash, customerAccess.customerHash], set: { reason: encode(access), at: input.now } })
+      .values({ sessionIdHash: input.staff.sessionIdHash, customerHash: input.customerHash, reason: access.reason, ticket: access.ticket, at: input.now })
+      .onConflictDoUpdate({ target: [customerAccess.sessionIdHash, customerAccess.customerHash], set: { reason: access.reason, ticket: access.ticket, at: input.now } })
       .run();
     recordAudit(tx, {
       actor: { id: input.staff.id, email: input.staff.email, role: input.staff.role },

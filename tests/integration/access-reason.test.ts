@@ -95,7 +95,7 @@ describe("the reason for opening a customer", () => {
   it("once given, opens the page asked for and goes into the view's audit entry, the audit log and the timeline", async () => {
     const given = await giveReason(A, { reason: "  Customer asked why cash-back stopped  ", ticket: " SUP-1234 " }, `/customers/${A}/check`);
     expect(given).toMatchObject({ status: 302, location: `/customers/${A}/check` });
-    expect(h.db.select().from(customerAccess).all()).toMatchObject([{ sessionIdHash: expect.any(String), customerHash: A }]);
+    expect(h.db.select().from(customerAccess).all()).toMatchObject([{ sessionIdHash: expect.any(String), customerHash: A, reason: "Customer asked why cash-back stopped", ticket: "SUP-1234" }]);
     const reasonEntry = h.db.select().from(auditLog).where(eq(auditLog.action, "customer.access_reason")).all();
     expect(reasonEntry).toMatchObject([{ customerHash: A, role: "support", details: { accessReason: "Customer asked why cash-back stopped", ticket: "SUP-1234" } }]);
 

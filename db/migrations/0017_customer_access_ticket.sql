@@ -1,0 +1,1 @@
+ALTER TABLE `customer_access` ADD `ticket` text;
