@@ -74,6 +74,7 @@ const STEP_UP_LABEL: Record<string, string> = {
   disable: "Disable a staff account",
   enable: "Enable a staff account",
   password: "Reset a staff member's password",
+  "end-sessions": "End every session of a staff account",
 };
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
