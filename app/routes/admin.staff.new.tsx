@@ -1,11 +1,12 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { redirectWithFlash } from "~/lib/flash.server";
-import { Form, Link, useActionData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData } from "@remix-run/react";
 import { newStaffForm, parseForm } from "~/staff/forms";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { createStaff, StaffRuleError } from "~/staff/staff-users.server";
 import { Field, FormError } from "~/ui/field";
 import { RoleSelect } from "~/ui/role-select";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 import { pageMeta } from "~/ui/meta";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "New staff account");
@@ -34,7 +35,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function NewStaff() {
   const result = useActionData<typeof action>();
-  const submitting = useNavigation().state === "submitting";
+  const creating = useIsPending();
   return (
     <div className="max-w-lg space-y-4">
       <p className="text-sm">
@@ -57,9 +58,9 @@ export default function NewStaff() {
           error={result?.fieldErrors.password}
           hint="12 to 128 characters. Give it to the person over a channel you trust; they can be reset any time."
         />
-        <button type="submit" className="btn-primary" disabled={submitting}>
-          {submitting ? "Creating…" : "Create account"}
-        </button>
+        <StatusButton pending={creating} pendingText="Creating…">
+          Create account
+        </StatusButton>
       </Form>
     </div>
   );
