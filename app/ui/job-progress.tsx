@@ -1,5 +1,9 @@
 import type { ReactNode } from "react";
-import { jobInProgress, jobStateLabel, useRevalidateWhileInProgress } from "~/ui/job-state";
+import {
+  jobInProgress,
+  jobStateLabel,
+  useRevalidateWhileInProgress,
+} from "~/ui/job-state";
 import { Time } from "~/ui/time";
 
 /** What a background job's card shows, as its page's loader gives it: times in milliseconds. */
@@ -16,8 +20,21 @@ export type JobProgressJob = {
 };
 
 /** A job's progress as a bar: how many of how many, or moving without a number when the total is not known. */
-export function JobProgressBar({ done, total, label }: { done: number; total: number | null; label: string }) {
-  const percent = total === null ? null : total ? Math.round((Math.min(done, total) / total) * 100) : 100;
+export function JobProgressBar({
+  done,
+  total,
+  label,
+}: {
+  done: number;
+  total: number | null;
+  label: string;
+}) {
+  const percent =
+    total === null
+      ? null
+      : total
+      ? Math.round((Math.min(done, total) / total) * 100)
+      : 100;
   return (
     <div
       className="h-2 w-full min-w-[6rem] overflow-hidden rounded bg-slate-200"
@@ -28,7 +45,10 @@ export function JobProgressBar({ done, total, label }: { done: number; total: nu
       aria-valuenow={total === null ? undefined : done}
       aria-valuetext={total === null ? `${done} done` : `${done} of ${total}`}
     >
-      <div className="h-2 bg-indigo-600 transition-all motion-reduce:transition-none" style={{ width: percent === null ? "100%" : `${percent}%` }} />
+      <div
+        className="h-2 bg-indigo-600 transition-all motion-reduce:transition-none"
+        style={{ width: percent === null ? "100%" : `${percent}%` }}
+      />
     </div>
   );
 }
@@ -61,20 +81,33 @@ export function JobProgress({
   useRevalidateWhileInProgress(job.status);
   const title = `${name} #${job.id}`;
   const ended = !jobInProgress(job.status);
-  const announcement = `${title}: ${jobStateLabel(job.status)}${ended ? `. ${summary}` : ""}${ended && job.error ? ` ${job.error}` : ""}`;
+  const announcement = `${title}: ${jobStateLabel(job.status)}${
+    ended ? `. ${summary}` : ""
+  }${ended && job.error ? ` ${job.error}` : ""}`;
   return (
-    <section className="card space-y-2" aria-label={title} data-testid={testId} data-status={job.status}>
+    <section
+      className="card space-y-2"
+      aria-label={title}
+      data-testid={testId}
+      data-status={job.status}
+    >
       <p className="text-sm">
         {title}: {counts} · {jobStateLabel(job.status)}
       </p>
-      <JobProgressBar done={job.done} total={job.total} label={`${name} progress`} />
+      <JobProgressBar
+        done={job.done}
+        total={job.total}
+        label={`${name} progress`}
+      />
       <p className="flex flex-wrap gap-x-4 text-xs text-slate-600">
         <span>
-          {job.startedAt !== null ? "Started" : "Queued"} <Time value={job.startedAt ?? job.createdAt} now={now} />
+          {job.startedAt !== null ? "Started" : "Queued"}{" "}
+          <Time value={job.startedAt ?? job.createdAt} now={now} />
         </span>
         {job.finishedAt !== null ? (
           <span>
-            {job.status === "finished" ? "Finished" : "Ended"} <Time value={job.finishedAt} now={now} />
+            {job.status === "finished" ? "Finished" : "Ended"}{" "}
+            <Time value={job.finishedAt} now={now} />
           </span>
         ) : null}
       </p>
@@ -84,11 +117,18 @@ export function JobProgress({
         </p>
       ) : null}
       {job.error ? (
-        <p className="text-sm text-red-700" data-testid={testId ? `${testId}-error` : undefined}>
+        <p
+          className="text-sm text-red-700"
+          data-testid={testId ? `${testId}-error` : undefined}
+        >
           {job.error}
         </p>
       ) : null}
-      <p role="status" className="sr-only" data-testid={testId ? `${testId}-announcement` : undefined}>
+      <p
+        role="status"
+        className="sr-only"
+        data-testid={testId ? `${testId}-announcement` : undefined}
+      >
         {announcement}
       </p>
     </section>
