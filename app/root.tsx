@@ -23,6 +23,7 @@ import stylesheet from "./tailwind.css?url";
 import { activeSection, navEntries, navFor, type NavItem } from "./ui/nav";
 import { pageMeta } from "./ui/meta";
 import { useNonce } from "./ui/nonce";
+import { modalOpen, ShortcutsProvider, typingIn } from "./ui/shortcuts";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: stylesheet }];
 export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args);
@@ -67,11 +68,9 @@ function EnvironmentBanner({ badge }: { badge: EnvironmentBadge }) {
 function CustomerSearch() {
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    // "/" focuses the search from anywhere, unless the user is already typing in a field.
+    // "/" focuses the search from anywhere, unless the user is already typing in a field or a dialog is open.
     const onKey = (event: KeyboardEvent) => {
-      const target = event.target as HTMLElement | null;
-      const typing = target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
-      if (event.key === "/" && !typing && !event.metaKey && !event.ctrlKey && !event.altKey) {
+      if (event.key === "/" && !typingIn(event.target) && !modalOpen() && !event.metaKey && !event.ctrlKey && !event.altKey) {
         event.preventDefault();
         input.current?.focus();
       }
@@ -101,7 +100,10 @@ const NAV_LINK = "whitespace-nowrap rounded px-2 py-1 text-sm";
 const NAV_ACTIVE = "bg-slate-700 text-white";
 const NAV_IDLE = "text-slate-300 hover:text-white";
 
-/** A header menu (a disclosure, so it opens without JavaScript); it closes on navigation, Escape or a click elsewhere. */
+/**
+ * A header menu (a disclosure, so it opens without JavaScript); it closes on navigation, Escape or a click elsewhere.
+ * Closed by Escape from inside, it hands focus back to its own toggle rather than leaving it on a hidden link.
+ */
 function HeaderMenu({ summary, active, align = "left", testId, children }: { summary: ReactNode; active: boolean; align?: "left" | "right"; testId?: string; children: ReactNode }) {
   const ref = useRef<HTMLDetailsElement>(null);
   const { pathname } = useLocation();
@@ -110,7 +112,10 @@ function HeaderMenu({ summary, active, align = "left", testId, children }: { sum
     const close = (event: Event) => {
       const details = ref.current;
       if (!details?.open) return;
-      if (event instanceof KeyboardEvent ? event.key === "Escape" : !details.contains(event.target as Node)) details.removeAttribute("open");
+      if (event instanceof KeyboardEvent ? event.key !== "Escape" : details.contains(event.target as Node)) return;
+      const focusInside = details.contains(document.activeElement);
+      details.removeAttribute("open");
+      if (event instanceof KeyboardEvent && focusInside) details.querySelector("summary")?.focus();
     };
     document.addEventListener("click", close);
     document.addEventListener("keydown", close);
@@ -180,6 +185,12 @@ export function Layout({ children }: { children: ReactNode }) {
   const items = staff ? navFor(staff.role, data?.badge === "PRODUCTION") : [];
   const entries = navEntries(items);
   const active = activeSection(pathname, items);
+  const searchShown = Boolean(staff && !staff.mustChangePassword && can(staff.role, "view:customer"));
+  const everywhere = [
+    ...(searchShown ? [{ key: "/", label: "Find a customer (the search in the header)" }] : []),
+    { key: "?", label: "Show this list of shortcuts" },
+    { key: "Esc", label: "Close this list, a menu or a dialog" },
+  ];
   return (
     <html lang="en" className="h-full bg-slate-50">
       <head>
@@ -191,37 +202,39 @@ export function Layout({ children }: { children: ReactNode }) {
         <Links />
       </head>
       <body className={`h-full text-slate-900 ${data?.badge === "PRODUCTION" ? "border-t-4 border-red-600" : ""}`}>
-        <header className="bg-slate-900 text-white [--focus-ring:theme(colors.indigo.300)]">
-          <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-3 gap-y-2 px-4 py-2">
-            <Link to="/" className="font-semibold tracking-tight">
-              Linkdesk
-            </Link>
-            {data ? <EnvironmentBanner badge={data.badge} /> : null}
-            {staff && !staff.mustChangePassword ? (
-              <nav aria-label="Main" className="flex flex-wrap gap-1">
-                {entries.map((entry) =>
-                  "items" in entry ? (
-                    <NavMenu key={entry.menu} label={entry.menu} items={entry.items} active={active} />
-                  ) : (
-                    <SectionLink key={entry.to} item={entry} active={active} className={NAV_LINK} />
-                  ),
-                )}
-              </nav>
-            ) : null}
-            <div className="ml-auto flex items-center gap-3">
-              {staff && !staff.mustChangePassword && can(staff.role, "view:customer") ? <CustomerSearch /> : null}
-              {staff ? <AccountMenu name={staff.name} role={staff.role} /> : null}
+        <ShortcutsProvider everywhere={everywhere}>
+          <header className="bg-slate-900 text-white [--focus-ring:theme(colors.indigo.300)]">
+            <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-3 gap-y-2 px-4 py-2">
+              <Link to="/" className="font-semibold tracking-tight">
+                Linkdesk
+              </Link>
+              {data ? <EnvironmentBanner badge={data.badge} /> : null}
+              {staff && !staff.mustChangePassword ? (
+                <nav aria-label="Main" className="flex flex-wrap gap-1">
+                  {entries.map((entry) =>
+                    "items" in entry ? (
+                      <NavMenu key={entry.menu} label={entry.menu} items={entry.items} active={active} />
+                    ) : (
+                      <SectionLink key={entry.to} item={entry} active={active} className={NAV_LINK} />
+                    ),
+                  )}
+                </nav>
+              ) : null}
+              <div className="ml-auto flex items-center gap-3">
+                {searchShown ? <CustomerSearch /> : null}
+                {staff ? <AccountMenu name={staff.name} role={staff.role} /> : null}
+              </div>
             </div>
-          </div>
-        </header>
-        <main className="mx-auto max-w-7xl px-4 py-6">
-          {data?.flash ? (
-            <Notice tone={data.flash.tone} className="mb-4" testId="flash">
-              {data.flash.message}
-            </Notice>
-          ) : null}
-          {children}
-        </main>
+          </header>
+          <main className="mx-auto max-w-7xl px-4 py-6">
+            {data?.flash ? (
+              <Notice tone={data.flash.tone} className="mb-4" testId="flash">
+                {data.flash.message}
+              </Notice>
+            ) : null}
+            {children}
+          </main>
+        </ShortcutsProvider>
         <ScrollRestoration nonce={nonce} />
         <Scripts nonce={nonce} />
       </body>

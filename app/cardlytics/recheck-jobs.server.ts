@@ -10,7 +10,7 @@ export const MAX_BATCH = 500;
 const CONCURRENCY = 4;
 export const RECHECK_KIND = "cardlytics_recheck";
 
-export type RecheckJob = { id: number; status: string; customerHashes: string[]; done: number; failed: number; error: string | null; createdAt: Date; finishedAt: Date | null };
+export type RecheckJob = { id: number; status: string; customerHashes: string[]; done: number; failed: number; error: string | null; createdAt: Date; startedAt: Date | null; finishedAt: Date | null };
 
 /**
  * Re-checks a batch of customers against Cardlytics in the background. Each answer is stored as an ordinary check;
@@ -64,5 +64,5 @@ export function getRecheckJob(db: Db, id: number): RecheckJob | undefined {
   if (!job) return undefined;
   const params = job.params as { customerHashes: string[] };
   const result = (job.result ?? {}) as { failed?: number };
-  return { id: job.id, status: job.status, customerHashes: params.customerHashes, done: job.progressDone, failed: result.failed ?? 0, error: job.error, createdAt: job.createdAt, finishedAt: job.finishedAt };
+  return { id: job.id, status: job.status, customerHashes: params.customerHashes, done: job.progressDone, failed: result.failed ?? 0, error: job.error, createdAt: job.createdAt, startedAt: job.startedAt, finishedAt: job.finishedAt };
 }

@@ -1,11 +1,12 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { pageMeta } from "~/ui/meta";
-import { Form, useActionData, useLoaderData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
 import { safeRedirectPath } from "~/staff/auth.server";
 import { changePasswordForm, parseForm, type FieldErrors } from "~/staff/forms";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { CHANGE_PASSWORD_PATH } from "~/staff/paths";
 import { changeOwnPassword, StaffRuleError } from "~/staff/staff-users.server";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 import { Field, FormError } from "~/ui/field";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "Change your password");
@@ -37,7 +38,7 @@ export default function ChangePassword() {
   const { email, required } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const [params] = useSearchParams();
-  const submitting = useNavigation().state === "submitting";
+  const saving = useIsPending({ formAction: CHANGE_PASSWORD_PATH });
   return (
     <div className="mx-auto mt-8 max-w-sm">
       <h1 className="text-2xl font-bold">{required ? "Choose your password" : "Change your password"}</h1>
@@ -52,9 +53,9 @@ export default function ChangePassword() {
         <Field label={required ? "One-time password" : "Current password"} name="currentPassword" type="password" autoComplete="current-password" required autoFocus error={result?.fieldErrors.currentPassword} />
         <Field label="New password" name="newPassword" type="password" autoComplete="new-password" required minLength={12} hint="At least 12 characters." error={result?.fieldErrors.newPassword} />
         <Field label="New password, again" name="confirmPassword" type="password" autoComplete="new-password" required error={result?.fieldErrors.confirmPassword} />
-        <button type="submit" className="btn-primary w-full justify-center" disabled={submitting}>
-          {submitting ? "Saving…" : "Save password"}
-        </button>
+        <StatusButton className="btn-primary w-full justify-center" pending={saving} pendingText="Saving…">
+          Save password
+        </StatusButton>
       </Form>
     </div>
   );

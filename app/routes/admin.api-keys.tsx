@@ -1,5 +1,5 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { createApiKey, listApiKeys, revokeApiKey } from "~/funnel/api-keys.server";
 import { nameField, parseForm } from "~/staff/forms";
@@ -12,6 +12,7 @@ import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
 import { pageMeta } from "~/ui/meta";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 import { Notice } from "~/ui/notice";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "Event API keys");
@@ -47,10 +48,26 @@ export async function action({ request, context }: ActionFunctionArgs) {
   return { ok: true as const, fieldErrors: none, message: null, created: null, revokedId: parsed.data.id };
 }
 
+/** One key's revoke form: its button shows that key's pending revoke only. */
+function RevokeForm({ id, name }: { id: number; name: string }) {
+  const revoking = useIsPending({ match: { intent: "revoke", id: String(id) } });
+  return (
+    <Form method="post" className="flex items-center gap-1" aria-label={`Revoke ${name}`}>
+      <Badge tone="green">active</Badge>
+      <input type="hidden" name="intent" value="revoke" />
+      <input type="hidden" name="id" value={id} />
+      <input name="confirm" className="input w-24 py-0.5 text-xs" placeholder='type "revoke"' aria-label={`Type revoke to revoke ${name}`} />
+      <StatusButton className="btn px-2 py-0.5 text-xs" pending={revoking} pendingText="Revoking…">
+        Revoke
+      </StatusButton>
+    </Form>
+  );
+}
+
 export default function ApiKeys() {
   const { keys, endpoint, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const submitting = useNavigation().state === "submitting";
+  const creating = useIsPending({ match: { intent: "create" } });
   return (
     <div className="space-y-4">
       <h1 className="text-2xl font-bold">Event API keys</h1>
@@ -78,9 +95,9 @@ export default function ApiKeys() {
         <div className="min-w-64">
           <Field label="New key's name" name="name" required maxLength={100} placeholder="Publisher backend (production)" error={result && !result.ok ? result.fieldErrors.name : undefined} />
         </div>
-        <button type="submit" className="btn-primary" disabled={submitting}>
+        <StatusButton pending={creating} pendingText="Creating…">
           Create key
-        </button>
+        </StatusButton>
       </Form>
       <div className="card p-0">
         <TableScroll label="API keys">
@@ -112,15 +129,7 @@ export default function ApiKeys() {
                   {k.revokedAt ? (
                     <Badge tone="slate">revoked</Badge>
                   ) : (
-                    <Form method="post" className="flex items-center gap-1" aria-label={`Revoke ${k.name}`}>
-                      <Badge tone="green">active</Badge>
-                      <input type="hidden" name="intent" value="revoke" />
-                      <input type="hidden" name="id" value={k.id} />
-                      <input name="confirm" className="input w-24 py-0.5 text-xs" placeholder='type "revoke"' aria-label={`Type revoke to revoke ${k.name}`} />
-                      <button type="submit" className="btn px-2 py-0.5 text-xs">
-                        Revoke
-                      </button>
-                    </Form>
+                    <RevokeForm id={k.id} name={k.name} />
                   )}
                 </td>
               </tr>

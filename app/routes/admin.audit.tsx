@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, Link, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useLoaderData } from "@remix-run/react";
 import { distinctAuditActions, listAudit } from "~/staff/audit.server";
 import { parseAuditQuery } from "~/staff/audit-filter";
 import { requirePermission } from "~/staff/guards.server";
@@ -11,6 +11,7 @@ import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
 import { auditActionLabel, auditDetailPairs } from "~/staff/audit-labels";
 import { CopyButton } from "~/ui/copy-button";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 import { pageMeta } from "~/ui/meta";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "Audit log");
@@ -57,7 +58,7 @@ function FilterError({ message }: { message?: string }) {
 
 export default function AuditLog() {
   const { entries, nextPage, firstPage, exportHref, values, errors, staff, actions, now } = useLoaderData<typeof loader>();
-  const loading = useNavigation().state === "loading";
+  const filtering = useIsPending({ formMethod: "GET" });
   return (
     <div className="space-y-4">
       <div className="flex items-center justify-between">
@@ -110,9 +111,9 @@ export default function AuditLog() {
         <IsoDateField label="From (UTC)" name="from" defaultValue={values.from ?? ""} error={errors.from} />
         <IsoDateField label="To (UTC, inclusive)" name="to" defaultValue={values.to ?? ""} error={errors.to} />
         <div className="col-span-2 flex gap-2 md:col-span-6">
-          <button type="submit" className="btn-primary">
-            {loading ? "Filtering…" : "Filter"}
-          </button>
+          <StatusButton pending={filtering} pendingText="Filtering…">
+            Filter
+          </StatusButton>
           <Link to="/admin/audit" className="btn">
             Clear
           </Link>

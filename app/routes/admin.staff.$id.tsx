@@ -1,5 +1,5 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { listAudit } from "~/staff/audit.server";
 import { newPasswordField, parseForm, roleField, type FieldErrors } from "~/staff/forms";
@@ -18,6 +18,7 @@ import { Field, FormError } from "~/ui/field";
 import { RoleSelect } from "~/ui/role-select";
 import { Time } from "~/ui/time";
 import { pageMeta } from "~/ui/meta";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 import { Notice } from "~/ui/notice";
 
 export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data?.member.name ?? "Staff");
@@ -104,8 +105,11 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 export default function StaffMember() {
   const { member, activity, activeSessions, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const navigation = useNavigation();
-  const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
+  const changingRole = useIsPending({ match: { intent: "role" } });
+  const endingSessions = useIsPending({ match: { intent: "end-sessions" } });
+  const enabling = useIsPending({ match: { intent: "enable" } });
+  const disabling = useIsPending({ match: { intent: "disable" } });
+  const resetting = useIsPending({ match: { intent: "password" } });
   const role = isRole(member.role) ? member.role : undefined;
   return (
     <div className="space-y-4">
@@ -139,9 +143,9 @@ export default function StaffMember() {
             <div className="flex-1">
               <RoleSelect key={member.role} defaultValue={role} error={result?.fieldErrors.role} />
             </div>
-            <button type="submit" className="btn" disabled={busy("role")}>
-              {busy("role") ? "Saving…" : "Change role"}
-            </button>
+            <StatusButton className="btn" pending={changingRole} pendingText="Saving…">
+              Change role
+            </StatusButton>
           </Form>
         </section>
         <section className="card space-y-3">
@@ -160,16 +164,16 @@ export default function StaffMember() {
             }}
           >
             <input type="hidden" name="intent" value={member.disabledAt ? "enable" : "disable"} />
-            <button type="submit" className={member.disabledAt ? "btn" : "btn-danger"} disabled={busy("enable") || busy("disable")}>
+            <StatusButton className={member.disabledAt ? "btn" : "btn-danger"} pending={enabling || disabling} pendingText={enabling ? "Re-enabling…" : "Disabling…"}>
               {member.disabledAt ? "Re-enable account" : "Disable account"}
-            </button>
+            </StatusButton>
           </Form>
           <Form method="post" className="flex flex-wrap items-center gap-2 text-sm">
             <input type="hidden" name="intent" value="end-sessions" />
             <span data-testid="active-sessions">Signed in now: {activeSessions === 1 ? "1 session" : `${activeSessions} sessions`}</span>
-            <button type="submit" className="btn" disabled={busy("end-sessions") || activeSessions === 0}>
-              {busy("end-sessions") ? "Ending…" : "End all sessions"}
-            </button>
+            <StatusButton className="btn" pending={endingSessions} pendingText="Ending…" disabled={activeSessions === 0}>
+              End all sessions
+            </StatusButton>
           </Form>
         </section>
         <section className="card space-y-3">
@@ -184,9 +188,9 @@ export default function StaffMember() {
               error={result?.fieldErrors.password}
               hint="12 to 128 characters. Every session of this account ends."
             />
-            <button type="submit" className="btn" disabled={busy("password")}>
-              {busy("password") ? "Resetting…" : "Reset password"}
-            </button>
+            <StatusButton className="btn" pending={resetting} pendingText="Resetting…">
+              Reset password
+            </StatusButton>
           </Form>
         </section>
         <section className="card">

@@ -1,6 +1,6 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { redirectWithFlash } from "~/lib/flash.server";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { useState } from "react";
 import { newStaffForm, parseForm } from "~/staff/forms";
 import { readForm, requirePermission } from "~/staff/guards.server";
@@ -8,6 +8,7 @@ import { requireFreshProof } from "~/staff/step-up.server";
 import { createStaff, StaffRuleError } from "~/staff/staff-users.server";
 import { Field, FormError } from "~/ui/field";
 import { RoleSelect } from "~/ui/role-select";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 import { pageMeta } from "~/ui/meta";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "New staff account");
@@ -43,7 +44,7 @@ export default function NewStaff() {
   const result = useActionData<typeof action>();
   const { sso } = useLoaderData<typeof loader>();
   const [signIn, setSignIn] = useState<"password" | "sso">("password");
-  const submitting = useNavigation().state === "submitting";
+  const creating = useIsPending();
   return (
     <div className="max-w-lg space-y-4">
       <p className="text-sm">
@@ -77,9 +78,9 @@ export default function NewStaff() {
           error={result?.fieldErrors.password}
           hint="12 to 128 characters. Give it to the person over a channel you trust; they can be reset any time."
         />}
-        <button type="submit" className="btn-primary" disabled={submitting}>
-          {submitting ? "Creating…" : "Create account"}
-        </button>
+        <StatusButton pending={creating} pendingText="Creating…">
+          Create account
+        </StatusButton>
       </Form>
     </div>
   );

@@ -1,10 +1,11 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { NORMALISATION_RULE } from "~/customers/customer-id";
 import { lookUpCustomer, recentLookups } from "~/customers/lookups.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
 import { Time } from "~/ui/time";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 import { pageMeta } from "~/ui/meta";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "Customers");
@@ -42,7 +43,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export default function Customers() {
   const { recent, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const submitting = useNavigation().state === "submitting";
+  const lookingUp = useIsPending();
   return (
     <div className="space-y-6">
       <h1 className="text-2xl font-bold">Find a customer</h1>
@@ -86,9 +87,9 @@ export default function Customers() {
             </label>
           ))}
         </fieldset>
-        <button type="submit" className="btn-primary" disabled={submitting}>
-          {submitting ? "Looking up…" : "Look up"}
-        </button>
+        <StatusButton pending={lookingUp} pendingText="Looking up…">
+          Look up
+        </StatusButton>
       </Form>
       <section className="card max-w-2xl">
         <h2 className="font-semibold">Your recent lookups</h2>

@@ -1,5 +1,5 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useLoaderData, useNavigation, useRouteLoaderData, useSearchParams } from "@remix-run/react";
+import { Form, Link, useLoaderData, useRouteLoaderData, useSearchParams } from "@remix-run/react";
 import { expiringAccounts } from "~/cardlytics/account-links.server";
 import { parseExpiringQuery } from "~/cardlytics/expiring-query";
 import { getRecheckJob, MAX_BATCH, startRecheckJob } from "~/cardlytics/recheck-jobs.server";
@@ -9,7 +9,9 @@ import { can } from "~/staff/permissions";
 import { Badge } from "~/ui/badge";
 import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
-import { jobInProgress, jobStateLabel, useRevalidateWhileInProgress } from "~/ui/job-state";
+import { JobProgress } from "~/ui/job-progress";
+import { StatusButton, useIsPending } from "~/ui/status-button";
+import { plural } from "~/lib/plural";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
 import { pageMeta } from "~/ui/meta";
@@ -32,7 +34,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     now: now.getTime(),
     rows: rows.slice(0, PAGE_SIZE).map((r) => ({ ...r, checkedAt: r.checkedAt.getTime(), expired: (r.expirationDate ?? 0) <= now.getTime() })),
     hasNext: rows.length > PAGE_SIZE,
-    job: job ? { id: job.id, total: job.customerHashes.length, done: job.done, failed: job.failed, status: job.status, error: job.error } : null,
+    job: job ? { id: job.id, total: job.customerHashes.length, done: job.done, failed: job.failed, status: job.status, error: job.error, createdAt: job.createdAt.getTime(), startedAt: job.startedAt?.getTime() ?? null, finishedAt: job.finishedAt?.getTime() ?? null } : null,
   };
 }
 
@@ -47,33 +49,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
   return redirect(`/customers/expiring?within=${q.within}&sort=${q.sort}&job=${jobId}`);
 }
 
-function JobProgress({ job }: { job: NonNullable<ReturnType<typeof useLoaderData<typeof loader>>["job"]> }) {
-  useRevalidateWhileInProgress(job.status);
-  const percent = job.total ? Math.round((job.done / job.total) * 100) : 100;
-  return (
-    <div role="status" className="card space-y-2" data-testid="recheck-progress" data-status={job.status}>
-      <p className="text-sm">
-        Re-check #{job.id}: <strong>{job.done}</strong> of {job.total} customers checked
-        {job.failed ? `, ${job.failed} could not be checked` : ""} · {jobStateLabel(job.status)}
-      </p>
-      <div className="h-2 w-full overflow-hidden rounded bg-slate-200" aria-hidden>
-        <div className="h-2 bg-indigo-600 transition-all" style={{ width: `${percent}%` }} />
-      </div>
-      {!jobInProgress(job.status) ? (
-        <p className="text-sm" data-testid="recheck-result">
-          {job.done - job.failed} checked, {job.failed} could not be checked{job.total > job.done ? `, ${job.total - job.done} not reached` : ""}.
-          {job.error ? <span className="text-red-700"> {job.error}</span> : null}
-        </p>
-      ) : null}
-    </div>
-  );
-}
-
 export default function ExpiringLinks() {
   const d = useLoaderData<typeof loader>();
   const root = useRouteLoaderData<typeof rootLoader>("root");
   const [params] = useSearchParams();
-  const submitting = useNavigation().state === "submitting";
+  const showing = useIsPending({ formAction: "/customers/expiring", formMethod: "GET" });
+  const starting = useIsPending({ formAction: "/customers/expiring" });
   const canRecheck = root?.staff ? can(root.staff.role, "recheck:account-links") : false;
   const withPage = (page: number) => `?${new URLSearchParams({ within: String(d.within), sort: d.sort, page: String(page) })}`;
   const sortLink = (sort: string) => `?${new URLSearchParams({ within: String(d.within), sort })}`;
@@ -88,9 +69,9 @@ export default function ExpiringLinks() {
           </a>
           {canRecheck ? (
             <Form method="post" action={`/customers/expiring?${new URLSearchParams({ within: String(d.within), sort: d.sort })}`}>
-              <button className="btn-primary" type="submit" disabled={submitting || d.rows.length === 0}>
-                {submitting ? "Starting…" : "Re-check this list"}
-              </button>
+              <StatusButton pending={starting} pendingText="Starting…" disabled={d.rows.length === 0}>
+                Re-check this list
+              </StatusButton>
             </Form>
           ) : null}
         </div>
@@ -103,9 +84,9 @@ export default function ExpiringLinks() {
           <input id="within" name="within" type="number" min={1} max={365} defaultValue={d.within} className="input w-32" />
         </div>
         <input type="hidden" name="sort" value={d.sort} />
-        <button type="submit" className="btn">
+        <StatusButton className="btn" pending={showing} pendingText="Showing…">
           Show
-        </button>
+        </StatusButton>
         {d.error ? (
           <p role="alert" className="text-sm text-red-700">
             {d.error}
@@ -113,7 +94,21 @@ export default function ExpiringLinks() {
         ) : null}
         <p className="text-sm text-slate-600">From each customer's latest successful check. Already expired accounts are listed first.</p>
       </Form>
-      {d.job && params.get("job") ? <JobProgress job={d.job} /> : null}
+      {d.job && params.get("job") ? (
+        <JobProgress
+          job={d.job}
+          name="Re-check"
+          now={d.now}
+          testId="recheck-progress"
+          summaryTestId="recheck-result"
+          counts={
+            <>
+              <strong>{d.job.done}</strong> of {plural(d.job.total, "customer")} checked{d.job.failed ? `, ${d.job.failed} could not be checked` : ""}
+            </>
+          }
+          summary={`${d.job.done - d.job.failed} checked, ${d.job.failed} could not be checked${d.job.total > d.job.done ? `, ${d.job.total - d.job.done} not reached` : ""}.`}
+        />
+      ) : null}
       <div className="card p-0">
         <TableScroll label="Expiring links">
         <table className="table-basic" aria-label="Expiring links">

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, Link, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useLoaderData } from "@remix-run/react";
 import { funnelSearch, isoDay, parseFunnelParams } from "~/funnel/params";
 import { attributeKeys, funnelReport } from "~/funnel/report.server";
 import { requirePermission } from "~/staff/guards.server";
@@ -7,6 +7,7 @@ import { FunnelChart, percent, TrendChart } from "~/ui/charts";
 import { Field, IsoDateField } from "~/ui/field";
 import { formatDuration } from "~/ui/time";
 import { TableScroll } from "~/ui/table-scroll";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 import { pageMeta } from "~/ui/meta";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "Funnel");
@@ -30,7 +31,7 @@ function Delta({ current, previous }: { current: number | null; previous: number
 
 export default function Funnel() {
   const { report, errors, settings, search, attributes, today } = useLoaderData<typeof loader>();
-  const navigation = useNavigation();
+  const applying = useIsPending({ formMethod: "GET" });
   const { figures, previous } = report;
   const last = figures.steps.length - 1;
   const overall = figures.steps[last]!.fromFirst;
@@ -79,9 +80,9 @@ export default function Funnel() {
           </select>
           {errors.breakdown ? <p role="alert" className="mt-1 text-xs text-red-700">{errors.breakdown}</p> : null}
         </div>
-        <button type="submit" className="btn-primary" disabled={navigation.state === "loading"}>
+        <StatusButton pending={applying} pendingText="Applying…">
           Apply
-        </button>
+        </StatusButton>
         <div className="flex gap-1 text-sm">
           {[7, 30, 90].map((days) => (
             <Link key={days} className="btn" to={rangeLink(days)}>

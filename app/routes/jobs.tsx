@@ -6,6 +6,7 @@ import { requirePermission } from "~/staff/guards.server";
 import { Badge, type Tone } from "~/ui/badge";
 import { EmptyRow } from "~/ui/empty-row";
 import { SelectField } from "~/ui/field";
+import { JobProgressBar } from "~/ui/job-progress";
 import { jobInProgress, useRevalidateWhileInProgress } from "~/ui/job-state";
 import { TableScroll } from "~/ui/table-scroll";
 import { Time } from "~/ui/time";
@@ -28,7 +29,6 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     recurring: recurringJobs(context.db).map((j) => ({ kind: j.kind, status: j.status, result: j.result, error: j.error, runs: j.attempts, finishedAt: ms(j.finishedAt), startedAt: ms(j.startedAt) })),
     jobs: rows.map((j) => ({ id: j.id, kind: j.kind, status: j.status, done: j.progressDone, total: j.progressTotal, result: j.result, error: j.error, attempts: j.attempts, createdByEmail: j.createdByEmail, createdAt: j.createdAt.getTime(), finishedAt: ms(j.finishedAt), page: j.page })),
     next: nextBefore ? `?${new URLSearchParams([...keep, ["before", String(nextBefore)]])}` : null,
-    anyInProgress: rows.some((j) => jobInProgress(j.status)),
   };
 }
 
@@ -45,7 +45,7 @@ function ResultLine({ result }: { result: unknown }) {
 
 export default function Jobs() {
   const d = useLoaderData<typeof loader>();
-  useRevalidateWhileInProgress(d.anyInProgress ? "running" : "finished");
+  useRevalidateWhileInProgress(d.jobs.map((j) => j.status));
   return (
     <div className="space-y-4">
       <h1 className="text-2xl font-bold">Background jobs</h1>
@@ -135,6 +135,7 @@ export default function Jobs() {
                 <td className="tabular-nums">
                   {j.done}
                   {j.total !== null ? ` of ${j.total}` : ""}
+                  {jobInProgress(j.status) ? <JobProgressBar done={j.done} total={j.total} label={`Job #${j.id} progress`} /> : null}
                 </td>
                 <td className="text-sm">
                   <ResultLine result={j.result} />

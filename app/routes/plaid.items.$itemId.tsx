@@ -318,9 +318,9 @@ export default function PlaidItem() {
             <div className="flex flex-wrap items-end gap-3">
               <Form method="post">
                 <input type="hidden" name="intent" value="reset-login" />
-                <button type="submit" className="btn" disabled={busy("reset-login")}>
+                <StatusButton className="btn" pending={busy("reset-login")} pendingText="Resetting…">
                   Reset login (sandbox)
-                </button>
+                </StatusButton>
               </Form>
               <Form method="post" className="flex items-end gap-2">
                 <input type="hidden" name="intent" value="fire-webhook" />
@@ -334,9 +334,9 @@ export default function PlaidItem() {
                     ))}
                   </select>
                 </div>
-                <button type="submit" className="btn" disabled={busy("fire-webhook")}>
+                <StatusButton className="btn" pending={busy("fire-webhook")} pendingText="Firing…">
                   Fire
-                </button>
+                </StatusButton>
               </Form>
             </div>
           ) : null}
@@ -351,9 +351,9 @@ export default function PlaidItem() {
                   <input id="url" name="url" className="input" defaultValue={d.item.webhookUrl ?? ""} />
                   {fieldErrors.url ? <p role="alert" className="mt-1 text-sm text-red-700">{fieldErrors.url}</p> : null}
                 </div>
-                <button type="submit" className="btn" disabled={busy("webhook-url")}>
+                <StatusButton className="btn" pending={busy("webhook-url")} pendingText="Updating…">
                   Update webhook URL
-                </button>
+                </StatusButton>
               </Form>
               <Form method="post" className="flex flex-wrap items-end gap-2 border-t border-slate-100 pt-3">
                 <input type="hidden" name="intent" value="remove" />
@@ -364,9 +364,9 @@ export default function PlaidItem() {
                   <input id="confirm" name="confirm" className="input w-40" autoComplete="off" />
                   {fieldErrors.confirm ? <p role="alert" className="mt-1 text-sm text-red-700">{fieldErrors.confirm}</p> : null}
                 </div>
-                <button type="submit" className="btn-danger" disabled={busy("remove")}>
+                <StatusButton className="btn-danger" pending={busy("remove")} pendingText="Removing…">
                   Remove item
-                </button>
+                </StatusButton>
               </Form>
             </>
           ) : null}

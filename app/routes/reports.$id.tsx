@@ -1,5 +1,5 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { requireAccessReason } from "~/customers/access-reason.server";
 import { plaidErrorResponse, type ShownPlaidError } from "~/plaid/guards.server";
 import { reportExpiresAt, reportState, ReportRuleError } from "~/reports/check-reports.server";
@@ -19,6 +19,7 @@ import { TableScroll } from "~/ui/table-scroll";
 import { plural } from "~/lib/plural";
 import { pageMeta } from "~/ui/meta";
 import { Notice } from "~/ui/notice";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 
 export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `Report #${args.data.report.id}` : "Report", "Plaid Check");
 
@@ -108,13 +109,14 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-function ProbeForm({ busy }: { busy: boolean }) {
+function ProbeForm() {
+  const probing = useIsPending({ match: { intent: "probe" } });
   return (
     <Form method="post" className="inline">
       <input type="hidden" name="intent" value="probe" />
-      <button type="submit" className="btn" disabled={busy}>
-        {busy ? "Asking Plaid…" : "Probe Plaid (base_report/get)"}
-      </button>
+      <StatusButton className="btn" pending={probing} pendingText="Asking Plaid…">
+        Probe Plaid (base_report/get)
+      </StatusButton>
     </Form>
   );
 }
@@ -327,7 +329,6 @@ function FailureDetails({ d }: { d: LoaderData }) {
 export default function ReportRequest() {
   const d = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const busy = useNavigation().state === "submitting";
   const r = d.report;
   useRevalidateWhile(d.state === "queued" || d.state === "pending");
   const regenerateHref = `/customers/${r.customerHash}/check?from=${r.id}#regenerate`;
@@ -398,7 +399,7 @@ export default function ReportRequest() {
           <p>
             Sent <Time value={r.sentAt} now={d.now} /> and no READY or FAILED webhook since: more than {d.webhookTimeoutMinutes} minutes. A probe asks Plaid's base_report/get directly: PRODUCT_NOT_READY means it is still being generated; a report means the webhook was lost.
           </p>
-          {d.may.probe ? <ProbeForm busy={busy} /> : <p className="text-xs">Ops can probe Plaid for this request.</p>}
+          {d.may.probe ? <ProbeForm /> : <p className="text-xs">Ops can probe Plaid for this request.</p>}
         </Notice>
       ) : null}
       {r.probedAt && r.probeCode ? (

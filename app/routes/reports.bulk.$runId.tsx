@@ -1,5 +1,5 @@
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { bulkRunLines, cancelBulkRun, getBulkRun } from "~/reports/bulk-runs.server";
 import { reportState, ReportRuleError } from "~/reports/check-reports.server";
 import { BULK_OUTCOMES, REPORT_STATES, type BulkOutcome, type ReportState } from "~/reports/report-states";
@@ -15,6 +15,8 @@ import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
 import { plural } from "~/lib/plural";
 import { pageMeta } from "~/ui/meta";
+import { StatusButton, useIsPending } from "~/ui/status-button";
+import { JobProgressBar } from "~/ui/job-progress";
 import { Notice } from "~/ui/notice";
 
 export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `Bulk run #${args.data.run.id}` : "Bulk run", "Plaid Check");
@@ -77,12 +79,11 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 export default function BulkRun() {
   const d = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const busy = useNavigation().state === "submitting";
+  const cancelling = useIsPending({ match: { intent: "cancel" } });
   const r = d.run;
   const inFlight = d.byState.queued + d.byState.pending;
   useRevalidateWhile(r.status === "running" || inFlight > 0, 2000);
   const processed = r.total - d.byOutcome.waiting;
-  const percent = r.total ? Math.round((processed / r.total) * 100) : 100;
   const settled = d.byState.ready + d.byState.expired + d.byState.failed;
   const link = (outcome: string | null, page = 1) => `?${new URLSearchParams([...(outcome ? [["outcome", outcome]] : []), ...(page > 1 ? [["page", String(page)]] : [])])}`;
   return (
@@ -102,9 +103,9 @@ export default function BulkRun() {
         {d.mayCancel ? (
           <Form method="post">
             <input type="hidden" name="intent" value="cancel" />
-            <button type="submit" className="btn-danger" disabled={busy}>
+            <StatusButton className="btn-danger" pending={cancelling} pendingText="Cancelling…">
               Cancel the rest of the run
-            </button>
+            </StatusButton>
           </Form>
         ) : null}
       </div>
@@ -124,9 +125,7 @@ export default function BulkRun() {
           {d.byState.expired ? `, ${d.byState.expired} expired` : ""}){inFlight ? `, ${inFlight} in flight` : ""}
           {d.byState.stuck ? <span className="text-red-800">, {d.byState.stuck} with no webhook yet</span> : null}
         </p>
-        <div className="h-2 w-full overflow-hidden rounded bg-slate-200" aria-hidden>
-          <div className="h-2 bg-indigo-600 transition-all" style={{ width: `${percent}%` }} />
-        </div>
+        <JobProgressBar done={processed} total={r.total} label="Bulk run progress" />
       </div>
       <nav className="flex flex-wrap gap-2 text-sm" aria-label="Outcomes">
         <Link to={link(null)} className={`rounded px-2 py-1 ${!d.outcome ? "bg-indigo-600 text-white" : "bg-white hover:bg-slate-100"}`}>

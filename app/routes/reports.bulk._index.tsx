@@ -1,5 +1,5 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { bulkRunCounts, createBulkRun, listBulkRuns } from "~/reports/bulk-runs.server";
 import { MAX_BULK_ROWS } from "~/reports/report-states";
 import { ReportRuleError } from "~/reports/check-reports.server";
@@ -14,6 +14,7 @@ import { Pager } from "~/ui/pager";
 import { Time } from "~/ui/time";
 import { EmptyRow } from "~/ui/empty-row";
 import { TableScroll } from "~/ui/table-scroll";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 import { pageMeta } from "~/ui/meta";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "Bulk regeneration", "Plaid Check");
@@ -76,7 +77,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 export default function BulkRuns() {
   const d = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const busy = useNavigation().state === "submitting";
+  const starting = useIsPending();
   const errors = result?.fieldErrors ?? {};
   return (
     <div className="space-y-4">
@@ -145,9 +146,9 @@ export default function BulkRuns() {
             {errors.billable ? <span role="alert" className="ml-2 text-xs text-red-700">{errors.billable}</span> : null}
           </label>
           <div className="md:col-span-3">
-            <button type="submit" className="btn-primary" disabled={busy}>
-              {busy ? "Starting…" : "Start bulk regeneration"}
-            </button>
+            <StatusButton pending={starting} pendingText="Starting…">
+              Start bulk regeneration
+            </StatusButton>
           </div>
         </Form>
       ) : null}

@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { recordAudit } from "~/staff/audit.server";
 import { requirePermission } from "~/staff/guards.server";
 import { can } from "~/staff/permissions";
@@ -11,6 +11,7 @@ import { rehandleEvent } from "~/webhooks/receive.server";
 import { REDACTED } from "~/webhooks/redact.server";
 import { plural } from "~/lib/plural";
 import { pageMeta } from "~/ui/meta";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 import { Notice } from "~/ui/notice";
 
 export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data ? `${args.data.delivery.webhookType ?? "?"}/${args.data.delivery.webhookCode ?? "?"}` : null, "Webhook");
@@ -59,7 +60,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 export default function WebhookDelivery() {
   const d = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const busy = useNavigation().state === "submitting";
+  const rehandling = useIsPending();
   return (
     <div className="space-y-4">
       <p className="text-sm">
@@ -146,9 +147,9 @@ export default function WebhookDelivery() {
               </ul>
               {d.mayRehandle ? (
                 <Form method="post">
-                  <button type="submit" className="btn" disabled={busy}>
-                    {busy ? "Re-running…" : "Re-run handler"}
-                  </button>
+                  <StatusButton className="btn" pending={rehandling} pendingText="Re-running…">
+                    Re-run handler
+                  </StatusButton>
                 </Form>
               ) : null}
             </>

@@ -1,5 +1,5 @@
 import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator, useRouteLoaderData } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useRevalidator, useRouteLoaderData } from "@remix-run/react";
 import { useEffect } from "react";
 import type { loader as rootLoader } from "~/root";
 import { requirePermission } from "~/staff/guards.server";
@@ -17,7 +17,8 @@ import { TableScroll } from "~/ui/table-scroll";
 import { plural } from "~/lib/plural";
 import { pageMeta } from "~/ui/meta";
 import { Notice } from "~/ui/notice";
-import { jobInProgress, jobStateLabel, useRevalidateWhileInProgress } from "~/ui/job-state";
+import { JobProgress } from "~/ui/job-progress";
+import { StatusButton, useIsPending } from "~/ui/status-button";
 
 export const meta: MetaFunction = (args) => pageMeta(args, "Webhooks");
 
@@ -43,7 +44,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     webhookTimeoutMinutes: context.config.cra.webhookTimeoutMs / 60_000,
     retentionDays: context.config.webhookRetentionDays,
     now: context.now().getTime(),
-    job: job ? { id: job.id, total: job.eventIds.length, done: job.done, stillFailing: job.stillFailing, status: job.status, error: job.error } : null,
+    job: job
+      ? { id: job.id, total: job.eventIds.length, done: job.done, stillFailing: job.stillFailing, status: job.status, error: job.error, createdAt: job.createdAt.getTime(), startedAt: job.startedAt?.getTime() ?? null, finishedAt: job.finishedAt?.getTime() ?? null }
+      : null,
   };
 }
 
@@ -56,28 +59,6 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!ids.length) return { message: "No failed event matches this filter." };
   const { jobId } = startRehandleJob(context, { eventIds: ids, filter: kept, actor: staff, clientAddress: context.clientAddress });
   return redirect(`/webhooks?${new URLSearchParams({ ...kept, job: String(jobId) })}`);
-}
-
-function RehandleProgress({ job }: { job: NonNullable<ReturnType<typeof useLoaderData<typeof loader>>["job"]> }) {
-  useRevalidateWhileInProgress(job.status);
-  const percent = job.total ? Math.round((job.done / job.total) * 100) : 100;
-  const cleanly = job.done - job.stillFailing;
-  return (
-    <div role="status" className="card space-y-2" data-testid="rehandle-progress" data-status={job.status}>
-      <p className="text-sm">
-        Re-run #{job.id}: <strong>{job.done}</strong> of {plural(job.total, "failed event")} re-run · {jobStateLabel(job.status)}
-      </p>
-      <div className="h-2 w-full overflow-hidden rounded bg-slate-200" role="progressbar" aria-label="Re-run progress" aria-valuemin={0} aria-valuemax={job.total} aria-valuenow={job.done}>
-        <div className="h-2 bg-indigo-600 transition-all" style={{ width: `${percent}%` }} />
-      </div>
-      {!jobInProgress(job.status) ? (
-        <p className="text-sm" data-testid="rehandle-summary">
-          {cleanly} ran cleanly, {job.stillFailing} still failing{job.total > job.done ? `, ${job.total - job.done} not reached` : ""}.
-          {job.error ? <span className="text-red-700"> {job.error}</span> : null}
-        </p>
-      ) : null}
-    </div>
-  );
 }
 
 const FIELDS: [string, string, string][] = [
@@ -93,7 +74,8 @@ export default function Webhooks() {
   const d = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const root = useRouteLoaderData<typeof rootLoader>("root");
-  const navigation = useNavigation();
+  const startingRehandle = useIsPending({ formAction: "/webhooks" });
+  const filtering = useIsPending({ formAction: "/webhooks", formMethod: "GET" });
   const revalidator = useRevalidator();
   // New deliveries appear on the first page without a reload; a text search that reads a window of bodies is not
   // repeated every few seconds.
@@ -116,9 +98,9 @@ export default function Webhooks() {
           </a>
           {mayRehandle ? (
             <Form method="post" action={`/webhooks${d.newest}${d.newest === "?" ? "index" : "&index"}`}>
-              <button className="btn" type="submit" disabled={navigation.state === "submitting"}>
+              <StatusButton className="btn" pending={startingRehandle} pendingText="Starting the re-run…">
                 Re-run failed handlers in this filter
-              </button>
+              </StatusButton>
             </Form>
           ) : null}
         </div>
@@ -145,7 +127,21 @@ export default function Webhooks() {
       ) : null}
       <p className="text-xs text-slate-500">Deliveries are kept {d.retentionDays} days.</p>
       {result ? <Notice tone="neutral">{result.message}</Notice> : null}
-      {d.job ? <RehandleProgress job={d.job} /> : null}
+      {d.job ? (
+        <JobProgress
+          job={d.job}
+          name="Re-run"
+          now={d.now}
+          testId="rehandle-progress"
+          summaryTestId="rehandle-summary"
+          counts={
+            <>
+              <strong>{d.job.done}</strong> of {plural(d.job.total, "failed event")} re-run
+            </>
+          }
+          summary={`${d.job.done - d.job.stillFailing} ran cleanly, ${d.job.stillFailing} still failing${d.job.total > d.job.done ? `, ${d.job.total - d.job.done} not reached` : ""}.`}
+        />
+      ) : null}
       <Form method="get" className="card grid grid-cols-2 gap-3 md:grid-cols-5" aria-label="Filter webhooks">
         {FIELDS.map(([name, label, placeholder]) => (
           <Field key={name} label={label} name={name} defaultValue={d.values[name] ?? ""} placeholder={placeholder} error={d.errors[name]} />
@@ -174,9 +170,9 @@ export default function Webhooks() {
         <IsoDateField label="From (UTC)" name="from" defaultValue={d.values.from ?? ""} error={d.errors.from} />
         <IsoDateField label="To (UTC)" name="to" defaultValue={d.values.to ?? ""} error={d.errors.to} />
         <div className="col-span-2 flex items-end gap-2 md:col-span-5">
-          <button type="submit" className="btn-primary">
+          <StatusButton pending={filtering} pendingText="Filtering…">
             Filter
-          </button>
+          </StatusButton>
           <Link className="btn" to="/webhooks">
             Clear
           </Link>

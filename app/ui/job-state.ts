@@ -22,14 +22,18 @@ export function jobStateLabel(status: string): string {
   }
 }
 
-/** Reloads the page's data every second while the job is in progress, so its progress moves without a reload. */
-export function useRevalidateWhileInProgress(status: string): void {
+/**
+ * Reloads the page's data every second while the job is in progress (or, given several, any of them), so its
+ * progress moves without a reload.
+ */
+export function useRevalidateWhileInProgress(status: string | readonly string[]): void {
   const revalidator = useRevalidator();
+  const active = (typeof status === "string" ? [status] : status).some(jobInProgress);
   useEffect(() => {
-    if (!jobInProgress(status)) return;
+    if (!active) return;
     const timer = setInterval(() => {
       if (revalidator.state === "idle") revalidator.revalidate();
     }, 1000);
     return () => clearInterval(timer);
-  }, [status, revalidator]);
+  }, [active, revalidator]);
 }

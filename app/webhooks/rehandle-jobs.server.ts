@@ -7,7 +7,7 @@ import { rehandleEvent } from "./receive.server";
 
 export const REHANDLE_KIND = "webhook_rehandle";
 export type RehandleDeps = { db: Db; now: () => Date };
-export type RehandleJob = { id: number; status: string; eventIds: number[]; filter: Record<string, string>; done: number; stillFailing: number; error: string | null; createdAt: Date; finishedAt: Date | null };
+export type RehandleJob = { id: number; status: string; eventIds: number[]; filter: Record<string, string>; done: number; stillFailing: number; error: string | null; createdAt: Date; startedAt: Date | null; finishedAt: Date | null };
 type Params = { eventIds: number[]; filter: Record<string, string>; clientAddress: string };
 
 /** How long one slice of the job may hold the event loop: the receiver keeps answering Plaid in between. */
@@ -68,5 +68,5 @@ export function getRehandleJob(db: Db, id: number): RehandleJob | undefined {
   if (!job) return undefined;
   const params = job.params as Params;
   const result = (job.result ?? {}) as { stillFailing?: number };
-  return { id: job.id, status: job.status, eventIds: params.eventIds, filter: params.filter, done: job.progressDone, stillFailing: result.stillFailing ?? 0, error: job.error, createdAt: job.createdAt, finishedAt: job.finishedAt };
+  return { id: job.id, status: job.status, eventIds: params.eventIds, filter: params.filter, done: job.progressDone, stillFailing: result.stillFailing ?? 0, error: job.error, createdAt: job.createdAt, startedAt: job.startedAt, finishedAt: job.finishedAt };
 }

@@ -106,6 +106,20 @@ const JOURNEYS: Record<Role, Step[]> = {
     ["home", visit("/", /^Hello/)],
     ...customerSteps(),
     ["background jobs", visit("/jobs", "Background jobs")],
+    [
+      "the keyboard shortcuts on a page without its own",
+      async (page) => {
+        await page.locator("body").press("?");
+        await expect(page.getByRole("dialog", { name: "Keyboard shortcuts" })).toBeVisible();
+      },
+    ],
+    [
+      "the keyboard shortcuts closed by Esc",
+      async (page) => {
+        await page.keyboard.press("Escape");
+        await expect(page.getByRole("dialog")).toBeHidden();
+      },
+    ],
     ["Plaid Check page of a customer with no Check user", visit(`/customers/${"1e".repeat(32)}/check`, "Plaid Check consumer reports")],
     [
       "Check user form with errors",
@@ -238,4 +252,60 @@ test("a customer's common actions are a key away, and '?' lists them", async ({ 
   await page.keyboard.press("k");
   await expect(page).toHaveURL(`/customers/${hash}/check`);
   await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Plaid Check" })).toHaveAttribute("aria-current", "true");
+});
+
+test("'?' opens the keyboard shortcuts from any page, Esc closes them and menus, and focus comes back", async ({ signInAs }) => {
+  const page = await signInAs("ops");
+  await page.goto("/webhooks");
+  await settled(page);
+  const exportLink = page.getByRole("link", { name: "Export CSV" });
+  await exportLink.focus();
+  await page.keyboard.press("?");
+  const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+  await expect(help).toBeVisible();
+  await expect(help).toHaveAttribute("aria-modal", "true");
+  await expect(help).toContainText("Find a customer (the search in the header)");
+  await expect(help).toContainText("Show this list of shortcuts");
+  // This page registers no keys of its own, so there is no list for it.
+  await expect(help.getByRole("heading", { name: "On this page" })).toHaveCount(0);
+  // Focus moved into the dialog, and the page's own keys wait while it is open.
+  await expect(help.getByRole("button", { name: "Close" })).toBeFocused();
+  await page.keyboard.press("/");
+  await expect(page.getByRole("searchbox", { name: "Find a customer" })).not.toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(help).toBeHidden();
+  await expect(exportLink).toBeFocused();
+
+  // A "?" typed into a field is a character, not a shortcut.
+  const search = page.getByRole("searchbox", { name: "Find a customer" });
+  await page.keyboard.press("/");
+  await expect(search).toBeFocused();
+  await page.keyboard.type("?");
+  await expect(search).toHaveValue("?");
+  await expect(help).toBeHidden();
+
+  // Esc closes a header menu opened by keyboard, and focus goes back to its toggle.
+  const account = page.getByTestId("signed-in-as");
+  await account.focus();
+  await page.keyboard.press("Enter");
+  const changePassword = page.getByRole("link", { name: "Change password" });
+  await expect(changePassword).toBeVisible();
+  await changePassword.focus();
+  await page.keyboard.press("Escape");
+  await expect(changePassword).toBeHidden();
+  await expect(account).toBeFocused();
+
+  // On the customer page the same dialog lists the page's own keys as well as those of every page.
+  await page.goto(`/customers/${hashOf("demo-expiring")}`);
+  await settled(page);
+  const shortcutsButton = page.getByRole("button", { name: /^Shortcuts/ });
+  await shortcutsButton.focus();
+  await page.keyboard.press("Enter");
+  const customerHelp = page.getByRole("dialog", { name: "Keyboard shortcuts on a customer's page" });
+  await expect(customerHelp.getByRole("heading", { name: "On this page" })).toBeVisible();
+  await expect(customerHelp.getByRole("heading", { name: "On every page" })).toBeVisible();
+  await expect(customerHelp).toContainText("Find a customer (the search in the header)");
+  await page.keyboard.press("Escape");
+  await expect(customerHelp).toBeHidden();
+  await expect(shortcutsButton).toBeFocused();
 });

@@ -45,6 +45,20 @@ test("ops re-checks the expiring list and watches it finish; support may read it
   await expect(page.getByTestId("recheck-progress")).toHaveAttribute("data-status", "finished");
   await expect(page.getByTestId("recheck-progress")).toContainText("3 of 3 customers checked");
   await expect(page.getByTestId("recheck-result")).toHaveText("3 checked, 0 could not be checked.");
+  // The one job progress card: the real job's counts on its bar, when it started and finished, and a live region
+  // that says how it ended.
+  const progress = page.getByTestId("recheck-progress");
+  await expect(progress.getByRole("progressbar", { name: "Re-check progress" })).toHaveAttribute("aria-valuenow", "3");
+  await expect(progress.getByRole("progressbar", { name: "Re-check progress" })).toHaveAttribute("aria-valuemax", "3");
+  await expect(progress).toContainText(/Started .*UTC/);
+  await expect(progress).toContainText(/Finished .*UTC/);
+  await expect(progress.getByRole("status")).toHaveText(/^Re-check #\d+: finished\. 3 checked, 0 could not be checked\.$/);
+  const jobId = new URL(page.url()).searchParams.get("job");
+  await page.goto("/jobs");
+  const row = page.getByRole("table", { name: "Jobs" }).locator(`tr[data-job="${jobId}"]`);
+  await expect(row).toContainText("Cardlytics re-check");
+  await expect(row).toContainText("finished");
+  await expect(row).toContainText("3 of 3");
 
   const other = await browser.newContext();
   const support = await other.newPage();

@@ -146,3 +146,34 @@ test("a staff member whose account an admin disables is signed out and told why 
   await expect(agent.getByRole("alert")).toHaveText("That email and password do not match an active staff account.");
   await other.close();
 });
+
+test("a submit pending on one form leaves the page's other forms usable", async ({ signInAs }) => {
+  const page = await signInAs("admin");
+  await page.goto("/admin/api-keys");
+  await page.getByLabel("New key's name").fill("Form independence check");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await expect(page.getByTestId("new-api-key")).toBeVisible();
+
+  // Hold the revoke on its way to the server, to look at the page while it is pending.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(
+    (url) => url.pathname.startsWith("/admin/api-keys"),
+    async (route) => {
+      if (route.request().method() === "POST") await held;
+      await route.continue();
+    },
+  );
+  const revoke = page.getByRole("form", { name: "Revoke Form independence check" });
+  await revoke.getByLabel("Type revoke to revoke Form independence check").fill("revoke");
+  await revoke.getByRole("button", { name: "Revoke" }).click();
+  const revoking = revoke.getByRole("button", { name: "Revoking…" });
+  await expect(revoking).toBeDisabled();
+  await expect(revoking).toHaveAttribute("aria-busy", "true");
+  // The create form is another form: its button stays as it was.
+  await expect(page.getByRole("button", { name: "Create key" })).toBeEnabled();
+  await expect(page.getByRole("button", { name: "Create key" })).not.toHaveAttribute("aria-busy", "true");
+  release();
+  await expect(page.getByText("Key revoked.")).toBeVisible();
+  await page.unrouteAll({ behavior: "wait" });
+});
