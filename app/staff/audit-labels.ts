@@ -14,6 +14,11 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   "staff.password_reset": "Reset a staff member's password",
   "staff.password_change": "Changed their own password",
   "staff.admin_restored": "Restored an admin account from the command line",
+  "staff.sso_refused": "Single sign-on refused",
+  "staff.sso_create": "Staff account created at first single sign-on",
+  "staff.sso_link": "Linked a staff account to single sign-on",
+  "staff.sso_role_change": "Role set by the identity provider's groups",
+  "staff.sso_step_up": "Confirmed identity again through single sign-on",
   "backup.create": "Backed up the database",
   "backup.failed": "Backing up the database failed",
   "api_key.create": "Created an event API key",
@@ -96,6 +101,8 @@ const DETAIL_LABELS: Record<string, string> = {
   to: "To",
   sessionsEnded: "Sessions ended",
   role: "Role",
+  subject: "SSO subject",
+  groups: "Groups",
 };
 
 function shown(value: unknown): string {
