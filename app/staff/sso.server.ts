@@ -177,7 +177,9 @@ function refusalOf(error: unknown, issuer: string): SsoRefused {
   if (error instanceof oidc.ResponseBodyError) {
     return new SsoRefused(400, "token_refused", "The identity provider refused the sign-in", `The identity provider would not exchange this sign-in for tokens (${error.error}). Start again from the sign-in page.`);
   }
-  const message = error instanceof Error ? error.message : String(error);
+  // openid-client wraps the check that failed (its message names the claim or parameter) in a generic error.
+  const inner = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const message = inner instanceof Error ? inner.message : String(inner);
   const code = (error as { code?: string }).code;
   const startAgain = "Start again from the sign-in page.";
   if (message.includes('"state"')) return new SsoRefused(400, "state", "This sign-in could not be matched", `The answer from the identity provider does not belong to the sign-in this browser started (its state does not match). ${startAgain}`);
