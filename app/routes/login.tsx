@@ -25,10 +25,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   // The browser still holds the cookie of a session an administrator ended: say so, rather than a plain sign-in page.
   // Only that browser can show it, so it tells nobody else whether the account exists.
   const sessionId = await readSessionId(request, context);
-  return {
-    endedBy: sessionId ? sessionEndedBy(context.db, sessionId) : null,
-    sso: context.config.oidc ? { required: getAuthSettings(context.db).ssoRequired } : null,
-  };
+  const endedBy = sessionId ? sessionEndedBy(context.db, sessionId) : null;
+  // With single sign-on configured, the page offers it (and says when it is required of everyone).
+  return context.config.oidc ? { endedBy, sso: { required: getAuthSettings(context.db).ssoRequired } } : { endedBy };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -58,7 +57,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function Login() {
   const result = useActionData<typeof action>();
-  const { endedBy, sso } = useLoaderData<typeof loader>();
+  const loaded = useLoaderData<typeof loader>();
+  const { endedBy } = loaded;
+  const sso = "sso" in loaded ? loaded.sso : null;
   const navigation = useNavigation();
   const [params] = useSearchParams();
   const submitting = navigation.state === "submitting";
