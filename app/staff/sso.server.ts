@@ -115,6 +115,13 @@ function requireOidc(deps: LoginDeps): OidcConfig {
 
 export type SsoPurpose = "sign-in" | "step-up";
 
+/** Whether this staff member can re-authenticate at the identity provider (for a step-up): SSO is on and the account is linked to it. */
+export function canReauthenticateWithSso(deps: Pick<LoginDeps, "db" | "config">, staffUserId: number): boolean {
+  if (!deps.config.oidc) return false;
+  const account = deps.db.select({ ssoIssuer: staffUsers.ssoIssuer, ssoSubject: staffUsers.ssoSubject }).from(staffUsers).where(eq(staffUsers.id, staffUserId)).get();
+  return Boolean(account?.ssoSubject) && account?.ssoIssuer === deps.config.oidc.issuer;
+}
+
 type FlowData = { state: string; nonce: string; codeVerifier: string; redirectUri: string; redirectTo: string };
 
 /**
@@ -130,8 +137,7 @@ export async function startSso(
   let staffUserId: number | null = null;
   if (input.purpose === "step-up") {
     if (!input.staff) throw new SsoRefused(400, "no_flow", "Sign in first", "Re-authentication through single sign-on is for a signed-in staff member. Sign in, then try the action again.");
-    const account = deps.db.select({ ssoIssuer: staffUsers.ssoIssuer, ssoSubject: staffUsers.ssoSubject }).from(staffUsers).where(eq(staffUsers.id, input.staff.id)).get();
-    if (!account?.ssoSubject || account.ssoIssuer !== settings.issuer) {
+    if (!canReauthenticateWithSso(deps, input.staff.id)) {
       throw new SsoRefused(400, "not_sso_account", "This account does not use single sign-on", "Your account is not linked to the identity provider, so it cannot re-authenticate there. Confirm with your second factor instead.");
     }
     staffUserId = input.staff.id;

@@ -9,7 +9,8 @@ import * as home from "../../app/routes/_index";
 import { BAD_CREDENTIALS, passwordSignInAllowed, SSO_REQUIRED_MESSAGE } from "../../app/staff/auth.server";
 import { saveAuthSettings } from "../../app/staff/auth-settings.server";
 import { resolveSession } from "../../app/staff/sessions.server";
-import { isLoopbackIssuer, mappedRole } from "../../app/staff/sso.server";
+import { canReauthenticateWithSso, isLoopbackIssuer, mappedRole } from "../../app/staff/sso.server";
+import { ssoStepUpHref } from "../../app/staff/paths";
 import { hashPassword } from "../../app/staff/password.server";
 import { setStaffDisabled } from "../../app/staff/staff-users.server";
 import { auditLog, loginFailures, staffSessions, staffUsers } from "../../db/schema";
@@ -223,6 +224,13 @@ describe("refusing answers that do not belong to this browser's sign-in", () => 
     expect(account("sam@sso.linkdesk.test")).toBeUndefined();
   });
 
+  it("refuses an answer that comes back after the flow's 10 minutes", async () => {
+    const { authorizationUrl, flowCookie } = await start();
+    const visit = await signInAtIdp(authorizationUrl, "sam", PASSWORDS.sam);
+    h.clock.advance(10 * 60_000 + 1);
+    expect(refusalOf(await callback(visit.callbackUrl!, flowCookie))).toMatchObject({ status: 400, title: "This sign-in has expired or was already used" });
+  });
+
   it("refuses a callback without the flow cookie", async () => {
     const { authorizationUrl } = await start();
     const visit = await signInAtIdp(authorizationUrl, "sam", PASSWORDS.sam);
@@ -328,6 +336,10 @@ describe("re-authentication through SSO for step-up", () => {
     const cookie = await ssoSession("otto");
     const signedInAt = verifiedAt(cookie);
     h.clock.advance(5 * 60_000);
+    const otto = account("otto@sso.linkdesk.test")!;
+    expect(canReauthenticateWithSso(h.context(), otto.id)).toBe(true);
+    expect(canReauthenticateWithSso(h.context(), h.users.ops.id)).toBe(false);
+    expect(ssoStepUpHref("/admin/staff")).toBe("/auth/sso?purpose=step-up&redirectTo=%2Fadmin%2Fstaff");
     const { authorizationUrl, flowCookie } = await start({ stepUp: true, redirectTo: "/admin/staff", cookie });
     expect(authorizationUrl.searchParams.get("prompt")).toBe("login");
     expect(authorizationUrl.searchParams.get("max_age")).toBe("0");
