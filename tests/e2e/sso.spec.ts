@@ -17,6 +17,9 @@ test("an ops identity signs in through the identity provider, lands where it was
   const response = await page.goto("/jobs");
   expect(response?.status()).toBe(401);
   await expect(page).toHaveURL(/\/login\?redirectTo=%2Fjobs/);
+  // The button's form ends in a redirect to the provider, which the page's form-action allows (and nothing else).
+  const login = await page.request.get("/login");
+  expect(login.headers()["content-security-policy"]).toMatch(/form-action 'self' http:\/\/127\.0\.0\.1:\d+;/);
   await signInWithSso(page, "otto", "otto-sso-pass");
   await expect(page).toHaveURL(/\/jobs$/);
   await expect(page.getByTestId("signed-in-as")).toContainText("Otto Ops");

@@ -144,6 +144,14 @@ describe("signing in through the identity provider", () => {
     expect(h.db.select().from(loginFailures).where(eq(loginFailures.email, "nora@sso.linkdesk.test")).all()).toHaveLength(1);
   });
 
+  it("counts refusals with the sign-in throttle: after too many, the account is refused with a 429 for a while", async () => {
+    const limit = h.config.loginThrottle.maxPerAccountAddress;
+    for (let i = 0; i < limit; i++) expect(refusalOf((await signInAs("nora")).answer).status).toBe(403);
+    const throttled = (await signInAs("nora")).answer as Refusal;
+    expect(throttled.data.refusal).toMatchObject({ status: 429, title: "Too many refused sign-ins" });
+    expect(h.db.select().from(loginFailures).where(eq(loginFailures.email, "nora@sso.linkdesk.test")).all()).toHaveLength(limit);
+  });
+
   it("refuses a disabled account", async () => {
     await signInAs("pia");
     const pia = account("pia@sso.linkdesk.test")!;
