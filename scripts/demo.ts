@@ -15,6 +15,7 @@ import { saveAuthSettings } from "../app/staff/auth-settings.server";
 import { hashCustomerId } from "../simulators/cardlytics/seed";
 import { historicalJourneys, postFunnelEvents } from "../simulators/funnel-history";
 import { playTraffic, trafficSummary } from "../simulators/traffic";
+import { mappedRole as mappedRoleOf } from "../app/staff/sso.server";
 
 type ServerModule = typeof ServerMain;
 // Outside development the console runs from its production build, as `npm start` does, so the demo exercises the
@@ -85,6 +86,16 @@ try {
       ...logins.map((l) => `  ${l.role.padEnd(8)} ${l.email.padEnd(width)}  ${l.password}`),
       "Second factors are optional in the demo; an administrator can require them per role at /admin/security.",
       "",
+      ...(running.identityProvider
+        ? [
+            `Or "Sign in with SSO" through the local identity provider (${running.identityProvider.url}); an account is made on first sign-in:`,
+            ...running.identityProvider.identities.map((i) => {
+              const role = running.config.oidc ? mappedRoleOf(i.groups, running.config.oidc.roleMap) : null;
+              return `  ${i.username.padEnd(6)} ${i.password.padEnd(14)} groups ${i.groups.join(", ")} → ${role ?? "no role (refused)"}`;
+            }),
+            "",
+          ]
+        : []),
       ...(running.simulators
         ? [
             `Plaid simulator ${running.simulators.plaid.url}, Cardlytics simulator ${running.simulators.cardlytics.url}`,

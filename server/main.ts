@@ -17,8 +17,10 @@ import { consoleJobs } from "../app/jobs/console-jobs.server";
 import type { JobRunner } from "../app/jobs/runner.server";
 import { startHttpServer, type RunningServer } from "./app";
 import { startSimulators, type RunningSimulators } from "../simulators";
+import type { RunningIdp } from "../simulators/idp/server";
+import { SSO_CALLBACK_PATH } from "../app/staff/paths";
 
-export type Console = Omit<RunningServer, "close"> & { db: Db; config: Config; simulators: RunningSimulators | null; log: Logger; metrics: Metrics; jobs: JobRunner; close: () => Promise<void> };
+export type Console = Omit<RunningServer, "close"> & { db: Db; config: Config; simulators: RunningSimulators | null; identityProvider: RunningIdp | null; log: Logger; metrics: Metrics; jobs: JobRunner; close: () => Promise<void> };
 
 /** Points the vendor settings at the in-process simulators: the only place the console knows they exist. */
 function onSimulators(config: Config, sims: RunningSimulators): Config {
@@ -27,6 +29,18 @@ function onSimulators(config: Config, sims: RunningSimulators): Config {
     plaid: { ...config.plaid, env: "sandbox", baseUrl: sims.plaid.url, ...sims.credentials.plaid },
     cardlytics: { baseUrl: sims.cardlytics.url, ...sims.credentials.cardlytics },
   };
+}
+
+/**
+ * With the simulators on and no OIDC_ISSUER, single sign-on goes to the local identity provider: the console is its
+ * registered client (its callback on every public origin), its groups are mapped to roles, and staff are created on
+ * first sign-in. Loaded only then, so a console with a real provider never loads oidc-provider.
+ */
+async function startLocalIdentityProvider(config: Config): Promise<RunningIdp> {
+  const { DEMO_ROLE_MAP, startIdentityProvider } = await import("../simulators/idp/server");
+  const idp = await startIdentityProvider({ redirectUris: config.publicOrigins.map((origin) => `${origin}${SSO_CALLBACK_PATH}`) });
+  config.oidc = { issuer: idp.issuer, clientId: idp.client.clientId, clientSecret: idp.client.clientSecret, roleClaim: "groups", roleMap: { ...DEMO_ROLE_MAP }, provisioning: "create" };
+  return idp;
 }
 
 /**
@@ -71,6 +85,8 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
   );
   // Plaid must call back somewhere: by default, this console's own receiver.
   config.plaid.webhookUrl ??= `${running.url}/webhooks/plaid`;
+  // After the server listens: the provider must know the console's callback addresses.
+  const identityProvider = config.simulators && !config.oidc ? await startLocalIdentityProvider(config) : null;
   jobs.start();
   // Online backups on a schedule (BACKUP_INTERVAL_HOURS); admins also take them from /admin/backups.
   const backups = startBackupSchedule({
@@ -85,6 +101,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
     db,
     config,
     simulators,
+    identityProvider,
     log,
     metrics,
     jobs,
@@ -99,6 +116,7 @@ export async function startConsole(env: NodeJS.ProcessEnv = process.env, options
       const { cutOff } = await running.close(Math.max(0, deadline - Date.now()));
       const { cutOff: jobsCutOff } = await stopping;
       if (cutOff || jobsCutOff.length) log.warn({ requestsCutOff: cutOff, jobsCutOff }, "shutdown deadline reached; this was cut off");
+      await identityProvider?.close();
       await simulators?.close();
       db.$client.close();
       log.info("stopped");

@@ -10,13 +10,14 @@ import { checkOrigin, CROSS_ORIGIN_MESSAGE } from "../app/lib/public-origin.serv
 const HSTS = "max-age=31536000";
 
 /** The security headers; a page's CSP allows only scripts carrying this response's nonce. */
-export function securityHeaders(opts: { secure: boolean; nonce?: string }): Record<string, string> {
+export function securityHeaders(opts: { secure: boolean; nonce?: string; formTargets?: string[] }): Record<string, string> {
   const scripts = opts.nonce ? `'self' 'nonce-${opts.nonce}'` : "'self'";
+  const forms = ["'self'", ...(opts.formTargets ?? [])].join(" ");
   return {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": `default-src 'self'; script-src ${scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'`,
+    "Content-Security-Policy": `default-src 'self'; script-src ${scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action ${forms}; base-uri 'self'`,
     ...(opts.secure ? { "Strict-Transport-Security": HSTS } : {}),
   };
 }
@@ -33,12 +34,15 @@ export function isSecure(req: IncomingMessage, trustedProxy: boolean): boolean {
   return trustedProxy && typeof proto === "string" && proto.split(",")[0]!.trim() === "https";
 }
 
-/** Sets the headers and the nonce (res.locals.cspNonce) on every response of the Express app. */
-export function headersMiddleware(_config: Config) {
+/**
+ * Sets the headers and the nonce (res.locals.cspNonce) on every response of the Express app. The one form that leaves
+ * the console, "Sign in with SSO", ends in a redirect to the identity provider, which form-action must allow.
+ */
+export function headersMiddleware(config: Config) {
   return (req: Request, res: Response, next: NextFunction) => {
     const nonce = randomBytes(16).toString("base64");
     res.locals.cspNonce = nonce;
-    res.set(securityHeaders({ secure: req.secure, nonce }));
+    res.set(securityHeaders({ secure: req.secure, nonce, formTargets: config.oidc ? [new URL(config.oidc.issuer).origin] : [] }));
     next();
   };
 }

@@ -5,6 +5,8 @@ import { readDeviceId } from "~/staff/devices.server";
 import { assertSameOrigin, getCurrentStaff, readForm, readSessionId } from "~/staff/guards.server";
 import { sessionEndedBy } from "~/staff/sessions.server";
 import { SESSION_ENDED_NOTICES } from "~/staff/session-labels";
+import { getAuthSettings } from "~/staff/auth-settings.server";
+import { SSO_START_PATH } from "~/staff/paths";
 import { Notice } from "~/ui/notice";
 import { Field, FormError } from "~/ui/field";
 import { pageMeta } from "~/ui/meta";
@@ -24,7 +26,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   // The browser still holds the cookie of a session an administrator ended: say so, rather than a plain sign-in page.
   // Only that browser can show it, so it tells nobody else whether the account exists.
   const sessionId = await readSessionId(request, context);
-  return { endedBy: sessionId ? sessionEndedBy(context.db, sessionId) : null };
+  const endedBy = sessionId ? sessionEndedBy(context.db, sessionId) : null;
+  // With single sign-on configured, the page offers it (and says when it is required of everyone).
+  return context.config.oidc ? { endedBy, sso: { required: getAuthSettings(context.db).ssoRequired } } : { endedBy };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -54,7 +58,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function Login() {
   const result = useActionData<typeof action>();
-  const { endedBy } = useLoaderData<typeof loader>();
+  const loaded = useLoaderData<typeof loader>();
+  const { endedBy } = loaded;
+  const sso = "sso" in loaded ? loaded.sso : null;
   const navigation = useNavigation();
   const [params] = useSearchParams();
   const submitting = navigation.state === "submitting";
@@ -67,6 +73,7 @@ export default function Login() {
           {SESSION_ENDED_NOTICES[endedBy]}
         </Notice>
       ) : null}
+      {sso ? <SsoSignIn required={sso.required} query={params.toString()} /> : null}
       <Form method="post" action={`/login?${params.toString()}`} className="card mt-6 space-y-4" noValidate>
         <FormError message={result?.message} />
         <Field
@@ -88,6 +95,24 @@ export default function Login() {
         />
         <button type="submit" className="btn-primary w-full justify-center" disabled={submitting}>
           {submitting ? "Signing in…" : "Sign in"}
+        </button>
+      </Form>
+    </div>
+  );
+}
+
+/** Single sign-on beside the password form: a plain form POST (the answer is a redirect to the identity provider). */
+function SsoSignIn({ required, query }: { required: boolean; query: string }) {
+  return (
+    <div className="card mt-6 space-y-3">
+      {required ? (
+        <Notice tone="info" role="note" testId="sso-required">
+          Your organisation signs in through single sign-on. The password form below is for the break-glass account only.
+        </Notice>
+      ) : null}
+      <Form method="post" action={`${SSO_START_PATH}?${query}`} reloadDocument>
+        <button type="submit" className="btn-primary w-full justify-center">
+          Sign in with SSO
         </button>
       </Form>
     </div>

@@ -18,6 +18,11 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   "staff.session_end": "Ended sessions of their own",
   "staff.sessions_end": "Ended every session of a staff account",
   "staff.admin_restored": "Restored an admin account from the command line",
+  "staff.sso_refused": "Single sign-on refused",
+  "staff.sso_create": "Staff account created at first single sign-on",
+  "staff.sso_link": "Linked a staff account to single sign-on",
+  "staff.sso_role_change": "Role set by the identity provider's groups",
+  "staff.sso_step_up": "Confirmed identity again through single sign-on",
   "backup.create": "Backed up the database",
   "backup.failed": "Backing up the database failed",
   "api_key.create": "Created an event API key",
@@ -104,6 +109,8 @@ const DETAIL_LABELS: Record<string, string> = {
   sessionsEnded: "Sessions ended",
   currentSessionEnded: "Signed out the session it was done from",
   role: "Role",
+  subject: "SSO subject",
+  groups: "Groups",
 };
 
 function shown(value: unknown): string {

@@ -5,6 +5,7 @@ import type { Db } from "../../db/open";
 import { staffUsers } from "../../db/schema";
 import type { Config } from "../config/env.server";
 import { recordAudit } from "./audit.server";
+import { getAuthSettings, type AuthSettings } from "./auth-settings.server";
 import { loginForm, parseForm, type FieldErrors } from "./forms";
 import { dummyPasswordHash, verifyPassword } from "./password.server";
 import { isRole, type Role } from "./permissions";
@@ -20,9 +21,21 @@ export type AuthenticatedStaff = { id: number; email: string; role: Role };
 // One message for a wrong email and a wrong password alike, so the form does not reveal which accounts exist.
 export const BAD_CREDENTIALS = "That email and password do not match an active staff account.";
 
+// Told only to someone who gave an account's right password while the policy requires SSO: the page already says
+// that everyone but the break-glass account signs in through SSO, so this reveals nothing more.
+export const SSO_REQUIRED_MESSAGE = 'Password sign-in is turned off for this account: your organisation signs in through single sign-on. Use "Sign in with SSO".';
+
+/**
+ * Whether this account may sign in without the identity provider (with a password, or a passkey in its place): always,
+ * unless an administrator requires SSO, when only the break-glass account still may.
+ */
+export function passwordSignInAllowed(settings: Pick<AuthSettings, "ssoRequired" | "breakGlassStaffId">, user: { id: number }): boolean {
+  return !settings.ssoRequired || settings.breakGlassStaffId === user.id;
+}
+
 export class LoginRefused extends Error {
   constructor(
-    public readonly status: 400 | 401 | 429,
+    public readonly status: 400 | 401 | 403 | 429,
     message: string,
     public readonly fieldErrors: FieldErrors = {},
     public readonly retryAfterSeconds?: number,
@@ -72,6 +85,16 @@ export function createAuthenticator(deps: LoginDeps): Authenticator<Authenticate
           at: now,
         });
         throw new LoginRefused(401, BAD_CREDENTIALS);
+      }
+      if (!passwordSignInAllowed(getAuthSettings(deps.db), user)) {
+        recordAudit(deps.db, {
+          actor: { id: user.id, email: user.email, role: user.role },
+          action: "staff.login_failed",
+          clientAddress: deps.clientAddress,
+          details: { email, reason: "sso required" },
+          at: now,
+        });
+        throw new LoginRefused(403, SSO_REQUIRED_MESSAGE);
       }
       clearLoginFailures(deps.db, email, deps.clientAddress);
       return { id: user.id, email: user.email, role: user.role };

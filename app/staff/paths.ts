@@ -11,3 +11,5 @@ export const STEP_UP_PATH = "/auth/step-up";
 /** Single sign-on: the start of the authorization and the provider's redirect back. */
 export const SSO_START_PATH = "/auth/sso";
 export const SSO_CALLBACK_PATH = "/auth/sso/callback";
+/** Re-authentication at the identity provider before a sensitive action (GET link or POST form), then on to `redirectTo`. */
+export const ssoStepUpHref = (redirectTo: string) => `${SSO_START_PATH}?${new URLSearchParams({ purpose: "step-up", redirectTo })}`;

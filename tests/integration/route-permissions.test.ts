@@ -20,6 +20,8 @@ const EXPECTED: Record<string, { loader?: Access; action?: Access }> = {
   "webhooks[.]csv.ts": { loader: "view:customer" },
   "login.tsx": { loader: "public", action: "public" },
   "logout.tsx": { loader: "public", action: "public" },
+  "auth.sso.tsx": { loader: "public", action: "public" },
+  "auth.sso_.callback.tsx": { loader: "public" },
   "admin.staff._index.tsx": { loader: "manage:staff" },
   "admin.staff.new.tsx": { loader: "manage:staff", action: "manage:staff" },
   "admin.staff.$id.tsx": { loader: "manage:staff", action: "manage:staff" },
@@ -129,7 +131,7 @@ for (const [path, mod] of Object.entries(modules)) {
 const moduleNamed = (name: string) => Object.entries(modules).find(([path]) => fileName(path) === name)![1];
 
 describe("public actions a browser posts (sign-in, sign-out)", () => {
-  for (const name of ["login.tsx", "logout.tsx"]) {
+  for (const name of ["login.tsx", "logout.tsx", "auth.sso.tsx"]) {
     it(`${name} refuses a POST from another origin with 403`, async () => {
       for (const origin of ["https://evil.example", "null"]) {
         const request = await h.request("/x", { method: "POST", role: "admin", headers: { Origin: origin }, body: new URLSearchParams() });
@@ -138,11 +140,17 @@ describe("public actions a browser posts (sign-in, sign-out)", () => {
     });
   }
 
-  it("login.tsx answers a body it cannot read (JSON, text, none) with 415", async () => {
-    for (const [type, body] of [["application/json", '{"email":"a@b.c"}'], ["text/plain", "email=a@b.c"], [null, "email=a@b.c"]] as const) {
-      const request = await h.request("/x", { method: "POST", body: type ? new Blob([body], { type }) : new Blob([body]) });
-      expect(await statusOf(async () => moduleNamed("login.tsx").action!(args(request))), String(type)).toBe(415);
-    }
+  for (const name of ["login.tsx", "auth.sso.tsx"]) {
+    it(`${name} answers a body it cannot read (JSON, text, none) with 415`, async () => {
+      for (const [type, body] of [["application/json", '{"email":"a@b.c"}'], ["text/plain", "email=a@b.c"], [null, "email=a@b.c"]] as const) {
+        const request = await h.request("/x", { method: "POST", body: type ? new Blob([body], { type }) : new Blob([body]) });
+        expect(await statusOf(async () => moduleNamed(name).action!(args(request))), `${name} ${String(type)}`).toBe(415);
+      }
+    });
+  }
+
+  it("auth.sso_.callback.tsx answers a visit on a console without single sign-on with a 404 page, not a crash", async () => {
+    expect(await statusOf(async () => moduleNamed("auth.sso_.callback.tsx").loader!(args(await h.request("/x?code=abc&state=def"))))).toBe(404);
   });
 });
 
