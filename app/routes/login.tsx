@@ -4,6 +4,9 @@ import { createAuthenticator, LoginRefused, safeRedirectPath, sessionStartHeader
 import { readDeviceId } from "~/staff/devices.server";
 import { assertSameOrigin, getCurrentStaff, readForm, readSessionId } from "~/staff/guards.server";
 import { sessionEndedBy } from "~/staff/sessions.server";
+import { hasSecondFactor } from "~/staff/second-factor.server";
+import { isPasskeySignIn, passkeySignInAction, redirectToSecondFactor } from "~/staff/second-factor-flow.server";
+import { PasskeySignInButton } from "~/staff/proof-challenge";
 import { Notice } from "~/ui/notice";
 import { Field, FormError } from "~/ui/field";
 import { pageMeta } from "~/ui/meta";
@@ -29,10 +32,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   assertSameOrigin(request, context);
   // Read once here so that a body that is not a form is a 415 and a malformed one a 400; the strategy reads its own copy.
-  await readForm(request.clone());
+  const form = await readForm(request.clone());
   const redirectTo = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"));
+  if (isPasskeySignIn(form)) return passkeySignInAction(context, request, form, redirectTo);
   try {
     const user = await createAuthenticator(context).authenticate("form", request);
+    // An account with a second factor gets no session for its password alone.
+    if (hasSecondFactor(context.db, user.id)) return redirectToSecondFactor(context, request, user, redirectTo);
     const started = startStaffSession(context, user, {
       userAgent: request.headers.get("User-Agent") ?? "",
       method: "password",
@@ -52,7 +58,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Login() {
-  const result = useActionData<typeof action>();
+  const actionData = useActionData<typeof action>();
+  // The passwordless sign-in answers with its own shape (a passkey challenge, or a message alone).
+  const result = actionData && "message" in actionData ? (actionData as { message: string; fieldErrors?: Record<string, string> }) : undefined;
   const { endedBy } = useLoaderData<typeof loader>();
   const navigation = useNavigation();
   const [params] = useSearchParams();
@@ -69,7 +77,7 @@ export default function Login() {
         </Notice>
       ) : null}
       <Form method="post" action={`/login?${params.toString()}`} className="card mt-6 space-y-4" noValidate>
-        <FormError message={result?.message} />
+        <FormError message={result?.fieldErrors ? result.message : undefined} />
         <Field
           label="Email"
           name="email"
@@ -77,7 +85,7 @@ export default function Login() {
           autoComplete="username"
           required
           autoFocus
-          error={result?.fieldErrors.email}
+          error={result?.fieldErrors?.email}
         />
         <Field
           label="Password"
@@ -85,12 +93,13 @@ export default function Login() {
           type="password"
           autoComplete="current-password"
           required
-          error={result?.fieldErrors.password}
+          error={result?.fieldErrors?.password}
         />
         <button type="submit" className="btn-primary w-full justify-center" disabled={submitting}>
           {submitting ? "Signing in…" : "Sign in"}
         </button>
       </Form>
+      <PasskeySignInButton action={`/login?${params.toString()}`} message={result && !result.fieldErrors ? result.message : undefined} />
     </div>
   );
 }
