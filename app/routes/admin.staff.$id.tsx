@@ -17,6 +17,8 @@ import { RoleSelect } from "~/ui/role-select";
 import { Time } from "~/ui/time";
 import { pageMeta } from "~/ui/meta";
 import { Notice } from "~/ui/notice";
+import { plural } from "~/lib/plural";
+import { proofOptions, resetStaffFactors } from "~/staff/second-factor.server";
 
 export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data?.member.name ?? "Staff");
 
@@ -43,6 +45,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       createdAt: member.createdAt.getTime(),
       passwordChangedAt: member.passwordChangedAt.getTime(),
     },
+    factors: proofOptions(context.db, id),
     activity: entries.map((e) => ({ id: e.id, at: e.at.getTime(), action: e.action })),
     now: context.now().getTime(),
   };
@@ -53,6 +56,7 @@ const intents = z.discriminatedUnion("intent", [
   z.object({ intent: z.literal("disable") }),
   z.object({ intent: z.literal("enable") }),
   z.object({ intent: z.literal("password"), password: newPasswordField }),
+  z.object({ intent: z.literal("reset-factors") }),
 ]);
 
 const DONE: Record<z.infer<typeof intents>["intent"], string> = {
@@ -60,6 +64,7 @@ const DONE: Record<z.infer<typeof intents>["intent"], string> = {
   disable: "Account disabled and signed out everywhere.",
   enable: "Account enabled. They can sign in again.",
   password: "Password reset. Every session of this account has been ended.",
+  "reset-factors": "Second factors removed. If their role requires one, they set up a new one at their next sign-in.",
 };
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
@@ -74,6 +79,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   try {
     if (!getStaff(context.db, id)) throw new Response("No staff account has that id.", { status: 404 });
     if (form.intent === "role") changeStaffRole(context.db, id, form.role, ctx);
+    else if (form.intent === "reset-factors") resetStaffFactors(context.db, id, ctx);
     else if (form.intent === "password") await resetStaffPassword(context.db, id, form.password, ctx);
     else setStaffDisabled(context.db, id, form.intent === "disable", ctx);
     return { ok: true as const, message: DONE[form.intent], fieldErrors: {} as FieldErrors };
@@ -84,7 +90,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function StaffMember() {
-  const { member, activity, now } = useLoaderData<typeof loader>();
+  const { member, factors, activity, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
   const busy = (intent: string) => navigation.state === "submitting" && navigation.formData?.get("intent") === intent;
@@ -158,6 +164,23 @@ export default function StaffMember() {
             />
             <button type="submit" className="btn" disabled={busy("password")}>
               {busy("password") ? "Resetting…" : "Reset password"}
+            </button>
+          </Form>
+        </section>
+        <section className="card space-y-3">
+          <h2 className="font-semibold">Second factors</h2>
+          <p className="text-sm text-slate-600" data-testid="member-factors">
+            {factors.totp ? `Authenticator app, ${plural(factors.recoveryCodes, "recovery code")} left` : "No authenticator app"} · {plural(factors.passkeys, "passkey")}
+          </p>
+          <Form
+            method="post"
+            onSubmit={(event) => {
+              if (!confirm(`Remove every second factor of ${member.email}?`)) event.preventDefault();
+            }}
+          >
+            <input type="hidden" name="intent" value="reset-factors" />
+            <button type="submit" className="btn-danger" disabled={busy("reset-factors") || (!factors.totp && factors.passkeys === 0)}>
+              Reset second factors
             </button>
           </Form>
         </section>
