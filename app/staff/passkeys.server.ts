@@ -22,7 +22,8 @@ import { consumeAuthFlow, createAuthFlow, type AuthFlowPurpose } from "./auth-fl
 // by the first answer, right or wrong. An assertion must name a credential of the expected account (none is named
 // in advance for the passwordless sign-in, which then requires user verification).
 
-export const CHALLENGE_TTL_MS = 5 * 60_000;
+// Longer than the browser's own timeout (a minute), shorter than the sign-in step around it (five).
+export const CHALLENGE_TTL_MS = 2 * 60_000;
 const RP_NAME = "Linkdesk";
 
 export type PasskeyDeps = { db: Db; config: Config; now: () => Date };
