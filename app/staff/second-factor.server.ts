@@ -30,7 +30,7 @@ import { hasPasskey, listPasskeys, PasskeyRefused, startPasskeyAssertion, verify
 import { isRole, ROLES, type Role } from "./permissions";
 import { PASSKEY_OPTIONS_INTENT } from "./proof-fields";
 import { checkLoginThrottle, clearLoginFailures, recordLoginFailure } from "./throttle.server";
-import { checkTotpCode, hasConfirmedTotp, isTotpShaped, unusedRecoveryCodes, useRecoveryCode } from "./totp.server";
+import { checkTotpCode, hasConfirmedTotp, isTotpShaped, unusedRecoveryCodes, spendRecoveryCode } from "./totp.server";
 
 export { PASSKEY_OPTIONS_INTENT };
 
@@ -113,7 +113,7 @@ export async function verifyProof(
     if (check === "ok") return accepted("totp");
     return refuse(check === "none" ? 400 : 401, "totp", check === "replayed" ? "code already used" : check === "none" ? "no authenticator app" : "wrong code", MESSAGES[check]);
   }
-  const check = useRecoveryCode(deps.db, staffUserId, code, now);
+  const check = spendRecoveryCode(deps.db, staffUserId, code, now);
   if (check === "ok") {
     recordAudit(deps.db, { actor: user, action: "staff.recovery_code_used", clientAddress: deps.clientAddress, details: { stage, left: unusedRecoveryCodes(deps.db, staffUserId) }, at: now });
     return accepted("recovery_code");

@@ -124,7 +124,7 @@ export function unusedRecoveryCodes(db: Queryable, staffUserId: number): number 
 export type RecoveryCheck = "ok" | "wrong" | "reused";
 
 /** Spends one recovery code: accepted once, refused as reused after that. */
-export function useRecoveryCode(db: Queryable, staffUserId: number, code: string, now: Date): RecoveryCheck {
+export function spendRecoveryCode(db: Queryable, staffUserId: number, code: string, now: Date): RecoveryCheck {
   if (normalizeRecoveryCode(code).length !== 12) return "wrong";
   const codeHash = hashRecoveryCode(staffUserId, code);
   const row = db
