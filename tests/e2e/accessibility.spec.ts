@@ -171,6 +171,8 @@ const JOURNEYS: Record<Role, Step[]> = {
     ["audit log filtered to customer views", visit("/admin/audit?action=customer.view", "Audit log")],
     ["backups", visit("/admin/backups", "Backups")],
     ["change your password", visit("/account/password")],
+    ["sign-in security", visit("/account/security", "Sign-in security")],
+    ["sign-in policy", visit("/admin/security", "Sign-in policy")],
     ["funnel", visit("/funnel", "Linking funnel")],
     ["a customer", visit(`/customers/${hashOf("demo-expiring")}`)],
   ],
