@@ -23,6 +23,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     email: staff.email,
     mustEnroll: staff.mustEnroll,
     sso: staff.method === "sso",
+    // Where "Continue" goes once a factor is set up: where the member was going when sent here.
+    continueTo: ((to) => (to.startsWith(SECURITY_PATH) ? "/" : to))(safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"))),
     now: context.now(),
     ...(await securityOverview(context.db, context.config.tokenEncryptionKey, staff)),
   };
@@ -41,8 +43,7 @@ export default function Security() {
   const result = useActionData<typeof action>() as SecurityResult | undefined;
   const [params] = useSearchParams();
   const action = `${SECURITY_PATH}?${params.toString()}`;
-  const redirectTo = safeRedirectPath(params.get("redirectTo"));
-  const continueTo = redirectTo.startsWith(SECURITY_PATH) ? "/" : redirectTo;
+  const continueTo = page.continueTo;
   const outcome = result && "ok" in result ? result : undefined;
   const pending = (intent: string) => ({ formAction: action, match: { intent } });
   const starting = useIsPending(pending("totp-start"));

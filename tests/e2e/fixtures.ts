@@ -13,7 +13,7 @@ export function demoLogin(role: Role): DemoLogin {
 export async function signIn(page: Page, email: string, password: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 /** A page signed in as the demo account of a role. */

@@ -76,7 +76,7 @@ test("npm start runs the built server with no TypeScript loader: pages, the webh
     const ready = await fetch(`${s.url}/readyz`);
     expect(await ready.json()).toMatchObject({ status: "ready" });
     await page.goto(`${s.url}/login`);
-    await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
     const unsigned = await fetch(`${s.url}/webhooks/plaid`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(unsigned.status).toBe(401);
     expect(unsigned.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
