@@ -8,8 +8,10 @@
  *    `proofOptions(db, staffUserId)` says the account has (`{ totp, recoveryCodes, passkeys }`).
  * 2. In the route's action:
  *    - `intent === PASSKEY_OPTIONS_INTENT` → `return await passkeyProofOptions(deps, request, staffUserId, "webauthn_step_up")`
- *      (a JSON-able `{ passkey: { flowId, options } }`, or `{ message }` with a 4xx via `data`): the component
- *      fetches it when "Use a passkey" is pressed, asks the browser, and submits the answer.
+ *      (a JSON-able `{ passkey: { flowId, options } }`): the component fetches it when "Use a passkey" is pressed,
+ *      asks the browser, and submits the answer. It throws `PasskeyRefused` (passkeys.server.ts; `.status`,
+ *      `.message`) when the account has no passkey or the request's origin is not the console's: answer
+ *      `data({ message }, { status })`, which the component shows.
  *    - otherwise → `const result = await verifyProof(deps, staffUserId, form, { purpose: "webauthn_step_up" })`.
  *      `result.ok` gives `method` ("totp" | "recovery_code" | "passkey"); a refusal gives `status` (400, 401 or
  *      429), a `message` to show, and `retryAfterSeconds` for a 429. Every refusal has already been audited

@@ -5,6 +5,7 @@ import * as security from "../../app/routes/account.security";
 import * as login from "../../app/routes/login";
 import * as verify from "../../app/routes/login_.verify";
 import { saveAuthSettings } from "../../app/staff/auth-settings.server";
+import { passkeyProofOptions, verifyProof } from "../../app/staff/second-factor.server";
 import { auditLog, loginFailures, staffPasskeys } from "../../db/schema";
 import { createHarness, type Harness } from "../support/context";
 import { Client, SoftAuthenticator, type SoftCredential } from "../support/factors";
@@ -225,5 +226,30 @@ describe("signing in with a passkey instead of the password", () => {
     challenge = await passwordlessChallenge(c);
     const breakGlass = await c.call(login, "/login", { form: { intent: "passkey", passkeyFlow: challenge.flowId, passkeyResponse: JSON.stringify(adminKey.assert(adminCred, challenge.options)) } });
     expect(breakGlass.status).toBe(302);
+  });
+});
+
+describe("verifyProof, the check the step-up page shares", () => {
+  it("takes a passkey answer to a step-up challenge for the signed-in account, and refuses a sign-in challenge there", async () => {
+    const owner = await signedInAs("ops");
+    const authenticator = new SoftAuthenticator();
+    const cred = await registerPasskey(owner, authenticator);
+    const deps = h.context();
+    const request = new Request("http://linkdesk.test/auth/step-up", { method: "POST", headers: { Origin: "http://linkdesk.test" } });
+    const stepUp = await passkeyProofOptions(deps, request, h.users.ops.id, "webauthn_step_up");
+    const form = new FormData();
+    form.set("passkeyFlow", stepUp.passkey.flowId);
+    form.set("passkeyResponse", JSON.stringify(authenticator.assert(cred, stepUp.passkey.options)));
+    expect(await verifyProof(deps, h.users.ops.id, form, { purpose: "webauthn_step_up" })).toEqual({ ok: true, method: "passkey" });
+
+    const signInChallenge = await passkeyProofOptions(deps, request, h.users.ops.id, "webauthn_login");
+    const crossed = new FormData();
+    crossed.set("passkeyFlow", signInChallenge.passkey.flowId);
+    crossed.set("passkeyResponse", JSON.stringify(authenticator.assert(cred, signInChallenge.passkey.options)));
+    const refused = await verifyProof(deps, h.users.ops.id, crossed, { purpose: "webauthn_step_up" });
+    expect(refused).toMatchObject({ ok: false, status: 400 });
+    expect(audits("staff.second_factor_failed").at(-1)!.details).toMatchObject({ method: "passkey", reason: "challenge expired or missing", stage: "step-up" });
+    // An account without passkeys gets no challenge.
+    await expect(passkeyProofOptions(deps, request, h.users.admin.id, "webauthn_step_up")).rejects.toThrow(/no passkey/);
   });
 });
