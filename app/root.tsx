@@ -168,6 +168,9 @@ function AccountMenu({ name, role }: { name: string; role: Role }) {
       <Link to={SESSIONS_PATH} className="block whitespace-nowrap px-3 py-1.5 text-sm text-slate-300 hover:text-white">
         Your sessions
       </Link>
+      <Link to="/account/security" className="block whitespace-nowrap px-3 py-1.5 text-sm text-slate-300 hover:text-white">
+        Sign-in security
+      </Link>
       <Form method="post" action="/logout">
         <button type="submit" className="block w-full whitespace-nowrap px-3 py-1.5 text-left text-sm text-slate-300 hover:text-white">
           Sign out

@@ -20,6 +20,8 @@ import { Time } from "~/ui/time";
 import { pageMeta } from "~/ui/meta";
 import { StatusButton, useIsPending } from "~/ui/status-button";
 import { Notice } from "~/ui/notice";
+import { plural } from "~/lib/plural";
+import { proofOptions, resetStaffFactors } from "~/staff/second-factor.server";
 
 export const meta: MetaFunction<typeof loader> = (args) => pageMeta(args, args.data?.member.name ?? "Staff");
 
@@ -47,6 +49,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       passwordChangedAt: member.passwordChangedAt.getTime(),
       signsInWith: [member.hasPassword ? "a password" : null, member.ssoLinked ? "SSO (linked)" : member.hasPassword ? null : "SSO (links at first sign-in)"].filter(Boolean).join(" or "),
     },
+    factors: proofOptions(context.db, id),
     activity: entries.map((e) => ({ id: e.id, at: e.at.getTime(), action: e.action })),
     activeSessions: activeSessionsOf(context.db, { id }, context.now(), context.config.session).length,
     now: context.now().getTime(),
@@ -59,6 +62,7 @@ const intents = z.discriminatedUnion("intent", [
   z.object({ intent: z.literal("enable") }),
   z.object({ intent: z.literal("password"), password: newPasswordField }),
   z.object({ intent: z.literal("end-sessions") }),
+  z.object({ intent: z.literal("reset-factors") }),
 ]);
 
 const DONE: Record<z.infer<typeof intents>["intent"], string> = {
@@ -67,6 +71,7 @@ const DONE: Record<z.infer<typeof intents>["intent"], string> = {
   enable: "Account enabled. They can sign in again.",
   password: "Password reset. Every session of this account has been ended.",
   "end-sessions": "Every session of this account has been ended. Their browsers are told so at the sign-in page.",
+  "reset-factors": "Second factors removed. If their role requires one, they set up a new one at their next sign-in.",
 };
 
 // Every change to a staff account is a sensitive action: each asks for a fresh proof of identity, named as below.
@@ -76,6 +81,7 @@ const STEP_UP_LABEL: Record<string, string> = {
   enable: "Enable a staff account",
   password: "Reset a staff member's password",
   "end-sessions": "End every session of a staff account",
+  "reset-factors": "Reset a staff member's second factors",
 };
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
@@ -92,6 +98,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   try {
     if (!getStaff(context.db, id)) throw new Response("No staff account has that id.", { status: 404 });
     if (form.intent === "role") changeStaffRole(context.db, id, form.role, ctx);
+    else if (form.intent === "reset-factors") resetStaffFactors(context.db, id, ctx);
     else if (form.intent === "password") await resetStaffPassword(context.db, id, form.password, ctx);
     else if (form.intent === "end-sessions") endAllSessionsOfStaff(context.db, id, ctx);
     else setStaffDisabled(context.db, id, form.intent === "disable", ctx);
@@ -103,10 +110,11 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function StaffMember() {
-  const { member, activity, activeSessions, now } = useLoaderData<typeof loader>();
+  const { member, factors, activity, activeSessions, now } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const changingRole = useIsPending({ match: { intent: "role" } });
   const endingSessions = useIsPending({ match: { intent: "end-sessions" } });
+  const resettingFactors = useIsPending({ match: { intent: "reset-factors" } });
   const enabling = useIsPending({ match: { intent: "enable" } });
   const disabling = useIsPending({ match: { intent: "disable" } });
   const resetting = useIsPending({ match: { intent: "password" } });
@@ -190,6 +198,23 @@ export default function StaffMember() {
             />
             <StatusButton className="btn" pending={resetting} pendingText="Resetting…">
               Reset password
+            </StatusButton>
+          </Form>
+        </section>
+        <section className="card space-y-3">
+          <h2 className="font-semibold">Second factors</h2>
+          <p className="text-sm text-slate-600" data-testid="member-factors">
+            {factors.totp ? `Authenticator app, ${plural(factors.recoveryCodes, "recovery code")} left` : "No authenticator app"} · {plural(factors.passkeys, "passkey")}
+          </p>
+          <Form
+            method="post"
+            onSubmit={(event) => {
+              if (!confirm(`Remove every second factor of ${member.email}?`)) event.preventDefault();
+            }}
+          >
+            <input type="hidden" name="intent" value="reset-factors" />
+            <StatusButton className="btn-danger" pending={resettingFactors} pendingText="Resetting…" disabled={!factors.totp && factors.passkeys === 0}>
+              Reset second factors
             </StatusButton>
           </Form>
         </section>

@@ -7,6 +7,9 @@ import { sessionEndedBy } from "~/staff/sessions.server";
 import { SESSION_ENDED_NOTICES } from "~/staff/session-labels";
 import { getAuthSettings } from "~/staff/auth-settings.server";
 import { SSO_START_PATH } from "~/staff/paths";
+import { hasSecondFactor } from "~/staff/second-factor.server";
+import { isPasskeySignIn, passkeySignInAction, redirectToSecondFactor } from "~/staff/second-factor-flow.server";
+import { PasskeySignInButton } from "~/staff/proof-challenge";
 import { Notice } from "~/ui/notice";
 import { Field, FormError } from "~/ui/field";
 import { pageMeta } from "~/ui/meta";
@@ -34,10 +37,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   assertSameOrigin(request, context);
   // Read once here so that a body that is not a form is a 415 and a malformed one a 400; the strategy reads its own copy.
-  await readForm(request.clone());
+  const form = await readForm(request.clone());
   const redirectTo = safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"));
+  if (isPasskeySignIn(form)) return passkeySignInAction(context, request, form, redirectTo);
   try {
     const user = await createAuthenticator(context).authenticate("form", request);
+    // An account with a second factor gets no session for its password alone.
+    if (hasSecondFactor(context.db, user.id)) return redirectToSecondFactor(context, request, user, redirectTo);
     const started = startStaffSession(context, user, {
       userAgent: request.headers.get("User-Agent") ?? "",
       method: "password",
@@ -57,7 +63,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Login() {
-  const result = useActionData<typeof action>();
+  const actionData = useActionData<typeof action>();
+  // The passwordless sign-in answers with its own shape (a passkey challenge, or a message alone).
+  const result = actionData && "message" in actionData ? (actionData as { message: string; fieldErrors?: Record<string, string> }) : undefined;
   const loaded = useLoaderData<typeof loader>();
   const { endedBy } = loaded;
   const sso = "sso" in loaded ? loaded.sso : null;
@@ -75,7 +83,7 @@ export default function Login() {
       ) : null}
       {sso ? <SsoSignIn required={sso.required} query={params.toString()} /> : null}
       <Form method="post" action={`/login?${params.toString()}`} className="card mt-6 space-y-4" noValidate>
-        <FormError message={result?.message} />
+        <FormError message={result?.fieldErrors ? result.message : undefined} />
         <Field
           label="Email"
           name="email"
@@ -83,7 +91,7 @@ export default function Login() {
           autoComplete="username"
           required
           autoFocus
-          error={result?.fieldErrors.email}
+          error={result?.fieldErrors?.email}
         />
         <Field
           label="Password"
@@ -91,12 +99,13 @@ export default function Login() {
           type="password"
           autoComplete="current-password"
           required
-          error={result?.fieldErrors.password}
+          error={result?.fieldErrors?.password}
         />
         <button type="submit" className="btn-primary w-full justify-center" disabled={submitting}>
           {submitting ? "Signing in…" : "Sign in"}
         </button>
       </Form>
+      <PasskeySignInButton action={`/login?${params.toString()}`} message={result && !result.fieldErrors ? result.message : undefined} />
     </div>
   );
 }

@@ -13,6 +13,7 @@ import { createSession, type SessionMethod } from "./sessions.server";
 import { commitDeviceCookie, hashDeviceId, newDeviceId, noteDevice } from "./devices.server";
 import { commitSessionCookie } from "./guards.server";
 import { checkLoginThrottle, clearLoginFailures, recordLoginFailure } from "./throttle.server";
+import { hasSecondFactor } from "./second-factor.server";
 
 export type LoginDeps = { db: Db; config: Config; clientAddress: string; now: () => Date };
 
@@ -96,7 +97,9 @@ export function createAuthenticator(deps: LoginDeps): Authenticator<Authenticate
         });
         throw new LoginRefused(403, SSO_REQUIRED_MESSAGE);
       }
-      clearLoginFailures(deps.db, email, deps.clientAddress);
+      // With a second factor still to come, the failures stay counted until it is given (second-factor.server.ts):
+      // otherwise knowing the password would reset the count of wrong codes at every try.
+      if (!hasSecondFactor(deps.db, user.id)) clearLoginFailures(deps.db, email, deps.clientAddress);
       return { id: user.id, email: user.email, role: user.role };
     }),
     "form",

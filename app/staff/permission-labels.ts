@@ -15,5 +15,6 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   "manage:staff": "Manage staff accounts",
   "view:audit": "Read the audit log",
   "manage:backups": "See the database backups and take one",
+  "manage:security": "Set the sign-in policy: second factors by role, required SSO, the break-glass account",
   "view:jobs": "See background jobs and their results",
 };

@@ -28,6 +28,7 @@ export const PERMISSIONS = {
   "manage:staff": ["admin"],
   "view:audit": ["admin"],
   "manage:backups": ["admin"],
+  "manage:security": ["admin"],
   "view:jobs": OPS,
 } as const satisfies Record<string, readonly Role[]>;
 

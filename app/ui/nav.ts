@@ -17,6 +17,7 @@ export const NAV_ITEMS: NavItem[] = [
   { to: "/admin/api-keys", label: "API keys", menu: "Admin", permission: "manage:api-keys" },
   { to: "/admin/audit", label: "Audit log", menu: "Admin", permission: "view:audit" },
   { to: "/admin/backups", label: "Backups", menu: "Admin", permission: "manage:backups" },
+  { to: "/admin/security", label: "Sign-in policy", menu: "Admin", permission: "manage:security" },
   { to: "/jobs", label: "Jobs", menu: "Admin", permission: "view:jobs", topLevelFor: ["ops"] },
 ];
 

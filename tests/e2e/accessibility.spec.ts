@@ -186,6 +186,8 @@ const JOURNEYS: Record<Role, Step[]> = {
     ["backups", visit("/admin/backups", "Backups")],
     ["change your password", visit("/account/password")],
     ["your sessions", visit("/account/sessions", "Your sessions")],
+    ["sign-in security", visit("/account/security", "Sign-in security")],
+    ["sign-in policy", visit("/admin/security", "Sign-in policy")],
     ["funnel", visit("/funnel", "Linking funnel")],
     ["a customer", visit(`/customers/${hashOf("demo-expiring")}`)],
   ],

@@ -6,7 +6,7 @@ const NAV = {
   pm: ["Home", "Funnel"],
   admin: ["Home", "Customers", "Expiring links", "Webhooks", "Plaid Check", "Plaid sandbox", "Funnel"],
 } as const;
-const ADMIN_MENU = ["Staff", "API keys", "Audit log", "Backups", "Jobs"];
+const ADMIN_MENU = ["Staff", "API keys", "Audit log", "Backups", "Sign-in policy", "Jobs"];
 
 for (const [role, items] of Object.entries(NAV) as [keyof typeof NAV, readonly string[]][]) {
   test(`${role} signs in and sees their own navigation`, async ({ signInAs }) => {
