@@ -4,6 +4,7 @@ import { useState } from "react";
 import { safeRedirectPath } from "~/staff/auth.server";
 import { securityAction, securityOverview, type SecurityResult } from "~/staff/enrollment.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
+import { requireFreshProof } from "~/staff/step-up.server";
 import { SECURITY_PATH } from "~/staff/paths";
 import { usePasskeyCeremony } from "~/staff/proof-challenge";
 import { Field, FormError } from "~/ui/field";
@@ -32,7 +33,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const staff = await requirePermission(request, context, "view:console", OPEN_DURING_ENROLLMENT);
-  const result = await securityAction(context, request, staff, await readForm(request));
+  const form = await readForm(request);
+  // New recovery codes are shown on the page, and removing a passkey takes away a way in: both need a fresh proof.
+  const intent = form.get("intent");
+  if (intent === "recovery-regenerate") requireFreshProof(request, context, staff, form, "Make new recovery codes");
+  if (intent === "passkey-remove") requireFreshProof(request, context, staff, form, "Remove a passkey");
+  const result = await securityAction(context, request, staff, form);
   if ("passkey" in result) return result;
   if (!result.ok) return data(result, { status: result.status });
   return result;

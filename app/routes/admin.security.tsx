@@ -2,6 +2,7 @@ import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFuncti
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { getAuthSettings } from "~/staff/auth-settings.server";
 import { readForm, requirePermission } from "~/staff/guards.server";
+import { requireFreshProof } from "~/staff/step-up.server";
 import { ROLE_LABELS, ROLES, isRole } from "~/staff/permissions";
 import { activeAdmins, PolicyError, updateAuthPolicy } from "~/staff/second-factor.server";
 import { FormError, SelectField } from "~/ui/field";
@@ -19,6 +20,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const admin = await requirePermission(request, context, "manage:security");
   const form = await readForm(request);
+  requireFreshProof(request, context, admin, form, "Change the sign-in policy");
   const roles = form.getAll("mfaRole");
   const unknown = roles.find((r) => !isRole(r));
   if (unknown !== undefined) return data({ ok: false as const, message: `Unknown role: ${String(unknown).slice(0, 40)}.`, field: "mfaRole" }, { status: 400 });

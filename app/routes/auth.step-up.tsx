@@ -4,7 +4,11 @@ import { useEffect, useRef } from "react";
 import { safeRedirectPath } from "~/staff/auth.server";
 import { readForm, requireStaff } from "~/staff/guards.server";
 import { STEP_UP_PATH } from "~/staff/paths";
-import { proofKindOf, provePassword, waitingAction } from "~/staff/step-up.server";
+import { proofKindOf, provePassword, proveSecondFactor, waitingAction } from "~/staff/step-up.server";
+import { PasskeyRefused } from "~/staff/passkeys.server";
+import { ProofChallenge } from "~/staff/proof-challenge";
+import { PASSKEY_OPTIONS_INTENT, passkeyProofOptions, proofOptions } from "~/staff/second-factor.server";
+import { ssoStepUpHref } from "~/staff/paths";
 import { STEP_UP_GRANT_FIELD } from "~/staff/step-up";
 import { Field, FormError } from "~/ui/field";
 import { pageMeta } from "~/ui/meta";
@@ -30,12 +34,14 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { actionId, redirectTo } = target(request);
   const waiting = waitingAction(context, staff, actionId);
   // Proved since the action was asked for (an identity provider's re-authentication comes back here): carry on.
-  const replay: Replay | null = waiting && staff.verifiedAt >= waiting.askedAt ? { path: waiting.path, fields: waiting.fields, grant: waiting.id, label: waiting.label } : null;
+  const proof = proofKindOf(context, staff);
+  const replay: Replay | null = waiting && staff.verifiedAt > waiting.askedAt ? { path: waiting.path, fields: waiting.fields, grant: waiting.id, label: waiting.label } : null;
   return {
     email: staff.email,
     label: waiting?.label ?? null,
     expired: Boolean(actionId) && !waiting,
-    proof: proofKindOf(),
+    proof,
+    factors: proof === "factor" ? proofOptions(context.db, staff.id) : null,
     stepUpMinutes: Math.round(context.config.stepUpMs / 60_000),
     replay,
     redirectTo: actionId ? null : redirectTo,
@@ -50,7 +56,20 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (actionId && !waiting) {
     return data({ message: "This request has expired or was already done. Go back and do it again.", replay: null }, { status: 410 });
   }
-  const verdict = await provePassword(context, staff, String(form.get("password") ?? ""), waiting?.label ?? "Confirm identity");
+  const label = waiting?.label ?? "Confirm identity";
+  const proof = proofKindOf(context, staff);
+  if (proof === "sso") {
+    return data({ message: "Your account confirms who you are at your identity provider: use the button to sign in there again.", replay: null }, { status: 400 });
+  }
+  if (proof === "factor" && form.get("intent") === PASSKEY_OPTIONS_INTENT) {
+    try {
+      return await passkeyProofOptions(context, request, staff.id, "webauthn_step_up");
+    } catch (error) {
+      if (!(error instanceof PasskeyRefused)) throw error;
+      return data({ message: error.message, replay: null }, { status: error.status });
+    }
+  }
+  const verdict = proof === "factor" ? await proveSecondFactor(context, staff, form, label) : await provePassword(context, staff, String(form.get("password") ?? ""), label);
   if (!verdict.ok) {
     return data({ message: verdict.message, replay: null }, { status: verdict.status, headers: verdict.retryAfterSeconds ? { "Retry-After": String(verdict.retryAfterSeconds) } : undefined });
   }
@@ -90,7 +109,10 @@ export default function StepUp() {
   const result = useActionData<typeof action>();
   const [params] = useSearchParams();
   const pending = useIsPending({ formAction: STEP_UP_PATH });
-  const replay = result?.replay ?? d.replay;
+  // The passkey challenge's answer goes to the component's own fetcher; here only refusals and the replay matter.
+  const answer = result && "replay" in result ? result : undefined;
+  const replay = answer?.replay ?? d.replay;
+  const message = answer?.message ?? null;
   return (
     <div className="mx-auto mt-8 max-w-sm">
       <h1 className="text-2xl font-bold">Confirm it&apos;s you</h1>
@@ -120,14 +142,28 @@ export default function StepUp() {
           </Link>
         </p>
       ) : (
+        d.proof === "sso" ? (
+          <div className="card mt-6 space-y-3">
+            <FormError message={message ?? undefined} />
+            <p className="text-sm">You signed in through your identity provider: sign in there again to confirm it is you.</p>
+            <a href={ssoStepUpHref(`${STEP_UP_PATH}?${params.toString()}`)} className="btn-primary w-full justify-center">
+              Re-authenticate with SSO
+            </a>
+          </div>
+        ) : d.proof === "factor" && d.factors ? (
+          <div className="card mt-6">
+            <ProofChallenge action={`${STEP_UP_PATH}?${params.toString()}`} options={d.factors} message={message} submitLabel="Confirm" />
+          </div>
+        ) : (
         <Form method="post" action={`${STEP_UP_PATH}?${params.toString()}`} className="card mt-6 space-y-4" noValidate>
-          <FormError message={result?.message ?? undefined} />
+          <FormError message={message ?? undefined} />
           <input type="email" name="username" autoComplete="username" value={d.email} readOnly hidden />
           <Field label="Password" name="password" type="password" autoComplete="current-password" required autoFocus />
           <StatusButton pending={pending} pendingText="Checking…" className="btn-primary w-full justify-center">
             Confirm
           </StatusButton>
         </Form>
+        )
       )}
     </div>
   );

@@ -9,6 +9,8 @@ import { STEP_UP_PATH } from "./paths";
 import { STEP_UP_GRANT_FIELD } from "./step-up";
 import { markSessionVerified, type CurrentStaff } from "./sessions.server";
 import { checkLoginThrottle, recordLoginFailure } from "./throttle.server";
+import { hasSecondFactor, verifyProof } from "./second-factor.server";
+import { canReauthenticateWithSso } from "./sso.server";
 
 /**
  * Step-up: a sensitive action (staff and role changes, API keys, factor resets, bulk regeneration, removing a Plaid
@@ -57,7 +59,7 @@ export function requireFreshProof(request: Request, context: AppContext, staff: 
     const now = context.now();
     const waiting = readAuthFlow(context.db, grant, "step_up_action", now);
     const data = waiting?.data as WaitingAction | undefined;
-    if (waiting && data && waiting.staffUserId === staff.id && data.sessionIdHash === staff.sessionIdHash && data.path === path && staff.verifiedAt >= waiting.createdAt) {
+    if (waiting && data && waiting.staffUserId === staff.id && data.sessionIdHash === staff.sessionIdHash && data.path === path && staff.verifiedAt > waiting.createdAt) {
       consumeAuthFlow(context.db, grant, "step_up_action", now);
       return;
     }
@@ -114,9 +116,28 @@ export function confirmStepUp(context: AppContext, staff: CurrentStaff, input: {
   });
 }
 
-export type ProofKind = "password";
+export type ProofKind = "sso" | "factor" | "password";
 
-/** What the step-up page asks this staff member for. */
-export function proofKindOf(): ProofKind {
-  return "password";
+/**
+ * What the step-up page asks this staff member for: a session opened through SSO re-authenticates at the identity
+ * provider; an account with a second factor gives it (a password alone is weaker than what it signed in with); any
+ * other account its password. An SSO-only account with no password re-authenticates at the provider.
+ */
+export function proofKindOf(context: AppContext, staff: CurrentStaff): ProofKind {
+  const sso = canReauthenticateWithSso(context, staff.id);
+  if (sso && staff.method === "sso") return "sso";
+  if (hasSecondFactor(context.db, staff.id)) return "factor";
+  const account = context.db.select({ passwordHash: staffUsers.passwordHash }).from(staffUsers).where(eq(staffUsers.id, staff.id)).get();
+  return !account?.passwordHash && sso ? "sso" : "password";
+}
+
+/** Checks a second factor (TOTP code, recovery code, passkey) as a step-up proof; refusals are audited and throttled there. */
+export async function proveSecondFactor(context: AppContext, staff: CurrentStaff, form: FormData, label: string): Promise<ProofVerdict> {
+  const result = await verifyProof(context, staff.id, form, { purpose: "webauthn_step_up" });
+  if (!result.ok) {
+    recordAudit(context.db, { actor: staff, action: "staff.step_up_failed", clientAddress: context.clientAddress, details: { proof: "second factor", for: label }, at: context.now() });
+    return result;
+  }
+  confirmStepUp(context, staff, { proof: result.method, label });
+  return { ok: true };
 }

@@ -7,7 +7,12 @@ import * as stepUp from "../../app/routes/auth.step-up";
 import * as bulk from "../../app/routes/reports.bulk._index";
 import { STEP_UP_GRANT_FIELD } from "../../app/staff/step-up.server";
 import { auditLog, loginFailures, staffUsers } from "../../db/schema";
-import { createHarness, type Harness } from "../support/context";
+import { cookieHeader, createHarness, ORIGIN, type Harness } from "../support/context";
+import { commitSessionCookie } from "../../app/staff/guards.server";
+import { createSession, hashSessionId, markSessionVerified } from "../../app/staff/sessions.server";
+import { Client, totpCode } from "../support/factors";
+import * as login from "../../app/routes/login";
+import * as security from "../../app/routes/account.security";
 
 type Out = { status: number; location: string | null; data: Record<string, unknown> };
 type Mod = { action?: (a: never) => unknown; loader?: (a: never) => unknown };
@@ -36,6 +41,7 @@ const audits = (action: string) => h.db.select().from(auditLog).where(eq(auditLo
 /** Follows a step-up through: the waiting action's id from the redirect, the page, the password, the replayed form. */
 async function stepUpWith(cookie: string, location: string, password: string) {
   const path = location;
+  h.clock.advance(1000);
   const page = await call(stepUp, "loader", path, cookie);
   const proved = await call(stepUp, "action", path, cookie, { username: "x", password });
   return { page, proved };
@@ -75,6 +81,7 @@ describe("step-up before sensitive actions", () => {
     expect(audits("staff.step_up_failed")).toMatchObject([{ staffUserId: h.users.admin.id, details: { proof: "password", for: "Create a staff account" } }]);
     expect(h.db.select().from(loginFailures).where(eq(loginFailures.email, h.users.admin.email)).all()).toHaveLength(1);
 
+    h.clock.advance(1000);
     const right = await call(stepUp, "action", asked.location!, cookie, { password: h.users.admin.password });
     expect(right.status).toBe(200);
     const replay = right.data.replay as { path: string; fields: [string, string][]; grant: string; label: string };
@@ -133,6 +140,7 @@ describe("step-up before sensitive actions", () => {
     expect(asked.location).toMatch(/^\/auth\/step-up\?action=/);
     const page = await call(stepUp, "loader", asked.location!, ops);
     expect(page.data.label).toBe("Start a bulk regeneration");
+    h.clock.advance(1000);
     const proved = await call(stepUp, "action", asked.location!, ops, { password: h.users.ops.password });
     const replay = proved.data.replay as { path: string; fields: [string, string][] };
     expect(replay.path).toBe("/reports/bulk?index");
@@ -155,5 +163,64 @@ describe("step-up before sensitive actions", () => {
     const limited = await call(stepUp, "action", asked.location!, cookie, { password: h.users.admin.password });
     expect(limited.status).toBe(429);
     expect(created()).toBeUndefined();
+  });
+});
+
+describe("step-up with a second factor", () => {
+  beforeEach(async () => {
+    h = await createHarness();
+  });
+
+  it("asks an account with an authenticator app for a code, not its password, and refuses a code already used", async () => {
+    const c = new Client(h);
+    expect((await c.call(login, "/login", { form: { email: h.users.admin.email, password: h.users.admin.password } })).status).toBe(302);
+    expect((await c.call(security, "/account/security", { form: { intent: "totp-start" } })).status).toBe(200);
+    const secret = (await c.call<{ totp: { secret: string } }>(security, "/account/security")).data.totp.secret;
+    expect((await c.call(security, "/account/security", { form: { intent: "totp-confirm", code: totpCode(secret, h.clock.now()) } })).status).toBe(200);
+
+    h.clock.advance(11 * 60_000);
+    const asked = await c.call(newStaff, "/admin/staff/new", { form: NEW_STAFF });
+    expect(asked.location).toMatch(/^\/auth\/step-up\?action=/);
+    const page = await c.call<{ proof: string; factors: { totp: boolean } }>(stepUp, asked.location!);
+    expect(page.data).toMatchObject({ proof: "factor", factors: { totp: true } });
+
+    // The password is not the proof here: without a code the step-up is refused.
+    expect((await c.call(stepUp, asked.location!, { form: { password: h.users.admin.password } })).status).toBe(400);
+    const code = totpCode(secret, h.clock.now());
+    const proved = await c.call<{ replay: { path: string; fields: [string, string][]; grant: string } }>(stepUp, asked.location!, { form: { code } });
+    expect(proved.status).toBe(200);
+    expect(audits("staff.step_up").at(-1)!.details).toEqual({ proof: "totp", for: "Create a staff account" });
+    const { replay } = proved.data;
+    const done = await c.call(newStaff, replay.path, { form: { ...Object.fromEntries(replay.fields), [STEP_UP_GRANT_FIELD]: replay.grant } });
+    expect(done.status).toBe(302);
+    expect(created()).toBeDefined();
+
+    // Later, the same code again is refused as used.
+    h.clock.advance(11 * 60_000);
+    const again = await c.call(newStaff, "/admin/staff/new", { form: { ...NEW_STAFF, email: "again@example.test" } });
+    expect((await c.call(stepUp, again.location!, { form: { code } })).status).toBe(401);
+    expect(audits("staff.step_up_failed").at(-1)!.details).toEqual({ proof: "second factor", for: "Create a staff account" });
+  });
+});
+
+describe("step-up of an SSO session", () => {
+  it("sends it to the identity provider, and carries on once the session was verified again after the action was asked for", async () => {
+    h = await createHarness({ OIDC_ISSUER: "http://127.0.0.1:9/", OIDC_CLIENT_ID: "linkdesk", OIDC_ROLE_MAP: "admins=admin", STEP_UP_MINUTES: "0" });
+    h.db.update(staffUsers).set({ ssoIssuer: "http://127.0.0.1:9/", ssoSubject: "sub-admin" }).where(eq(staffUsers.id, h.users.admin.id)).run();
+    const sessionId = createSession(h.db, { staffUserId: h.users.admin.id, clientAddress: "127.0.0.1", userAgent: "vitest", now: h.clock.now(), limits: h.config.session, method: "sso" });
+    const cookie = cookieHeader(await commitSessionCookie(new Request(ORIGIN), { config: h.config }, sessionId));
+    const asked = await call(newStaff, "action", "/admin/staff/new", cookie, NEW_STAFF);
+    const page = await call(stepUp, "loader", asked.location!, cookie);
+    expect(page.data).toMatchObject({ proof: "sso", replay: null });
+    expect((await call(stepUp, "action", asked.location!, cookie, { password: h.users.admin.password })).status).toBe(400);
+
+    // What the provider's callback does for a step-up: the session is verified again, later than the action was asked.
+    h.clock.advance(1000);
+    markSessionVerified(h.db, hashSessionId(sessionId), h.clock.now());
+    const back = await call(stepUp, "loader", asked.location!, cookie);
+    const replay = back.data.replay as { path: string; fields: [string, string][]; grant: string };
+    expect(replay).toMatchObject({ path: "/admin/staff/new" });
+    expect((await call(newStaff, "action", replay.path, cookie, replayForm(replay))).status).toBe(302);
+    expect(created()).toBeDefined();
   });
 });
