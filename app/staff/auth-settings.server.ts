@@ -13,11 +13,11 @@ export type AuthSettings = {
 };
 
 // The row a migration inserts; read as this if it were ever missing.
-const DEFAULTS: AuthSettings = { mfaRequiredRoles: ["admin", "ops"], ssoRequired: false, breakGlassStaffId: null };
+export const DEFAULT_AUTH_SETTINGS: AuthSettings = { mfaRequiredRoles: ["admin", "ops"], ssoRequired: false, breakGlassStaffId: null };
 
 export function getAuthSettings(db: Queryable): AuthSettings {
   const row = db.select().from(authSettings).where(eq(authSettings.id, 1)).get();
-  if (!row) return DEFAULTS;
+  if (!row) return DEFAULT_AUTH_SETTINGS;
   return { mfaRequiredRoles: row.mfaRequiredRoles.filter(isRole), ssoRequired: row.ssoRequired, breakGlassStaffId: row.breakGlassStaffId };
 }
 

@@ -1,8 +1,18 @@
 import { createHash, randomBytes } from "node:crypto";
 import { and, eq, lt, ne, or, sql } from "drizzle-orm";
 import type { Db, Queryable } from "../../db/open";
-import { staffPasskeys, staffSessions, staffTotp, staffUsers, type SessionMethod } from "../../db/schema";
-import { getAuthSettings } from "./auth-settings.server";
+import { authSettings, staffPasskeys, staffSessions, staffTotp, staffUsers, type SessionMethod } from "../../db/schema";
+import { DEFAULT_AUTH_SETTINGS } from "./auth-settings.server";
+
+function requiredRoles(stored: string | null): string[] {
+  if (stored === null) return DEFAULT_AUTH_SETTINGS.mfaRequiredRoles;
+  try {
+    const roles = JSON.parse(stored) as unknown;
+    return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === "string") : DEFAULT_AUTH_SETTINGS.mfaRequiredRoles;
+  } catch {
+    return DEFAULT_AUTH_SETTINGS.mfaRequiredRoles;
+  }
+}
 import { isRole, type Role } from "./permissions";
 import type { SessionEndedBy } from "./session-labels";
 
@@ -77,6 +87,8 @@ export function resolveSession(db: Db, sessionId: string, now: Date, limits: Ses
       createdAt: staffSessions.createdAt,
       method: staffSessions.method,
       verifiedAt: staffSessions.verifiedAt,
+      // The sign-in policy's roles, read in the same statement (auth_settings has one row).
+      mfaRequiredRoles: sql<string | null>`(select ${authSettings.mfaRequiredRoles} from ${authSettings} where ${authSettings.id} = 1)`,
       hasFactor: sql<number>`(exists (select 1 from ${staffTotp} where ${staffTotp.staffUserId} = ${staffUsers.id} and ${staffTotp.confirmedAt} is not null) or exists (select 1 from ${staffPasskeys} where ${staffPasskeys.staffUserId} = ${staffUsers.id}))`,
     })
     .from(staffSessions)
@@ -92,7 +104,7 @@ export function resolveSession(db: Db, sessionId: string, now: Date, limits: Ses
   if (idleFor >= TOUCH_INTERVAL_MS) {
     db.update(staffSessions).set({ lastSeenAt: now }).where(eq(staffSessions.idHash, idHash)).run();
   }
-  const mustEnroll = row.method !== "sso" && !row.hasFactor && getAuthSettings(db).mfaRequiredRoles.includes(row.role);
+  const mustEnroll = row.method !== "sso" && !row.hasFactor && requiredRoles(row.mfaRequiredRoles).includes(row.role);
   return {
     id: row.id,
     email: row.email,
